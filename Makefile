@@ -1,0 +1,32 @@
+# mmrock: `make install` (project-local .venv), `make test`, `make demo`.
+PY      ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test demo clean-venv
+
+install: $(STAMP)
+
+# mmcv 2.1.0 has no wheel for this torch: it is built from source with its ops. The build needs
+# torch importable (hence --no-build-isolation) and pkg_resources (setuptools<70, installed after
+# torch, which pulls a newer setuptools). pip caches the
+# built wheel, so a re-install on the same machine takes seconds.
+$(STAMP): requirements.txt requirements/build.txt setup.py
+	test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q torch==2.13.0
+	$(VPY) -m pip install -q -r requirements/build.txt
+	MMCV_WITH_OPS=1 MAX_JOBS=2 $(VPY) -m pip install -q --no-build-isolation mmcv==2.1.0
+	$(VPY) -m pip install -q -r requirements.txt -r requirements/tests.txt
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
+	touch $(STAMP)
+
+test: install
+	$(VPY) -m pytest -q tests
+
+demo: install
+	$(VPY) tools/demo.py
+
+clean-venv:
+	rm -rf $(VENV)
