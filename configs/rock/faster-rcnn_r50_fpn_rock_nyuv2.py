@@ -1,0 +1,11 @@
+# ROCK in mmdet's Faster R-CNN (ResNet-50 + FPN): ROCK refines C5 (stride 32) before the FPN.
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/datasets/nyuv2_multitask.py',
+    '../_base_/schedules/adam_40k.py', '../_base_/default_runtime.py'
+]
+
+model = dict(
+    type='ROCKDetector',
+    detector_type='FasterRCNN',
+    rock=dict(type='ROCKNeck', in_channels=2048, in_index=3),
+    roi_head=dict(bbox_head=dict(num_classes=19)))

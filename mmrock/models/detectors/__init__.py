@@ -1,0 +1,3 @@
+from .rock_detector import ROCKDetector
+
+__all__ = ['ROCKDetector']

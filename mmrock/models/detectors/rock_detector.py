@@ -1,0 +1,85 @@
+"""Any MMDetection detector with ROCK between its backbone and the rest of it."""
+import copy
+from contextlib import contextmanager
+from typing import Dict, Iterator, Tuple, Union
+
+from mmdet.models.detectors import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import OptSampleList, SampleList
+from torch import Tensor
+
+
+@contextmanager
+def _precomputed_features(detector: BaseDetector, feats: Tuple[Tensor, ...]) -> Iterator[None]:
+    """Make ``detector.extract_feat`` return ``feats`` for the duration of the block.
+
+    Every mmdet detector's ``loss``/``predict``/``_forward`` starts from ``self.extract_feat``; giving
+    it the ROCK-refined features reuses each detector's own head logic (single- or two-stage)
+    instead of re-implementing it here.
+    """
+    detector.extract_feat = lambda batch_inputs: feats
+    try:
+        yield
+    finally:
+        del detector.extract_feat
+
+
+@MODELS.register_module()
+class ROCKDetector(BaseDetector):
+    """Any mmdet detector (SSD, RetinaNet, Faster R-CNN, ...) with an auxiliary block between its
+    backbone and the rest: backbone -> ``rock`` (e.g. :class:`ROCKNeck`, refining one level and
+    producing the auxiliary task maps) -> the detector's own neck and heads. ``loss()`` returns the
+    detector's losses and the auxiliary ones in one dict.
+
+    The detector's config keys stay at the top level, so that a stock config gains ROCK by
+    merging ``dict(type='ROCKDetector', detector_type=<its type>, rock=dict(type='ROCKNeck', ...))``
+    into its ``model``.
+
+    Args:
+        detector_type (str): Registry type of the wrapped detector, e.g. ``'RetinaNet'``.
+        rock (dict): Config of the auxiliary block (``ROCKNeck``).
+        predict_aux (bool): Also write the auxiliary predictions into the output samples
+            (``pred_scene_scores``, ``pred_depth``, ``pred_normals``).
+        data_preprocessor (dict): The detector's data preprocessor (owned by this wrapper).
+        **detector_cfg: The wrapped detector's arguments (backbone, neck, bbox_head, train_cfg...).
+    """
+
+    def __init__(self, detector_type: str, rock: dict, predict_aux: bool = True,
+                 data_preprocessor: Union[dict, None] = None, init_cfg=None,
+                 **detector_cfg) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
+        self.rock = MODELS.build(rock)
+        self.predict_aux = predict_aux
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
+        """(B, 3, H, W) images -> (features for the detector's heads, ``{task: task maps}``)."""
+        feats = self.detector.backbone(batch_inputs)
+        feats, task_maps = self.rock.forward_with_aux(feats)
+        if self.detector.with_neck:
+            feats = self.detector.neck(feats)
+        return feats, task_maps
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
+        feats, task_maps = self.extract_feat(batch_inputs)
+        with _precomputed_features(self.detector, feats):
+            losses = self.detector.loss(batch_inputs, batch_data_samples)
+        losses.update(self.rock.loss(task_maps, batch_data_samples))
+        return losses
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        feats, task_maps = self.extract_feat(batch_inputs)
+        with _precomputed_features(self.detector, feats):
+            results = self.detector.predict(batch_inputs, batch_data_samples, rescale=rescale)
+        if self.predict_aux:
+            self.rock.predict(task_maps, results)
+        return results
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: OptSampleList = None) -> tuple:
+        """Raw outputs: (the detector's head outputs, ``{task: pooled prediction}``)."""
+        feats, task_maps = self.extract_feat(batch_inputs)
+        with _precomputed_features(self.detector, feats):
+            det_outs = self.detector._forward(batch_inputs, batch_data_samples)
+        aux = {name: head(task_maps[name]) for name, head in self.rock.aux_heads.items()}
+        return det_outs, aux

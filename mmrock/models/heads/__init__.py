@@ -1,0 +1,7 @@
+from .base_aux_head import BaseAuxiliaryHead
+from .dense_aux_head import DenseAuxiliaryHead
+from .depth_head import DepthHead
+from .normal_head import NormalHead
+from .scene_head import SceneHead
+
+__all__ = ['BaseAuxiliaryHead', 'DenseAuxiliaryHead', 'SceneHead', 'DepthHead', 'NormalHead']

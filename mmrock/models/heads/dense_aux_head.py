@@ -1,0 +1,69 @@
+"""Shared logic of the dense auxiliary heads (depth, normals): channel-group pooling predictor,
+masked downsampling of the targets to the prediction grid, loss on valid cells only."""
+from typing import Dict, Sequence
+
+import torch.nn.functional as F
+from mmdet.structures import DetDataSample
+from mmengine.structures import PixelData
+from torch import Tensor
+
+from ..utils import labelled_indices, masked_downsample, stack_dense_targets
+from .base_aux_head import BaseAuxiliaryHead
+
+
+class DenseAuxiliaryHead(BaseAuxiliaryHead):
+    """Predicts ``out_channels`` dense maps, each the channel-wise mean of one contiguous group of
+    ``maps_per_channel`` task maps: (B, out_channels * maps_per_channel, h, w) -> (B, out_channels, h, w).
+
+    Ground truth ``<label_field>.data`` is (out_channels, H, W) at the image's resolution, with
+    invalid pixels marked by :meth:`valid_mask`; it is zero-padded to the batch shape and averaged
+    over valid pixels into the prediction grid (:func:`masked_downsample`).
+    """
+    out_channels: int = 1
+    pred_field: str = ''
+
+    def __init__(self, maps_per_channel: int, loss: dict, init_cfg=None) -> None:
+        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss, init_cfg=init_cfg)
+        self.maps_per_channel = maps_per_channel
+
+    def forward(self, maps: Tensor) -> Tensor:
+        b, _, h, w = maps.shape
+        return maps.float().view(b, self.out_channels, self.maps_per_channel, h, w).mean(dim=2)
+
+    def valid_mask(self, target: Tensor) -> Tensor:
+        """(B, C, H, W) target (full-resolution or averaged) -> (B, 1, H, W) bool valid mask."""
+        raise NotImplementedError
+
+    def encode_target(self, target: Tensor) -> Tensor:
+        """Target after downsampling -> the space the loss compares predictions in."""
+        return target
+
+    def decode_pred(self, pred: Tensor) -> Tensor:
+        """Raw prediction (B, C, H, W) -> the task's output (metres, unit normals...)."""
+        return pred
+
+    def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        pred = self(maps)
+        idx = labelled_indices(data_samples, self.label_field)
+        if not idx:
+            return {self.loss_name: self.zero_loss(pred)}
+        labelled = [data_samples[i] for i in idx]
+        target = stack_dense_targets(labelled, self.label_field,
+                                     labelled[0].metainfo['batch_input_shape'])
+        target = target.to(pred.device, pred.dtype)
+        target, cell_valid = masked_downsample(target, self.valid_mask(target), pred.shape[-2:])
+        weight = (cell_valid & self.valid_mask(target)).to(pred.dtype)      # (B', 1, h, w)
+        target = self.encode_target(target) * weight
+        loss = self.loss_module(pred[idx], target, weight=weight,
+                                avg_factor=weight.sum().clamp(min=1))
+        return {self.loss_name: loss}
+
+    def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
+        """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``."""
+        pred = self(maps)
+        pad_shape = data_samples[0].metainfo['batch_input_shape']
+        pred = self.decode_pred(F.interpolate(pred, size=pad_shape, mode='bilinear',
+                                              align_corners=False))
+        for sample, p in zip(data_samples, pred):
+            h, w = sample.metainfo['img_shape'][:2]
+            sample.set_field(PixelData(data=p[:, :h, :w]), self.pred_field)

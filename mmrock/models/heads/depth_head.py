@@ -1,0 +1,36 @@
+"""Depth head of ROCK: channel-wise average of 128 maps into one depth map."""
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .dense_aux_head import DenseAuxiliaryHead
+
+
+@MODELS.register_module()
+class DepthHead(DenseAuxiliaryHead):
+    """Reads ``gt_depth`` (1, H, W) metres, 0 = invalid; writes ``pred_depth`` (1, h, w) metres.
+
+    Args:
+        num_maps (int): Task maps averaged into the depth map (128 in the paper).
+        log_depth (bool): Regress log(depth) instead of metres (SPEC *choice*; default metres,
+            as Laina et al.'s berHu).
+        loss (dict): berHu (default, weight 3); ``L1Loss``/``SmoothL1Loss`` also fit.
+    """
+    label_field = 'gt_depth'
+    pred_field = 'pred_depth'
+    loss_name = 'loss_depth'
+    out_channels = 1
+
+    def __init__(self, num_maps: int = 128, log_depth: bool = False,
+                 loss: dict = dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0),
+                 init_cfg=None) -> None:
+        super().__init__(maps_per_channel=num_maps, loss=loss, init_cfg=init_cfg)
+        self.log_depth = log_depth
+
+    def valid_mask(self, target: Tensor) -> Tensor:
+        return target > 0
+
+    def encode_target(self, target: Tensor) -> Tensor:
+        return target.clamp(min=1e-3).log() if self.log_depth else target
+
+    def decode_pred(self, pred: Tensor) -> Tensor:
+        return pred.exp() if self.log_depth else pred.clamp(min=0)

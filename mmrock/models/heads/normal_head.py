@@ -1,0 +1,37 @@
+"""Surface normal head of ROCK: channel-wise average of each group of 128 maps (x, y, z)."""
+import torch.nn.functional as F
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from .dense_aux_head import DenseAuxiliaryHead
+
+
+@MODELS.register_module()
+class NormalHead(DenseAuxiliaryHead):
+    """Reads ``gt_normals`` (3, H, W) unit vectors, zero vector = invalid; writes ``pred_normals``
+    (3, h, w) unit vectors. Downsampled targets are re-normalised.
+
+    Args:
+        maps_per_component (int): Task maps averaged into each of x, y, z (128 in the paper).
+        loss (dict): 1 - cosine similarity (weight 30 in the paper).
+    """
+    label_field = 'gt_normals'
+    pred_field = 'pred_normals'
+    loss_name = 'loss_normals'
+    out_channels = 3
+
+    def __init__(self, maps_per_component: int = 128,
+                 loss: dict = dict(type='NormalCosineLoss', loss_weight=30.0),
+                 init_cfg=None) -> None:
+        super().__init__(maps_per_channel=maps_per_component, loss=loss, init_cfg=init_cfg)
+
+    def valid_mask(self, target: Tensor) -> Tensor:
+        # averaged unit vectors of a smooth surface stay near unit length; a vanishing mean means
+        # opposite normals cancelled, so the cell has no reliable direction
+        return target.norm(dim=1, keepdim=True) > 0.5
+
+    def encode_target(self, target: Tensor) -> Tensor:
+        return F.normalize(target, dim=1, eps=1e-6)
+
+    def decode_pred(self, pred: Tensor) -> Tensor:
+        return F.normalize(pred, dim=1, eps=1e-6)

@@ -1,0 +1,3 @@
+from .rock_neck import ROCKNeck
+
+__all__ = ['ROCKNeck']

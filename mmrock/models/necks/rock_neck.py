@@ -1,0 +1,104 @@
+"""ROCK: residual auxiliary block (Mordan et al., NeurIPS 2018), as an MMDetection neck."""
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule, build_norm_layer
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.model import BaseModule
+from torch import Tensor
+
+DEFAULT_AUX_HEADS = dict(
+    scene=dict(type='SceneHead', num_classes=27),
+    depth=dict(type='DepthHead', num_maps=128),
+    normals=dict(type='NormalHead', maps_per_component=128))
+
+
+@MODELS.register_module()
+class ROCKNeck(BaseModule):
+    """Refines one backbone feature map with auxiliary tasks and residual fusion.
+
+    For the refined level ``x`` (B, C, h, w), with C = ``in_channels``:
+
+    - encoder (shared): 1x1 conv C->E + BN + ReLU, 3x3 conv E->E + BN + ReLU (E = 512);
+    - one **linear** 1x1 conv E->M_t per task t (M_t = ``aux_heads[t].num_maps``: 27 / 128 / 384),
+      whose output, the task maps (B, M_t, h, w), feeds the task's parameter-free predictor
+      (pooling, owned by the auxiliary head);
+    - one decoder per task: 1x1 conv M_t->C + BN + ReLU;
+    - fusion: ``x + sum_t decoder_t(maps_t)`` (optionally followed by BN + ReLU).
+
+    Other levels pass through unchanged. With ``residual=False`` there are no decoders and ``x``
+    is returned as is: the flat multi-task baseline (auxiliary heads trained on the same features).
+
+    Args:
+        in_channels (int): Channels of the refined level (2048 for ResNet-50 C5).
+        in_index (int): Which element of the input tuple to refine. Default: the last.
+        encoder_channels (int): E, width of the shared encoder. Default 512.
+        aux_heads (dict[str, dict]): Task name -> auxiliary head config; any subset of tasks.
+        residual (bool): Decode the task maps and add them to the features (ROCK) or not (flat MTL).
+        fusion_norm_act (bool): BN + ReLU after the residual sum (SPEC *choice*; the paper's
+            fusion is a plain element-wise addition, the default).
+        norm_cfg (dict): Norm layer of the encoder, decoders and optional fusion.
+    """
+
+    def __init__(self,
+                 in_channels: int = 2048,
+                 in_index: int = -1,
+                 encoder_channels: int = 512,
+                 aux_heads: Dict[str, dict] = DEFAULT_AUX_HEADS,
+                 residual: bool = True,
+                 fusion_norm_act: bool = False,
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not aux_heads:
+            raise ValueError('ROCKNeck needs at least one auxiliary head')
+        if fusion_norm_act and not residual:
+            raise ValueError('fusion_norm_act applies to the residual fusion only')
+        self.in_index = in_index
+        self.residual = residual
+        self.aux_heads = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in aux_heads.items()})
+        self.encoder = nn.Sequential(
+            ConvModule(in_channels, encoder_channels, 1, norm_cfg=norm_cfg),
+            ConvModule(encoder_channels, encoder_channels, 3, padding=1, norm_cfg=norm_cfg))
+        self.task_convs = nn.ModuleDict({
+            name: nn.Conv2d(encoder_channels, head.num_maps, 1)
+            for name, head in self.aux_heads.items()})
+        if residual:
+            self.decoders = nn.ModuleDict({
+                name: ConvModule(head.num_maps, in_channels, 1, norm_cfg=norm_cfg)
+                for name, head in self.aux_heads.items()})
+        self.fusion = nn.Sequential(build_norm_layer(norm_cfg, in_channels)[1],
+                                    nn.ReLU(inplace=True)) if fusion_norm_act else None
+
+    def forward_with_aux(self, inputs: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
+        """Returns the features with the ``in_index`` level refined, and the task maps
+        ``{task: (B, M_t, h, w)}`` for the auxiliary heads."""
+        feats = list(inputs)
+        x = feats[self.in_index]
+        encoded = self.encoder(x)
+        task_maps = {name: conv(encoded) for name, conv in self.task_convs.items()}
+        if self.residual:
+            for name, maps in task_maps.items():
+                x = x + self.decoders[name](maps)
+            if self.fusion is not None:
+                x = self.fusion(x)
+            feats[self.in_index] = x
+        return tuple(feats), task_maps
+
+    def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """Neck interface: the features, refined level included."""
+        return self.forward_with_aux(inputs)[0]
+
+    def loss(self, task_maps: Dict[str, Tensor],
+             data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        """Auxiliary losses, one entry per enabled task (``loss_scene``, ``loss_depth``, ...)."""
+        losses = {}
+        for name, head in self.aux_heads.items():
+            losses.update(head.loss(task_maps[name], data_samples))
+        return losses
+
+    def predict(self, task_maps: Dict[str, Tensor], data_samples: Sequence[DetDataSample]) -> None:
+        """Writes each task's predictions into ``data_samples``."""
+        for name, head in self.aux_heads.items():
+            head.predict(task_maps[name], data_samples)

@@ -1,0 +1,39 @@
+"""Target preparation shared by the dense auxiliary heads (depth, normals)."""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.structures import DetDataSample
+from torch import Tensor
+
+
+def labelled_indices(data_samples: Sequence[DetDataSample], field: str) -> List[int]:
+    """Indices of the samples that carry ``field`` (a missing label is an absent field)."""
+    return [i for i, sample in enumerate(data_samples) if field in sample]
+
+
+def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
+                        pad_shape: Tuple[int, int]) -> Tensor:
+    """Stack ``sample.<field>.data`` (C, H, W) into (B, C, Hp, Wp), zero-padded (= invalid)
+    at the bottom/right like the images of the batch."""
+    maps = [sample.get(field).data for sample in data_samples]
+    out = maps[0].new_zeros((len(maps), maps[0].shape[0]) + tuple(pad_shape))
+    for i, m in enumerate(maps):
+        h, w = min(m.shape[-2], pad_shape[0]), min(m.shape[-1], pad_shape[1])
+        out[i, :, :h, :w] = m[:, :h, :w]
+    return out
+
+
+def masked_downsample(target: Tensor, valid: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+    """Average ``target`` (B, C, H, W) over its valid pixels (``valid``: (B, 1, H, W) bool) within
+    each cell of a ``size`` = (h, w) grid, so invalid pixels never enter the average (unlike
+    nearest-neighbour or plain pooling).
+
+    Returns:
+        (B, C, h, w) averaged target and (B, 1, h, w) bool mask of the cells holding a valid pixel.
+    """
+    weight = valid.to(target.dtype)
+    num = F.adaptive_avg_pool2d(target * weight, size)
+    den = F.adaptive_avg_pool2d(weight, size)
+    cell_valid = den > 0
+    return num / den.clamp(min=torch.finfo(target.dtype).tiny), cell_valid
