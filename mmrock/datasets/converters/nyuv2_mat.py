@@ -1,0 +1,625 @@
+"""Reading of the official NYUv2 files and their conversion into mmrock's dataset folder.
+
+Inputs (see SPEC §2): ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read image by image through
+h5py, never whole datasets), ``splits.mat`` (MATLAB v5, 1-based ``trainNdxs`` / ``testNdxs``), and
+optionally the ``normals_gt/`` folder (``normals/NNNN.png``, ``masks/NNNN.png``, 0-based NNNN) and a
+val split (a text file of ``scenes`` names moved from train to val).
+
+Output layout under ``out_dir`` (NNNN = 0-based index of the image in the .mat, 4 digits)::
+
+    images/NNNN.png         RGB uint8, lossless
+    depth/NNNN.png          uint16, millimetres, 0 = invalid (NaN, inf, <= 0 or > 65.535 m)
+    normals/NNNN.png        uint8 RGB, v = round((n + 1) / 2 * 255) (normals_gt's encoding)
+    normal_masks/NNNN.png   uint8, 255 = valid normal, 0 = invalid
+    annotations/nyuv2_train.json, nyuv2_test.json (+ nyuv2_val.json with a val split)
+
+Each json is COCO: ``images`` entries carry id (= nyu_index + 1), file_name, height, width,
+nyu_index, scene, scene_id (index in SCENE_CLASSES), scene_name, depth_file, normal_file,
+normal_mask_file; ``annotations`` carry id, image_id, category_id (1..19 in DETECTION_CLASSES
+order), bbox [x, y, w, h] (w = xmax - xmin + 1), area (= w * h), iscrowd (0) and nyu_instance (the
+``instances`` value); one annotation per (class, instance value) pair present in the image, its box
+covering every pixel of the pair (a fragmented instance gives one box). Images without boxes are
+kept. Top level: ``info`` (``normals``: 'normals_gt' or 'computed from depths'), ``licenses``,
+``images``, ``annotations``, ``categories`` (id, name, supercategory) and ``scene_classes``.
+Only the images of trainNdxs and testNdxs are converted.
+
+Everything is written into a sibling temporary folder ``<out>.tmp-XXXX`` renamed to ``out_dir`` at
+the very end; on any failure the temporary folder is removed. Memory is bounded by one image's
+working set: on generated 480x640 files the CLI's peak RSS was 440 MB for 20 images and 443 MB for
+150 (with --normals; 490 / 494 MB computing normals), of which ~405 MB is the import of the
+``mmrock`` package (torch, mmdet); ``tests/test_converter_nyuv2.py`` checks that the traced peak
+does not grow with the number of images.
+
+Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: <problem>``.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+import tempfile
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image
+
+from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
+                          SCENE_CLASSES)
+
+MAT_DATASETS = ('images', 'depths', 'labels', 'instances', 'names', 'sceneTypes', 'scenes')
+SPLIT_KEYS = ('trainNdxs', 'testNdxs')
+MAX_DEPTH_MM = np.iinfo(np.uint16).max
+
+
+class NYUv2ConversionError(Exception):
+    """A conversion that cannot be done; the message is a single line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(' '.join(str(message).split()))
+
+
+class NYUv2FormatError(NYUv2ConversionError):
+    """An input file is missing or not what the official NYUv2 files are.
+
+    The message is one line: ``<file>: <problem>``; ``path`` and ``problem`` are kept apart too.
+    """
+
+    def __init__(self, path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f'{path}: {problem}')
+
+
+# ----------------------------------------------------------------------------------------------
+# geometry shared with the synthetic generator
+
+
+def kinect_intrinsics(height: int = IMAGE_HW[0], width: int = IMAGE_HW[1]) -> Tuple[float, ...]:
+    """(fx, fy, cx, cy) of the Kinect RGB camera (nyuv2_meta) for a frame of ``height`` x ``width``.
+
+    The 640x480 values are scaled with the frame; pixel centres are kept aligned, i.e.
+    ``cx' = (cx + 0.5) * s - 0.5``. The principal point is used as given in nyuv2_meta, as 0-based
+    pixel coordinates.
+    """
+    sx, sy = width / IMAGE_HW[1], height / IMAGE_HW[0]
+    return (KINECT_FX * sx, KINECT_FY * sy, (KINECT_CX + 0.5) * sx - 0.5,
+            (KINECT_CY + 0.5) * sy - 0.5)
+
+
+def backproject(depth: np.ndarray, intrinsics: Sequence[float]) -> np.ndarray:
+    """3D points (H, W, 3) of a z-depth map in the camera frame: x right, y down, z forward."""
+    fx, fy, cx, cy = intrinsics
+    h, w = depth.shape
+    z = depth.astype(np.float64)
+    x = (np.arange(w) - cx)[None, :] / fx * z
+    y = (np.arange(h) - cy)[:, None] / fy * z
+    return np.stack([x, y, z], axis=-1)
+
+
+def normals_from_depth(depth: np.ndarray,
+                       intrinsics: Optional[Sequence[float]] = None,
+                       max_rel_jump: float = 0.05) -> Tuple[np.ndarray, np.ndarray]:
+    """Surface normals of a z-depth map (metres) by back-projection and central differences.
+
+    Camera frame: x right, y down, z forward (the optical axis), like the pixel axes u, v.
+    Each pixel is back-projected with the pinhole ``intrinsics`` (fx, fy, cx, cy; default: the
+    Kinect's, scaled to the map's size). The tangents are the central differences
+    ``P(u+1) - P(u-1)`` and ``P(v+1) - P(v-1)``; the normal is their cross product, unit length,
+    oriented toward the camera (``n . P < 0``).
+
+    Returns ``normals`` (H, W, 3) float32 (zero where invalid) and ``mask`` (H, W) bool: valid
+    where the depth of the pixel and of its 4 neighbours is finite and > 0, no neighbour differs
+    from the centre by more than ``max_rel_jump`` times the centre depth (depth discontinuity),
+    and the pixel is not on the border.
+    """
+    depth = np.asarray(depth, dtype=np.float64)
+    h, w = depth.shape
+    if intrinsics is None:
+        intrinsics = kinect_intrinsics(h, w)
+    normals = np.zeros((h, w, 3), np.float32)
+    mask = np.zeros((h, w), bool)
+    if h < 3 or w < 3:
+        return normals, mask
+    valid = np.isfinite(depth) & (depth > 0)
+    z = np.where(valid, depth, 0.)
+    pts = backproject(z, intrinsics)
+    du = pts[1:-1, 2:] - pts[1:-1, :-2]
+    dv = pts[2:, 1:-1] - pts[:-2, 1:-1]
+    n = np.cross(du, dv)
+    centre = pts[1:-1, 1:-1]
+    n = np.where((np.einsum('hwc,hwc->hw', n, centre) > 0)[..., None], -n, n)
+    norm = np.linalg.norm(n, axis=-1)
+    zc = z[1:-1, 1:-1]
+    ok = valid[1:-1, 1:-1] & (norm > 1e-12)
+    for nb in (z[1:-1, 2:], z[1:-1, :-2], z[2:, 1:-1], z[:-2, 1:-1]):
+        ok &= (nb > 0) & (np.abs(nb - zc) <= max_rel_jump * zc)
+    inner = np.where(ok[..., None], n / np.maximum(norm, 1e-12)[..., None], 0.)
+    normals[1:-1, 1:-1] = inner
+    mask[1:-1, 1:-1] = ok
+    return normals, mask
+
+
+def encode_normals(normals: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """uint8 RGB of unit normals: v = round((n + 1) / 2 * 255); invalid pixels are 128 (n ~ 0)."""
+    v = np.clip(np.rint((np.asarray(normals, np.float64) + 1.) * 127.5), 0, 255).astype(np.uint8)
+    if mask is not None:
+        v[~np.asarray(mask, bool)] = 128
+    return v
+
+
+def decode_normals(png: np.ndarray) -> np.ndarray:
+    """Normals of an encoded PNG: n = 2 v / 255 - 1, renormalised (float32; zero stays ~zero)."""
+    n = png.astype(np.float32) * (2. / 255.) - 1.
+    norm = np.linalg.norm(n, axis=-1, keepdims=True)
+    return np.where(norm > 1e-2, n / np.maximum(norm, 1e-6), 0.).astype(np.float32)
+
+
+def encode_depth_mm(depth: np.ndarray) -> np.ndarray:
+    """uint16 millimetres of a depth map in metres; NaN, inf, <= 0 and > 65.535 m become 0."""
+    depth = np.asarray(depth, np.float64)
+    with np.errstate(invalid='ignore'):
+        mm = np.rint(depth * 1000.)
+        ok = np.isfinite(mm) & (mm > 0) & (mm <= MAX_DEPTH_MM)
+    return np.where(ok, mm, 0).astype(np.uint16)
+
+
+def save_png(path: str, array: np.ndarray, compress_level: int = 3) -> None:
+    """Write uint8 (H, W) / (H, W, 3) or uint16 (H, W) as PNG, losslessly."""
+    Image.fromarray(np.ascontiguousarray(array)).save(path, compress_level=compress_level)
+
+
+# ----------------------------------------------------------------------------------------------
+# boxes
+
+
+def instance_boxes(labels: np.ndarray, instances: np.ndarray,
+                   class_label_ids: Sequence[Iterable[int]]) -> List[Tuple[int, int, List[int]]]:
+    """One box per (class, instance value) pair present in an image.
+
+    Args:
+        labels: (H, W) label map (values = 1-based indices into ``names``, 0 = unlabeled).
+        instances: (H, W) instance numbers within each label.
+        class_label_ids: for category k (0-based), the label values that belong to it.
+
+    Returns:
+        ``(category_id, instance_value, [x, y, w, h])`` sorted by category_id (1-based) then
+        instance value; the box covers every pixel of the pair (w = xmax - xmin + 1).
+    """
+    labels = np.asarray(labels)
+    lut = np.zeros(max(int(labels.max(initial=0)) + 1, 1), np.int32)
+    for k, ids in enumerate(class_label_ids):
+        for i in ids:
+            if i < lut.size:
+                lut[i] = k + 1
+    cat = lut[labels].ravel()
+    sel = np.flatnonzero(cat)
+    if sel.size == 0:
+        return []
+    width = labels.shape[1]
+    key = cat[sel].astype(np.int64) * 65536 + np.asarray(instances).ravel()[sel]
+    order = np.argsort(key, kind='stable')
+    key, sel = key[order], sel[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    rows, cols = sel // width, sel % width
+    y0, y1 = np.minimum.reduceat(rows, starts), np.maximum.reduceat(rows, starts)
+    x0, x1 = np.minimum.reduceat(cols, starts), np.maximum.reduceat(cols, starts)
+    out = []
+    for j, s in enumerate(starts):
+        out.append((int(key[s] // 65536), int(key[s] % 65536),
+                    [int(x0[j]), int(y0[j]), int(x1[j] - x0[j] + 1), int(y1[j] - y0[j] + 1)]))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+
+
+def _check_file(path: str) -> str:
+    path = os.fspath(path)
+    if not osp.exists(path):
+        raise NYUv2FormatError(path, 'no such file')
+    if not osp.isfile(path):
+        raise NYUv2FormatError(path, 'not a file')
+    return path
+
+
+class NYUv2Mat:
+    """Streaming reader of ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5).
+
+    Opening validates the layout (datasets present, shapes, dtypes, image counts) and reads the
+    small string arrays ``names``, ``sceneTypes`` and ``scenes``; the per-image accessors read a
+    single image each, in MATLAB's reversed axes transposed back to (H, W[, 3]).
+    """
+
+    def __init__(self, path) -> None:
+        import h5py
+        self.path = _check_file(path)
+        try:
+            is_hdf5 = h5py.is_hdf5(self.path)
+        except OSError as exc:
+            raise NYUv2FormatError(self.path, f'cannot read ({exc})')
+        if not is_hdf5:
+            raise NYUv2FormatError(
+                self.path, 'not an HDF5 file (a MATLAB v7.3 .mat is expected: '
+                'nyu_depth_v2_labeled.mat)')
+        try:
+            self._f = h5py.File(self.path, 'r')
+        except OSError as exc:
+            raise NYUv2FormatError(self.path, f'cannot open as HDF5, truncated or corrupt ({exc})')
+        try:
+            self._validate()
+            self.names = self._strings('names')
+            self.scene_types = self._strings('sceneTypes')
+            self.scenes = self._strings('scenes')
+        except BaseException:
+            self.close()
+            raise
+
+    # -- layout
+    def _error(self, problem: str) -> NYUv2FormatError:
+        return NYUv2FormatError(self.path, problem)
+
+    def _validate(self) -> None:
+        import h5py
+        f = self._f
+        for name in MAT_DATASETS:
+            if name not in f or not isinstance(f[name], h5py.Dataset):
+                raise self._error(f"missing dataset '{name}'")
+        images, depths = f['images'], f['depths']
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise self._error(f"'images' has shape {images.shape}, expected (N, 3, W, H)")
+        n, _, w, h = images.shape
+        expect = {'images': ((n, 3, w, h), 'uint8'), 'depths': ((n, w, h), 'float32'),
+                  'labels': ((n, w, h), 'uint16'), 'instances': ((n, w, h), 'uint8')}
+        if 'rawDepths' in f and isinstance(f['rawDepths'], h5py.Dataset):
+            expect['rawDepths'] = ((n, w, h), 'float32')
+        for name, (shape, dtype) in expect.items():
+            ds = f[name]
+            if ds.ndim != len(shape):
+                raise self._error(f"'{name}' has shape {ds.shape}, expected {shape}")
+            if ds.shape[0] != n:
+                raise self._error(f"'{name}' holds {ds.shape[0]} images but 'images' holds {n}")
+            if ds.shape != shape:
+                raise self._error(f"'{name}' has shape {ds.shape}, expected {shape} "
+                                  f"(like 'images' {images.shape})")
+            if ds.dtype != np.dtype(dtype):
+                raise self._error(f"'{name}' has dtype {ds.dtype}, expected {dtype}")
+        for name in ('names', 'sceneTypes', 'scenes'):
+            ds = f[name]
+            if h5py.check_dtype(ref=ds.dtype) is not h5py.Reference:
+                raise self._error(f"'{name}' is not a cell array of strings "
+                                  f"(dtype {ds.dtype}, expected object references)")
+            if ds.ndim != 2 or 1 not in ds.shape:
+                raise self._error(f"'{name}' has shape {ds.shape}, expected (1, K)")
+            if name != 'names' and ds.size != n:
+                raise self._error(f"'{name}' holds {ds.size} entries but 'images' holds {n}")
+        if f['names'].size == 0:
+            raise self._error("'names' is empty")
+        self.num_images, self.height, self.width = n, h, w
+
+    def _strings(self, name: str) -> List[str]:
+        f = self._f
+        try:
+            refs = f[name][()].ravel()
+            out = []
+            for j, ref in enumerate(refs):
+                if not ref:
+                    raise self._error(f"'{name}' entry {j} is a null reference")
+                ds = f[ref]
+                if ds.attrs.get('MATLAB_empty', 0):
+                    out.append('')
+                    continue
+                codes = ds[()]
+                if codes.dtype.kind not in 'ui':
+                    raise self._error(f"'{name}' entry {j} is not a character array "
+                                      f'(dtype {codes.dtype})')
+                out.append(''.join(map(chr, codes.ravel().tolist())))
+            return out
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise self._error(f"cannot read '{name}' ({exc})")
+
+    # -- per image
+    def _read(self, name: str, index: int) -> np.ndarray:
+        if not 0 <= index < self.num_images:
+            raise IndexError(f'image index {index} out of range [0, {self.num_images})')
+        try:
+            return self._f[name][index]
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise self._error(f"cannot read '{name}' of image {index} ({exc})")
+
+    def image(self, index: int) -> np.ndarray:
+        """RGB (H, W, 3) uint8."""
+        return np.ascontiguousarray(self._read('images', index).transpose(2, 1, 0))
+
+    def depth(self, index: int) -> np.ndarray:
+        """In-painted depth (H, W) float32, metres."""
+        return np.ascontiguousarray(self._read('depths', index).T)
+
+    def labels(self, index: int) -> np.ndarray:
+        """Labels (H, W) uint16: 0 unlabeled, else a 1-based index into ``names``."""
+        return np.ascontiguousarray(self._read('labels', index).T)
+
+    def instances(self, index: int) -> np.ndarray:
+        """Instance numbers within each label (H, W) uint8."""
+        return np.ascontiguousarray(self._read('instances', index).T)
+
+    def label_ids(self, class_name: str) -> List[int]:
+        """1-based positions of ``class_name`` in ``names`` (exact match); error when absent."""
+        ids = [i + 1 for i, name in enumerate(self.names) if name == class_name]
+        if not ids:
+            raise self._error(f"class '{class_name}' is not in 'names' "
+                              f'({len(self.names)} entries)')
+        return ids
+
+    def close(self) -> None:
+        f = getattr(self, '_f', None)
+        if f is not None:
+            f.close()
+            self._f = None
+
+    def __enter__(self) -> 'NYUv2Mat':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _as_indices(path: str, key: str, value, num_images: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in 'uif' or arr.size == 0:
+        raise NYUv2FormatError(path, f"'{key}' is not a non-empty numeric array")
+    if arr.ndim != 2 or 1 not in arr.shape:
+        raise NYUv2FormatError(path, f"'{key}' has shape {arr.shape}, expected a column (K, 1)")
+    flat = arr.ravel().astype(np.float64)
+    if not np.all(np.isfinite(flat)) or np.any(flat != np.round(flat)):
+        raise NYUv2FormatError(path, f"'{key}' holds non-integer values")
+    idx = flat.astype(np.int64)
+    if np.any(idx == 0):
+        raise NYUv2FormatError(path, f"'{key}' contains index 0: MATLAB indices are 1-based "
+                               '(was it written 0-based?)')
+    bad = idx[(idx < 1) | (idx > num_images)]
+    if bad.size:
+        raise NYUv2FormatError(path, f"'{key}' index {int(bad[0])} out of range 1..{num_images}")
+    uniq, counts = np.unique(idx, return_counts=True)
+    if np.any(counts > 1):
+        raise NYUv2FormatError(path, f"'{key}' repeats index {int(uniq[counts > 1][0])}")
+    return np.sort(idx - 1)
+
+
+def read_splits(path, num_images: int) -> Tuple[np.ndarray, np.ndarray]:
+    """0-based sorted (train, test) indices from ``splits.mat`` (1-based trainNdxs / testNdxs)."""
+    import scipy.io
+    path = _check_file(path)
+    try:
+        mat = scipy.io.loadmat(path)
+    except Exception as exc:  # scipy raises ValueError, TypeError, NotImplementedError (v7.3)...
+        raise NYUv2FormatError(path, f'not a MATLAB v5 .mat file ({type(exc).__name__}: {exc})')
+    for key in SPLIT_KEYS:
+        if key not in mat:
+            raise NYUv2FormatError(path, f"missing variable '{key}'")
+    train = _as_indices(path, 'trainNdxs', mat['trainNdxs'], num_images)
+    test = _as_indices(path, 'testNdxs', mat['testNdxs'], num_images)
+    both = np.intersect1d(train, test)
+    if both.size:
+        raise NYUv2FormatError(path, f'{both.size} image(s) in both trainNdxs and testNdxs '
+                               f'(first: {int(both[0]) + 1})')
+    return train, test
+
+
+def read_val_scenes(path, known_scenes: Iterable[str]) -> List[str]:
+    """Scene names of a val split file: one ``scenes`` name a line; blank lines and # comments
+    are skipped; a name unknown to the .mat is an error."""
+    path = _check_file(path)
+    try:
+        with open(path, encoding='utf-8') as fh:
+            lines = fh.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NYUv2FormatError(path, f'cannot read ({exc})')
+    known = set(known_scenes)
+    names = []
+    for lineno, line in enumerate(lines, 1):
+        name = line.split('#', 1)[0].strip()
+        if not name:
+            continue
+        if name not in known:
+            raise NYUv2FormatError(path, f"line {lineno}: unknown scene '{name}' "
+                                   "(not in the .mat's 'scenes')")
+        names.append(name)
+    if not names:
+        raise NYUv2FormatError(path, 'no scene name in the val split file')
+    return names
+
+
+class NormalsDir:
+    """The ``normals_gt/`` folder: ``normals/NNNN.png`` (RGB) and ``masks/NNNN.png``, 0-based."""
+
+    def __init__(self, root, height: int, width: int) -> None:
+        self.root = os.fspath(root)
+        if not osp.isdir(self.root):
+            raise NYUv2FormatError(self.root, 'no such folder (normals_gt/ expected, holding '
+                                   'normals/ and masks/)')
+        self.height, self.width = height, width
+
+    def paths(self, index: int) -> Tuple[str, str]:
+        name = f'{index:04d}.png'
+        return (osp.join(self.root, 'normals', name), osp.join(self.root, 'masks', name))
+
+    def check(self, indices: Iterable[int]) -> None:
+        """Every file exists, is a PNG and has the images' size (header reads only)."""
+        for index in indices:
+            for path, kind in zip(self.paths(index), ('normals', 'mask')):
+                if not osp.isfile(path):
+                    raise NYUv2FormatError(path, f'missing {kind} PNG of image {index}')
+                try:
+                    with Image.open(path) as im:
+                        size, mode = im.size, im.mode
+                except (OSError, ValueError) as exc:
+                    raise NYUv2FormatError(path, f'not a readable image ({exc})')
+                if size != (self.width, self.height):
+                    raise NYUv2FormatError(path, f'{kind} PNG is {size[0]}x{size[1]}, '
+                                           f'expected {self.width}x{self.height} (W x H)')
+                if kind == 'normals' and mode != 'RGB':
+                    raise NYUv2FormatError(path, f'normals PNG has mode {mode}, expected RGB')
+
+    def read(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(encoded normals (H, W, 3) uint8, valid mask (H, W) bool)."""
+        npath, mpath = self.paths(index)
+        try:
+            with Image.open(npath) as im:
+                normals = np.asarray(im.convert('RGB'))
+            with Image.open(mpath) as im:
+                mask = np.asarray(im)
+        except (OSError, ValueError) as exc:
+            raise NYUv2FormatError(npath, f'cannot read normals of image {index} ({exc})')
+        if mask.ndim == 3:
+            mask = mask[..., :3].any(axis=-1)
+        return normals, mask != 0
+
+
+# ----------------------------------------------------------------------------------------------
+# conversion
+
+
+def _coco(images: List[dict], annotations: List[dict], split: str, normals_source: str) -> dict:
+    return {
+        'info': {'description': f'NYUv2 detection ({split}), converted by mmrock',
+                 'normals': normals_source},
+        'licenses': [],
+        'images': images,
+        'annotations': annotations,
+        'categories': [{'id': k + 1, 'name': name, 'supercategory': 'object'}
+                       for k, name in enumerate(DETECTION_CLASSES)],
+        'scene_classes': list(SCENE_CLASSES),
+    }
+
+
+def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
+    old = None
+    if osp.lexists(out):
+        if not overwrite:
+            raise NYUv2ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
+        if osp.isdir(out) and not osp.islink(out):
+            old = tempfile.mkdtemp(prefix=osp.basename(out) + '.old-', dir=osp.dirname(out))
+            os.rmdir(old)
+            os.rename(out, old)
+        else:
+            os.unlink(out)
+    os.rename(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def convert_nyuv2(mat_path,
+                  splits_path,
+                  out_dir,
+                  normals_dir=None,
+                  val_split=None,
+                  overwrite: bool = False,
+                  progress: bool = True) -> Dict[str, int]:
+    """Convert the official NYUv2 files into ``out_dir`` (layout in the module docstring).
+
+    Args:
+        mat_path: ``nyu_depth_v2_labeled.mat``.
+        splits_path: ``splits.mat``; only images of trainNdxs / testNdxs are converted.
+        out_dir: output folder; an existing one is an error unless ``overwrite``.
+        normals_dir: ``normals_gt/`` (with ``normals/`` and ``masks/``); without it normals are
+            computed from ``depths`` (:func:`normals_from_depth`).
+        val_split: text file of ``scenes`` names: their train images go to val instead.
+        overwrite: replace an existing ``out_dir`` (only once the new one is complete).
+        progress: show a tqdm progress bar (stderr).
+
+    Returns:
+        counts: ``{'train': images, 'train_boxes': boxes, 'test': ..., 'val': ...}``.
+
+    Raises:
+        NYUv2FormatError: a bad input (every check that needs no pixel data runs before anything
+            is written); NYUv2ConversionError: ``out_dir`` exists or cannot be written.
+    """
+    from tqdm import tqdm
+    out = osp.abspath(os.fspath(out_dir)).rstrip(os.sep)
+    if osp.lexists(out) and not overwrite:
+        raise NYUv2ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
+    with NYUv2Mat(mat_path) as mat:
+        class_ids = [mat.label_ids(name) for name in DETECTION_CLASSES]
+        train, test = read_splits(splits_path, mat.num_images)
+        split_of = {int(i): 'train' for i in train}
+        split_of.update({int(i): 'test' for i in test})
+        if val_split is not None:
+            val_scenes = set(read_val_scenes(val_split, mat.scenes))
+            moved = [i for i in train if mat.scenes[i] in val_scenes]
+            in_train = {mat.scenes[i] for i in moved}
+            not_train = sorted(val_scenes - in_train)
+            if not_train:
+                raise NYUv2FormatError(val_split, f"scene '{not_train[0]}' has no train image "
+                                       '(only train images can move to val)')
+            split_of.update({int(i): 'val' for i in moved})
+        indices = sorted(split_of)
+        for i in indices:
+            if mat.scene_types[i] not in SCENE_CLASSES:
+                raise NYUv2FormatError(mat.path, f"unknown scene type '{mat.scene_types[i]}' of "
+                                       f'image {i} (not one of the {len(SCENE_CLASSES)} '
+                                       'SCENE_CLASSES)')
+        normals = None
+        if normals_dir is not None:
+            normals = NormalsDir(normals_dir, mat.height, mat.width)
+            normals.check(indices)
+        intrinsics = kinect_intrinsics(mat.height, mat.width)
+        num_names = len(mat.names)
+
+        parent = osp.dirname(out) or '.'
+        try:
+            os.makedirs(parent, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-', dir=parent)
+        except OSError as exc:
+            raise NYUv2ConversionError(f'{out}: cannot create the output folder ({exc})')
+        try:
+            for sub in ('images', 'depth', 'normals', 'normal_masks', 'annotations'):
+                os.mkdir(osp.join(tmp, sub))
+            splits = ['train', 'val', 'test'] if val_split is not None else ['train', 'test']
+            entries = {s: [] for s in splits}
+            anns = {s: [] for s in splits}
+            ann_id = 0
+            for i in tqdm(indices, desc='NYUv2', unit='img', disable=not progress):
+                name = f'{i:04d}.png'
+                labels = mat.labels(i)
+                if int(labels.max(initial=0)) > num_names:
+                    raise NYUv2FormatError(mat.path, f"'labels' of image {i} holds "
+                                           f'{int(labels.max())} > {num_names} names')
+                save_png(osp.join(tmp, 'images', name), mat.image(i))
+                depth = mat.depth(i)
+                save_png(osp.join(tmp, 'depth', name), encode_depth_mm(depth))
+                if normals is None:
+                    n, nmask = normals_from_depth(depth, intrinsics)
+                    n = encode_normals(n, nmask)
+                else:
+                    n, nmask = normals.read(i)
+                save_png(osp.join(tmp, 'normals', name), n)
+                save_png(osp.join(tmp, 'normal_masks', name),
+                         np.where(nmask, 255, 0).astype(np.uint8))
+                split = split_of[i]
+                entries[split].append({
+                    'id': i + 1, 'file_name': name, 'height': mat.height, 'width': mat.width,
+                    'nyu_index': i, 'scene': mat.scene_types[i],
+                    'scene_id': SCENE_CLASSES.index(mat.scene_types[i]),
+                    'scene_name': mat.scenes[i], 'depth_file': name, 'normal_file': name,
+                    'normal_mask_file': name})
+                for cat, inst, box in instance_boxes(labels, mat.instances(i), class_ids):
+                    ann_id += 1
+                    anns[split].append({
+                        'id': ann_id, 'image_id': i + 1, 'category_id': cat, 'bbox': box,
+                        'area': box[2] * box[3], 'iscrowd': 0, 'nyu_instance': inst})
+            source = 'normals_gt' if normals is not None else 'computed from depths'
+            for split in splits:
+                with open(osp.join(tmp, 'annotations', f'nyuv2_{split}.json'), 'w') as fh:
+                    json.dump(_coco(entries[split], anns[split], split, source), fh)
+            _replace_dir(tmp, out, overwrite)
+        except OSError as exc:  # reading errors are NYUv2FormatErrors: this is writing
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise NYUv2ConversionError(f'{out}: cannot write ({exc})') from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    counts = {}
+    for split in splits:
+        counts[split] = len(entries[split])
+        counts[f'{split}_boxes'] = len(anns[split])
+    return counts

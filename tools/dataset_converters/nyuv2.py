@@ -1,0 +1,51 @@
+#!/usr/bin/env python
+"""Convert the official NYUv2 files into mmrock's dataset folder.
+
+    python tools/dataset_converters/nyuv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat \
+        [--normals normals_gt/] [--val-split FILE] --out data/nyuv2 [--overwrite]
+
+Layout and json fields: mmrock/datasets/converters/nyuv2_mat.py. Exit status 1 with one line
+``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmrock.datasets.converters.nyuv2_mat import (  # noqa: E402
+    NYUv2ConversionError, convert_nyuv2)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--mat', required=True, help='nyu_depth_v2_labeled.mat (MATLAB v7.3)')
+    parser.add_argument('--splits', required=True, help='splits.mat (1-based trainNdxs/testNdxs)')
+    parser.add_argument('--normals', help='normals_gt/ folder (normals/ and masks/, 0-based '
+                        'NNNN.png); default: normals computed from the depths')
+    parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
+                        'images go to a val split')
+    parser.add_argument('--out', required=True, help='output folder, e.g. data/nyuv2')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        counts = convert_nyuv2(args.mat, args.splits, args.out, normals_dir=args.normals,
+                               val_split=args.val_split, overwrite=args.overwrite,
+                               progress=not args.no_progress)
+    except NYUv2ConversionError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
+    for split in ('train', 'val', 'test'):
+        if split in counts:
+            print(f'{split}: {counts[split]} images, {counts[split + "_boxes"]} boxes')
+    print(f'written: {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
