@@ -1,0 +1,102 @@
+# NYUv2 detection (19 classes) + scene / depth / normal labels, ROCK protocol.
+# Data as written by the NYUv2 converter (tools/dataset_converters, SPEC §2).
+# Types below live in mmdet's registries once mmrock is imported: the
+# inheriting config gets `default_scope = 'mmdet'` and
+# `custom_imports = dict(imports=['mmrock'])` from _base_/default_runtime.py
+# (defining them here too would be a duplicate key among bases).
+
+dataset_type = 'NYUv2MultiTaskDataset'
+data_root = 'data/nyuv2/'
+backend_args = None
+data_prefix = dict(
+    img='images/',
+    depth='depth/',
+    normal='normals/',
+    normal_mask='normal_masks/')
+img_scale = (640, 480)  # (w, h)
+mean_rgb = [123.675, 116.28, 103.53]  # canvas fill of Expand (image is BGR)
+
+# SSD augmentation with fixed-aspect crops, then flip and PCA lighting
+# (SPEC §1 Training). Depth and normals follow the geometry.
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(
+        type='LoadMultiTaskAnnotations',
+        with_bbox=True,
+        with_depth=True,
+        with_normals=True,
+        with_scene=True),
+    dict(
+        type='PhotoMetricDistortion',
+        brightness_delta=32,
+        contrast_range=(0.5, 1.5),
+        saturation_range=(0.5, 1.5),
+        hue_delta=18),
+    dict(
+        type='MultiTaskExpand',
+        mean=mean_rgb,
+        to_rgb=True,
+        ratio_range=(1, 4),
+        prob=0.5),
+    dict(
+        type='FixedRatioMinIoURandomCrop',
+        min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
+        min_crop_size=0.3,
+        max_crop_size=1.0),
+    dict(type='MultiTaskResize', scale=img_scale, keep_ratio=False),
+    dict(type='MultiTaskRandomFlip', prob=0.5),
+    dict(type='PCALighting', std=0.1),
+    dict(type='PackMultiTaskInputs')
+]
+# Labels are loaded after Resize (mmdet convention): dense labels stay at the
+# original resolution and AuxiliaryTaskMetric resizes predictions to them.
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='MultiTaskResize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+    dict(
+        type='PackMultiTaskInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/nyuv2_train.json',
+        data_prefix=data_prefix,
+        filter_cfg=dict(filter_empty_gt=False),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/nyuv2_test.json',
+        data_prefix=data_prefix,
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/nyuv2_test.json',
+        metric='bbox',
+        classwise=True,
+        format_only=False,
+        backend_args=backend_args),
+    dict(type='AuxiliaryTaskMetric')
+]
+test_evaluator = val_evaluator

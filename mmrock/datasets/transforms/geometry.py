@@ -1,0 +1,194 @@
+"""SSD geometric augmentations that carry ROCK's dense labels along.
+
+Dense labels are ``gt_depth`` (H, W) in metres and ``gt_normals`` (H, W, 3),
+both 0 where invalid. Depth follows the zoom relative to the full field of view
+(Eigen & Fergus 2015): Expand by r multiplies it by r, a crop of width cw out of
+width W divides it by W / cw, and the final Resize keeps it (so resizing at test
+time keeps metric depth). ``gt_masks`` / ``gt_seg_map`` are not handled.
+"""
+from typing import Callable, Sequence
+
+import mmcv
+import numpy as np
+from numpy import random
+
+from mmdet.datasets.transforms import (Expand, MinIoURandomCrop, RandomFlip,
+                                       Resize)
+from mmdet.registry import TRANSFORMS
+from mmdet.structures.bbox import HorizontalBoxes, autocast_box_type
+
+DENSE_KEYS = ('gt_depth', 'gt_normals')
+
+
+def map_dense(results: dict, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Apply ``fn`` to each dense label map present in ``results``."""
+    for key in DENSE_KEYS:
+        if key in results:
+            results[key] = fn(results[key])
+
+
+def zoom_depth(results: dict, zoom: float) -> None:
+    """Divide depth by ``zoom`` (> 1: the content appears bigger)."""
+    if 'gt_depth' in results:
+        results['gt_depth'] = results['gt_depth'] / np.float32(zoom)
+
+
+@TRANSFORMS.register_module()
+class MultiTaskExpand(Expand):
+    """mmdet's :class:`Expand` (same args), also expanding depth and normals.
+
+    Rewritten ``transform``: mmdet's keeps the sampled offsets local, so the
+    dense maps could not follow. The canvas holds ``mean`` in the image and 0
+    (invalid) in depth and normals; depth is multiplied by canvas_w / w (~r).
+    """
+
+    @autocast_box_type()
+    def transform(self, results: dict) -> dict:
+        """Place image, boxes and dense maps on a canvas r times larger."""
+        if self._random_prob() > self.prob:
+            return results
+        h, w = results['img'].shape[:2]
+        ratio = self._random_ratio()
+        left, top = self._random_left_top(ratio, h, w)
+        new_h, new_w = int(h * ratio), int(w * ratio)
+
+        def expand(x: np.ndarray, fill) -> np.ndarray:
+            canvas = np.full((new_h, new_w) + x.shape[2:], fill, x.dtype)
+            canvas[top:top + h, left:left + w] = x
+            return canvas
+
+        results['img'] = expand(results['img'], self.mean)
+        results['img_shape'] = (new_h, new_w)
+        if results.get('gt_bboxes') is not None:
+            results['gt_bboxes'].translate_([left, top])
+        map_dense(results, lambda x: expand(x, 0))
+        zoom_depth(results, w / new_w)
+        return results
+
+
+@TRANSFORMS.register_module()
+class FixedRatioMinIoURandomCrop(MinIoURandomCrop):
+    """SSD's min-IoU random crop whose crops keep the image's aspect ratio.
+
+    As :class:`mmdet.datasets.transforms.MinIoURandomCrop` (IoU threshold drawn
+    from ``(1, *min_ious, 0)``, 1 = no crop; crop rejected if its IoU with a box
+    is below it; boxes kept iff their centre is inside the crop), except that
+    the crop is ``s * (w, h)`` with ``s ~ U(min_crop_size, max_crop_size)``
+    (height rounded from the width: aspect kept within one pixel). Rewritten
+    because mmdet samples width and height independently inline. Depth is
+    divided by the zoom w / crop_w; dense maps are cropped like the image.
+
+    Args:
+        min_ious (Sequence[float]): IoU thresholds. Defaults to SSD's.
+        min_crop_size (float): Smallest side scale s. Defaults to 0.3.
+        max_crop_size (float): Largest side scale s. Defaults to 1.
+        bbox_clip_border (bool): Clip boxes to the crop. Defaults to True.
+        max_trials (int): Crops tried per threshold. Defaults to 50 (SSD).
+    """
+
+    def __init__(self,
+                 min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
+                 min_crop_size: float = 0.3,
+                 max_crop_size: float = 1.,
+                 bbox_clip_border: bool = True,
+                 max_trials: int = 50) -> None:
+        super().__init__(min_ious, min_crop_size, bbox_clip_border)
+        assert 0 < min_crop_size <= max_crop_size <= 1
+        self.max_crop_size = max_crop_size
+        self.max_trials = max_trials
+
+    def _random_patch(self, h: int, w: int) -> np.ndarray:
+        """Sample a crop (x1, y1, x2, y2) with the aspect ratio h / w."""
+        scale = random.uniform(self.min_crop_size, self.max_crop_size)
+        crop_w = max(1, int(round(scale * w)))
+        crop_h = max(1, int(round(crop_w * h / w)))
+        left = int(random.uniform(0, w - crop_w))
+        top = int(random.uniform(0, h - crop_h))
+        return np.array([left, top, left + crop_w, top + crop_h])
+
+    @autocast_box_type()
+    def transform(self, results: dict) -> dict:
+        """Crop image, boxes (+labels, ignore flags) and dense maps."""
+        boxes = results['gt_bboxes']
+        h, w = results['img'].shape[:2]
+        while True:
+            min_iou = self._random_mode()
+            if min_iou == 1:
+                return results
+            for _ in range(self.max_trials):
+                patch = self._random_patch(h, w)
+                overlaps = boxes.overlaps(
+                    HorizontalBoxes(patch[None].astype(np.float32)),
+                    boxes).numpy().reshape(-1)
+                if len(overlaps) > 0 and overlaps.min() < min_iou:
+                    continue
+                centers = boxes.centers.numpy().reshape(-1, 2)
+                keep = ((centers > patch[:2]) & (centers < patch[2:])).all(1)
+                if len(overlaps) > 0 and not keep.any():
+                    continue
+                self._crop(results, patch, keep)
+                return results
+
+    def _crop(self, results: dict, patch: np.ndarray, keep: np.ndarray) -> None:
+        """Apply the accepted crop ``patch``, keeping boxes where ``keep``."""
+        x1, y1, x2, y2 = (int(v) for v in patch)
+        zoom_depth(results, results['img'].shape[1] / (x2 - x1))
+        boxes = results['gt_bboxes'][keep]
+        boxes.translate_([-x1, -y1])
+        if self.bbox_clip_border:
+            boxes.clip_([y2 - y1, x2 - x1])
+        results['gt_bboxes'] = boxes
+        for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
+            if results.get(key) is not None:
+                results[key] = results[key][keep]
+        results['img'] = results['img'][y1:y2, x1:x2]
+        results['img_shape'] = results['img'].shape[:2]
+        map_dense(results, lambda x: x[y1:y2, x1:x2])
+
+    def __repr__(self) -> str:
+        return (f'{super().__repr__()[:-1]}, '
+                f'max_crop_size={self.max_crop_size}, '
+                f'max_trials={self.max_trials})')
+
+
+@TRANSFORMS.register_module()
+class MultiTaskResize(Resize):
+    """mmdet's :class:`Resize` (same args), also resizing depth and normals.
+
+    Dense maps go to the new ``img_shape`` with nearest neighbour: values are
+    copied, never blended, so invalid zeros stay zero and normals stay unit.
+    Depth values are unchanged (the final resize defines no zoom).
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Resize as mmdet does, then the dense maps."""
+        results = super().transform(results)
+        h, w = results['img_shape']
+        map_dense(
+            results, lambda x: mmcv.imresize(
+                x, (w, h), interpolation='nearest', backend='cv2'))
+        return results
+
+
+@TRANSFORMS.register_module()
+class MultiTaskRandomFlip(RandomFlip):
+    """mmdet's :class:`RandomFlip` (same args), also flipping depth and normals.
+
+    A horizontal flip negates the normals' x component (vertical: y).
+    """
+
+    NORMAL_SIGNS = {
+        'horizontal': (-1, 1, 1),
+        'vertical': (1, -1, 1),
+        'diagonal': (-1, -1, 1)
+    }
+
+    def _flip(self, results: dict) -> None:
+        """Flip as mmdet does, then the dense maps."""
+        super()._flip(results)
+        direction = results['flip_direction']
+        map_dense(results,
+                  lambda x: np.ascontiguousarray(mmcv.imflip(x, direction)))
+        if 'gt_normals' in results:
+            results['gt_normals'] = results['gt_normals'] * np.array(
+                self.NORMAL_SIGNS[direction], np.float32)

@@ -1,0 +1,50 @@
+"""Krizhevsky et al.'s PCA lighting noise (not in mmdet)."""
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
+from numpy import random
+
+from mmdet.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PCALighting(BaseTransform):
+    """Add ``eigvec @ (alpha * eigval)`` to every pixel, alpha ~ N(0, std).
+
+    Principal components of ImageNet's RGB pixels (values in [0, 1]; scaled
+    by 255 here). Changes the image only; the output image is float32.
+
+    Required Keys: img (H, W, 3). Modified Keys: img.
+
+    Args:
+        std (float): Standard deviation of alpha. Defaults to 0.1.
+        channel_order (str): 'bgr' (mmcv's loading default) or 'rgb'.
+    """
+
+    EIGVAL = np.array([0.2175, 0.0188, 0.0045])
+    # columns are the eigenvectors; rows are R, G, B
+    EIGVEC = np.array([[-0.5675, 0.7192, 0.4009],
+                       [-0.5808, -0.0045, -0.8140],
+                       [-0.5836, -0.6948, 0.4203]])
+
+    def __init__(self, std: float = 0.1, channel_order: str = 'bgr') -> None:
+        assert channel_order in ('bgr', 'rgb')
+        self.std = std
+        self.channel_order = channel_order
+
+    @cache_randomness
+    def _random_alpha(self) -> np.ndarray:
+        return random.normal(0, self.std, 3)
+
+    def transform(self, results: dict) -> dict:
+        """Shift all pixels by the same random colour offset."""
+        shift = 255. * self.EIGVEC @ (self._random_alpha() * self.EIGVAL)
+        if self.channel_order == 'bgr':
+            shift = shift[::-1]
+        results['img'] = (results['img'].astype(np.float32) +
+                          shift.astype(np.float32))
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(std={self.std}, '
+                f"channel_order='{self.channel_order}')")

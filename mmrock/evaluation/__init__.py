@@ -1,0 +1,3 @@
+from .metrics import AuxiliaryTaskMetric
+
+__all__ = ['AuxiliaryTaskMetric']

@@ -1,0 +1,3 @@
+from .auxiliary_metric import AuxiliaryTaskMetric
+
+__all__ = ['AuxiliaryTaskMetric']

@@ -1,0 +1,121 @@
+"""AuxiliaryTaskMetric on hand-computed inputs, through mmengine's Evaluator (dict samples)."""
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.evaluator import Evaluator
+from mmengine.structures import PixelData
+
+from mmrock.evaluation import AuxiliaryTaskMetric
+
+
+def rotated_z(deg, scale=2.):
+    """A non-unit vector at ``deg`` degrees from +z."""
+    a = math.radians(deg)
+    return [0., scale * math.sin(a), scale * math.cos(a)]
+
+
+def sample(scene=None, scores=None, depth=None, pred_depth=None, normals=None,
+           pred_normals=None):
+    """DetDataSample with the given labels / predictions; None = absent field.
+    Maps are given as (H, W) or (H, W, 3) lists."""
+    s = DetDataSample()
+    if scene is not None:
+        s.gt_scene_label = torch.tensor(scene)
+    if scores is not None:
+        s.pred_scene_scores = torch.tensor(scores, dtype=torch.float32)
+    for name, value in (('gt_depth', depth), ('pred_depth', pred_depth)):
+        if value is not None:
+            setattr(s, name, PixelData(data=torch.tensor(value, dtype=torch.float32)[None]))
+    for name, value in (('gt_normals', normals), ('pred_normals', pred_normals)):
+        if value is not None:
+            t = torch.tensor(value, dtype=torch.float32).permute(2, 0, 1)
+            setattr(s, name, PixelData(data=t))
+    return s
+
+
+def evaluate(samples):
+    evaluator = Evaluator(AuxiliaryTaskMetric())
+    evaluator.process(samples)
+    return evaluator.evaluate(len(samples))
+
+
+def scores(label):
+    s = np.full(27, 0.01)
+    s[label] = 0.5
+    return s.tolist()
+
+
+def test_known_values():
+    samples = [
+        # scene right; depth pixels (g, p): (1, 1.5), (2, 2), invalid, (4, 2);
+        # normals: z vs 10, 20, 40 degrees, one masked pixel (zero vector)
+        sample(scene=3, scores=scores(3), depth=[[1, 2], [0, 4]], pred_depth=[[1.5, 2], [7, 2]],
+               normals=[[[0, 0, 1], [0, 0, 1]], [[0, 0, 0], [0, 0, 1]]],
+               pred_normals=[[rotated_z(10), rotated_z(20)], [rotated_z(0), rotated_z(40)]]),
+        # scene wrong; depth (2, 2.2); no normal prediction
+        sample(scene=5, scores=scores(0), depth=[[2]], pred_depth=[[2.2]], normals=[[[1, 0, 0]]]),
+        # no scene label, no depth prediction; normals 45 and 5 degrees
+        sample(scores=scores(1), depth=[[3]],
+               normals=[[[1, 0, 0], [0, 0, 1]]], pred_normals=[[[1, 1, 0], rotated_z(5, 1.)]]),
+    ]
+    m = evaluate(samples)
+    assert m['aux/scene_acc'] == pytest.approx(50.)
+    # pooled over the 4 valid depth pixels of the set
+    assert m['aux/depth_abs_rel'] == pytest.approx((0.5 + 0 + 0.5 + 0.1) / 4)
+    assert m['aux/depth_rmse'] == pytest.approx(math.sqrt((0.25 + 0 + 4 + 0.04) / 4))
+    assert m['aux/depth_delta1'] == pytest.approx(50.)
+    # angles 10, 20, 40, 45, 5
+    assert m['aux/normal_mean'] == pytest.approx(24., abs=1e-4)
+    assert m['aux/normal_median'] == pytest.approx(20., abs=0.011)  # 0.01-degree histogram
+    assert m['aux/normal_11.25'] == pytest.approx(40.)
+    assert m['aux/normal_22.5'] == pytest.approx(60.)
+    assert m['aux/normal_30'] == pytest.approx(60.)
+
+
+def test_missing_everything_reports_nothing():
+    # e.g. the SSD baseline: no auxiliary prediction at all
+    assert evaluate([sample(scene=1, depth=[[1.]], normals=[[[0, 0, 1]]])]) == {}
+
+
+def test_only_available_tasks_and_invalid_maps():
+    m = evaluate([
+        sample(scene=2, scores=scores(2)),
+        sample(depth=[[0, 0]], pred_depth=[[1, 1]]),  # no valid pixel: skipped
+    ])
+    assert m == {'aux/scene_acc': 100.}
+
+
+def test_prediction_resized_to_label_and_clamped():
+    m = evaluate([
+        sample(depth=[[2, 2], [2, 2]], pred_depth=np.full((4, 4), 3.).tolist()),
+        sample(depth=[[1.]], pred_depth=[[-1.]]),  # clamped to 1 mm: not a delta1 hit
+    ])
+    assert m['aux/depth_abs_rel'] == pytest.approx((4 * 0.5 + 0.999) / 5)
+    assert m['aux/depth_delta1'] == pytest.approx(0.)
+
+
+def test_median_interpolates_in_fine_histogram():
+    rng = np.random.default_rng(0)
+    angles = rng.uniform(0, 60, 2000)
+    a = np.radians(angles)
+    pred = np.stack([np.zeros_like(a), np.sin(a), np.cos(a)], -1)[None]
+    gt = np.tile([0., 0., 1.], (1, 2000, 1))
+    m = evaluate([sample(normals=gt.tolist(), pred_normals=pred.tolist())])
+    assert m['aux/normal_median'] == pytest.approx(np.median(angles), abs=0.01)
+    assert m['aux/normal_mean'] == pytest.approx(angles.mean(), abs=1e-3)
+
+
+def test_per_sample_result_is_small():
+    metric = AuxiliaryTaskMetric()
+    rng = torch.Generator().manual_seed(0)
+    s = sample(scene=1, scores=scores(1))
+    s.gt_depth = PixelData(data=torch.rand(1, 480, 640, generator=rng) + 0.5)
+    s.pred_depth = PixelData(data=torch.rand(1, 480, 640, generator=rng) + 0.5)
+    s.gt_normals = PixelData(data=torch.nn.functional.normalize(torch.randn(3, 480, 640), dim=0))
+    s.pred_normals = PixelData(data=torch.randn(3, 480, 640, generator=rng))
+    metric.process({}, [s.to_dict()])
+    assert len(pickle.dumps(metric.results[0])) < 150_000  # vs 3.7 MB of float32 maps
