@@ -9,3 +9,123 @@ import mmrock  # noqa: F401
 @pytest.fixture(autouse=True, scope='session')
 def mmdet_default_scope():
     init_default_scope('mmdet')
+
+
+# ------------------------------------------------------------------------------------------------
+# The tools end to end (tests/test_tools.py, test_visualization.py, test_ddp.py): a tiny
+# synthetic NYUv2 made by the project's own generator and converter CLIs, a tiny ROCK config
+# inheriting the main one, and one short training shared by the tests that need a checkpoint.
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_HW = (96, 128)  # model input (H, W): C5 6x8, then 3x4, 2x2, 1x1 x 4
+
+TINY_ROCK_CONFIG = '''
+# Test-only: ROCK on ResNet-18 from scratch, 96x128 input, small ROCK/SSD widths, batch 2.
+_base_ = [{base!r}]
+data_root = {data_root!r}
+img_scale = (128, 96)
+model = dict(
+    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    rock=dict(in_channels=512, encoder_channels=32,
+              aux_heads=dict(depth=dict(num_maps=8), normals=dict(maps_per_component=8))),
+    neck=dict(in_channels=(512, ), out_channels=(512, 64, 64, 32, 32, 32, 32)),
+    bbox_head=dict(
+        in_channels=(512, 64, 64, 32, 32, 32, 32),
+        anchor_generator=dict(
+            strides=[(16, 16), (32, 32), (64, 48), (128, 96), (128, 96), (128, 96), (128, 96)],
+            min_sizes=[5, 10, 26, 42, 58, 74, 90],
+            max_sizes=[10, 26, 42, 58, 74, 90, 106])),
+    # untrained: keep every box so that COCO evaluation has detections to score
+    test_cfg=dict(score_thr=0.0, max_per_img=50))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+    dict(type='MultiTaskResize', scale=img_scale, keep_ratio=False),
+    dict(type='MultiTaskRandomFlip', prob=0.5),
+    dict(type='PackMultiTaskInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='MultiTaskResize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+    dict(type='PackMultiTaskInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json', metric='bbox',
+         classwise=True),
+    dict(type='AuxiliaryTaskMetric')
+]
+test_evaluator = val_evaluator
+train_cfg = dict(max_iters=2, val_interval=2)
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = []
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=2, max_keep_ckpts=3, save_best=None))
+log_processor = dict(window_size=1)
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)
+'''
+
+NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+
+
+def run_python(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` (this interpreter) from the repository root, capturing text output."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def check_ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert proc.returncode == 0, \
+        f'exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
+    return proc
+
+
+def write_tiny_config(path: Path, data_root: Path, extra: str = '') -> Path:
+    """The tiny ROCK config on ``data_root`` (plus ``extra`` config lines) written to ``path``."""
+    path.write_text(TINY_ROCK_CONFIG.format(
+        base=str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'),
+        data_root=f'{data_root}/') + extra)
+    return path
+
+
+@pytest.fixture(scope='session')
+def tiny_nyuv2(tmp_path_factory) -> Path:
+    """12 synthetic rooms at 120x160, written in the official format by
+    make_synthetic_nyuv2.py and converted by nyuv2.py (the real converter)."""
+    root = tmp_path_factory.mktemp('tiny_nyuv2')
+    raw, data = root / 'raw', root / 'nyuv2'
+    check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
+                        '--num', 12, '--seed', 0, '--height', 120, '--width', 160,
+                        '--no-progress'))
+    check_ok(run_python('tools/dataset_converters/nyuv2.py',
+                        '--mat', raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
+                        '--normals', raw / 'normals_gt', '--out', data, '--no-progress'))
+    return data
+
+
+@pytest.fixture(scope='session')
+def tiny_rock_config(tmp_path_factory, tiny_nyuv2) -> Path:
+    return write_tiny_config(tmp_path_factory.mktemp('configs') / 'tiny_rock.py', tiny_nyuv2)
+
+
+@pytest.fixture(scope='session')
+def tiny_trained(tmp_path_factory, tiny_rock_config) -> dict:
+    """tools/train.py on the tiny config: 2 iterations, a checkpoint at 2, validation at the end.
+    Returns ``work_dir``, ``checkpoint`` and the run's ``output`` (stdout + stderr)."""
+    work_dir = tmp_path_factory.mktemp('train')
+    proc = check_ok(run_python('tools/train.py', tiny_rock_config, '--work-dir', work_dir))
+    checkpoint = work_dir / 'iter_2.pth'
+    assert checkpoint.is_file(), sorted(os.listdir(work_dir))
+    return dict(work_dir=work_dir, checkpoint=checkpoint, output=proc.stdout + proc.stderr)

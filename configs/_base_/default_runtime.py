@@ -10,6 +10,8 @@ default_hooks = dict(
                     save_best='coco/bbox_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
+# Stop at the first NaN/inf loss, naming the iteration and the losses (mmrock.engine.hooks).
+custom_hooks = [dict(type='CheckNonFiniteLossHook', interval=1)]
 
 env_cfg = dict(
     cudnn_benchmark=True,

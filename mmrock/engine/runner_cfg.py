@@ -1,0 +1,137 @@
+"""Config edits behind the flags of tools/train.py and tools/test.py (mmdet's tools' interface).
+
+Kept out of the tools so that they stay thin and these rules are tested on their own.
+"""
+import argparse
+import datetime
+import os
+import os.path as osp
+import sys
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, DictAction
+
+
+def load_tool_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
+                     work_dir: Optional[str] = None) -> Config:
+    """Load ``config``, merge ``--cfg-options``, set the launcher and the work dir
+    (priority: ``--work-dir`` > ``work_dir`` in the config > ``./work_dirs/<config name>``)."""
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """Automatic mixed precision: mmengine's ``AmpOptimWrapper`` (dynamic loss scale) on CUDA,
+    float16 unless the config's ``optim_wrapper.dtype`` says otherwise. Without CUDA (where
+    ``AmpOptimWrapper`` refuses to run) :class:`AutocastOptimWrapper` with bfloat16, the only
+    dtype of CPU autocast, which needs no loss scaling."""
+    wrapper = cfg.optim_wrapper
+    if torch.cuda.is_available():
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.loss_scale = wrapper.get('loss_scale', 'dynamic')
+        wrapper.dtype = wrapper.get('dtype') or 'float16'
+    else:
+        wrapper.type = 'AutocastOptimWrapper'
+        wrapper.pop('loss_scale', None)
+        wrapper.dtype = wrapper.get('dtype') or 'bfloat16'
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Scale the lr linearly with the total batch size (``auto_scale_lr.base_batch_size``)."""
+    if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        raise RuntimeError('--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
+                           'base_batch_size=...)` in the config')
+    cfg.auto_scale_lr.enable = True
+
+
+def apply_resume(cfg: Config, resume: Optional[str]) -> None:
+    """``--resume`` alone ('auto'): the latest checkpoint of the work dir; with a path: that
+    checkpoint (both restore the optimizer, schedulers and the iteration count)."""
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+
+
+def setup_distributed(cfg: Config) -> None:
+    """Make the distributed backend follow the device: the config's (NCCL) with CUDA, gloo on
+    CPU. mmengine's launchers call ``torch.cuda.set_device`` and its DDP wrapper passes
+    ``device_ids=[LOCAL_RANK]``, both of which fail without CUDA; so on CPU the process group
+    of ``--launcher pytorch`` (torchrun's environment) is initialised here, and DDP gets
+    ``device_ids=None``. No-op for ``--launcher none``."""
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper_cfg['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper_cfg
+    if launcher == 'pytorch' and not torch_dist.is_initialized():
+        timeout = dist_cfg.get('timeout')
+        kwargs = {} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))
+        torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the flags tools/train.py and tools/test.py share (:func:`add_runner_args`), parse,
+    and export ``--local-rank`` (:func:`set_local_rank_env`)."""
+    add_runner_args(parser)
+    args = parser.parse_args()
+    set_local_rank_env(args.local_rank)
+    return args
+
+
+def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
+    """The tools' start: mmdet's dynamo cache limit, the config with ``--cfg-options``,
+    ``--launcher`` and ``--work-dir`` applied; exits (status 1, one line) when the dataset
+    files of ``phase`` ('train' | 'test') are missing, before anything is built."""
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+
+    from .data_check import missing_data_message
+    setup_cache_size_limit_of_dynamo()
+    cfg = load_tool_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    message = missing_data_message(cfg, phase)
+    if message:
+        sys.exit(message)
+    return cfg
+
+
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
+    """The flags tools/train.py and tools/test.py share with mmdet's: ``--cfg-options``,
+    ``--launcher``, ``--local-rank`` (see :func:`set_local_rank_env`)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. '
+                        'train_cfg.max_iters=100 model.backbone.init_cfg=None)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def set_local_rank_env(local_rank: int) -> None:
+    """``--local-rank`` (torch.distributed.launch) into ``LOCAL_RANK``, unless the launcher set
+    it."""
+    os.environ.setdefault('LOCAL_RANK', str(local_rank))
+
+
+def build_runner(cfg: Config):
+    """mmengine's ``Runner.from_cfg``, or the registry's runner when the config names a
+    ``runner_type``."""
+    from mmdet.registry import RUNNERS
+    from mmengine.runner import Runner
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+

@@ -1,0 +1,113 @@
+"""The metric report of tools/test.py: one readable table, and the metrics as strict JSON.
+
+Reads the dict ``Runner.test()`` returns with mmrock's evaluators: mmdet's ``CocoMetric``
+(prefix ``coco/``: ``bbox_mAP``, ``bbox_mAP_50``, ``bbox_mAP_75``, ... in [0, 1], and with
+``classwise=True`` one ``<class>_precision`` = AP@[0.5:0.95] per class, NaN for a class without
+ground truth) and ``AuxiliaryTaskMetric`` (prefix ``aux/``, already in % / metres / degrees).
+"""
+import json
+import math
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+COCO_PREFIX = 'coco/'
+AUX_PREFIX = 'aux/'
+# (key, label). COCO values are fractions, shown in percent as in the paper.
+DETECTION_ROWS = (
+    ('bbox_mAP_50', 'mAP@0.5 (%)'),
+    ('bbox_mAP_75', 'mAP@0.75 (%)'),
+    ('bbox_mAP', 'mAP@[0.5:0.95] (%)'),
+)
+AUXILIARY_ROWS = (
+    ('scene_acc', 'scene top-1 accuracy (%)'),
+    ('depth_abs_rel', 'depth AbsRel'),
+    ('depth_rmse', 'depth RMSE (m)'),
+    ('depth_delta1', 'depth delta<1.25 (%)'),
+    ('normal_mean', 'normals mean angle (deg)'),
+    ('normal_median', 'normals median angle (deg)'),
+    ('normal_11.25', 'normals within 11.25 deg (%)'),
+    ('normal_22.5', 'normals within 22.5 deg (%)'),
+    ('normal_30', 'normals within 30 deg (%)'),
+)
+PER_CLASS_SUFFIX = '_precision'
+PRECISE_LABELS = ('depth AbsRel', 'depth RMSE (m)')  # shown with one more decimal
+
+
+def _finite(value) -> Optional[float]:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _coco_percent(value) -> Optional[float]:
+    """A COCO fraction in percent; None when missing, NaN or pycocotools' -1 (no ground truth)."""
+    value = _finite(value)
+    return None if value is None or value < 0 else 100. * value
+
+
+def metric_rows(metrics: Dict[str, float],
+                class_names: Optional[Sequence[str]] = None) -> List[Tuple[str, List[Tuple]]]:
+    """The report as ``[(section title, [(label, value or None), ...]), ...]``.
+
+    Sections: detection (mAP@0.5, mAP@0.75, mAP@[0.5:0.95], in %; always, None when
+    ``CocoMetric`` gave nothing, e.g. no detection above the score threshold), per-class
+    AP@[0.5:0.95] (in %; ``class_names`` fixes the order, else the metrics' order), auxiliary tasks (only the
+    metrics present). A value that is NaN or COCO's -1 (no ground truth) is None.
+    """
+    det = [(label, _coco_percent(metrics.get(COCO_PREFIX + key))) for key, label in DETECTION_ROWS]
+    sections = [('Detection (COCO bbox)', det)]
+    per_class = {k[len(COCO_PREFIX):-len(PER_CLASS_SUFFIX)]: v for k, v in metrics.items()
+                 if k.startswith(COCO_PREFIX) and k.endswith(PER_CLASS_SUFFIX)}
+    if per_class:
+        names = [n for n in class_names if n in per_class] if class_names else list(per_class)
+        sections.append(('Per-class AP@[0.5:0.95] (%)',
+                         [(name, _coco_percent(per_class[name])) for name in names]))
+    aux = [(label, _finite(metrics[AUX_PREFIX + key]))
+           for key, label in AUXILIARY_ROWS if AUX_PREFIX + key in metrics]
+    if aux:
+        sections.append(('Auxiliary tasks', aux))
+    return sections
+
+
+def format_metric_table(metrics: Dict[str, float], class_names: Optional[Sequence[str]] = None,
+                        title: str = 'Test metrics', digits: int = 2) -> str:
+    """One table (sections separated by rules) of :func:`metric_rows`; 'n/a' for missing or NaN
+    values (AbsRel and RMSE get one more decimal). Metrics of other evaluators are listed at the
+    end as they are."""
+    sections = metric_rows(metrics, class_names)
+    shown = {COCO_PREFIX + k for k, _ in DETECTION_ROWS} | \
+        {AUX_PREFIX + k for k, _ in AUXILIARY_ROWS} | \
+        {k for k in metrics if k.startswith(COCO_PREFIX) and k.endswith(PER_CLASS_SUFFIX)}
+    others = [(k, _finite(v)) for k, v in metrics.items()
+              if k not in shown and not k.startswith(COCO_PREFIX)]
+    if others:
+        sections.append(('Other metrics', others))
+    def text(label, value):
+        places = digits + 1 if label in PRECISE_LABELS else digits
+        return 'n/a' if value is None else f'{value:.{places}f}'
+
+    rows = [(label, text(label, value)) for _, section in sections for label, value in section]
+    width_l = max([len(title)] + [len(s) for s, _ in sections] + [len(r[0]) + 2 for r in rows])
+    width_v = max([5] + [len(r[1]) for r in rows])
+    rule = f'+-{"-" * width_l}-+-{"-" * width_v}-+'
+    lines = [rule, f'| {title:<{width_l}} | {"value":>{width_v}} |', rule]
+    for section_title, section in sections:
+        lines.append(f'| {section_title:<{width_l}} | {"":>{width_v}} |')
+        for label, value in section:
+            lines.append(f'|   {label:<{width_l - 2}} | {text(label, value):>{width_v}} |')
+        lines.append(rule)
+    return '\n'.join(lines)
+
+
+def dump_metrics_json(metrics: Dict[str, float], path: str) -> str:
+    """Write ``metrics`` (the runner's dict, values as the evaluators give them: COCO mAPs in
+    [0, 1]) as strict JSON (NaN and inf become null); returns ``path``."""
+    clean = {k: (_finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+             for k, v in metrics.items()}
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as fh:
+        json.dump(clean, fh, indent=2, allow_nan=False, default=str)
+    return path

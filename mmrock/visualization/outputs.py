@@ -1,0 +1,81 @@
+"""Running a ROCK model for visualisation: its predictions plus the scene task maps (the maps
+just before global average pooling), brought back onto the original image."""
+import copy
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmdet.structures import DetDataSample
+from torch import Tensor
+
+ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadMultiTaskAnnotations')
+
+
+@contextmanager
+def capture_task_maps(model) -> Iterator[Dict[str, Tensor]]:
+    """Within the block, every ``model.extract_feat`` call (a :class:`ROCKDetector`'s, which
+    returns ``(features, {task: task maps})``) also stores its task maps, detached, in the
+    yielded dict: ``{'scene': (B, S, h, w), 'depth': ..., 'normals': ...}``. The model runs its
+    own ``test_step``/``predict`` unchanged, in one pass; for a model without ROCK (no tuple
+    from ``extract_feat``) the dict stays empty."""
+    captured: Dict[str, Tensor] = {}
+    original = model.extract_feat
+
+    def extract_feat(batch_inputs):
+        out = original(batch_inputs)
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
+            captured.clear()
+            captured.update({k: v.detach() for k, v in out[1].items()})
+        return out
+
+    model.extract_feat = extract_feat
+    try:
+        yield captured
+    finally:
+        del model.extract_feat
+
+
+def to_original(maps: Tensor, sample: DetDataSample, from_batch_grid: bool) -> np.ndarray:
+    """(C, h, w) maps -> (C, H, W) float32 numpy on the sample's original image (``ori_shape``).
+
+    ``from_batch_grid``: the maps cover the padded batch (task maps: upsampled to
+    ``batch_input_shape``, then cropped to ``img_shape``); otherwise they already cover
+    ``img_shape`` (``pred_depth`` / ``pred_normals``). Bilinear resizing.
+    """
+    maps = maps.detach().float()[None]
+    if from_batch_grid:
+        maps = F.interpolate(maps, size=tuple(sample.metainfo['batch_input_shape']),
+                             mode='bilinear', align_corners=False)
+        h, w = sample.metainfo['img_shape'][:2]
+        maps = maps[..., :h, :w]
+    ori = tuple(sample.metainfo['ori_shape'][:2])
+    if tuple(maps.shape[-2:]) != ori:
+        maps = F.interpolate(maps, size=ori, mode='bilinear', align_corners=False)
+    return maps[0].cpu().numpy()
+
+
+def predict_with_scene_maps(
+        model, data: dict) -> Tuple[List[DetDataSample], List[Optional[np.ndarray]]]:
+    """``model.test_step(data)`` and, per sample, its scene task maps (S, H, W) on the original
+    image (None for a model without a scene task)."""
+    with torch.no_grad(), capture_task_maps(model) as maps:
+        results = model.test_step(data)
+    scene = maps.get('scene')
+    return results, [None if scene is None else to_original(scene[i], sample, True)
+                     for i, sample in enumerate(results)]
+
+
+def dense_prediction(sample: DetDataSample, field: str) -> Optional[np.ndarray]:
+    """``pred_depth`` (1, H, W) / ``pred_normals`` (3, H, W) of ``sample`` on the original image,
+    or None when absent."""
+    if field not in sample:
+        return None
+    return to_original(sample.get(field).data, sample, False)
+
+
+def inference_pipeline(pipeline: Sequence[dict]) -> List[dict]:
+    """A test pipeline for images without annotations: the annotation loaders removed."""
+    return [copy.deepcopy(t) for t in pipeline
+            if t['type'].split('.')[-1] not in ANNOTATION_LOADERS]

@@ -1,0 +1,58 @@
+"""Test (and evaluate) a detector (mmdet's tools/test.py interface); prints one metric table
+(detection mAPs, per-class AP, auxiliary tasks) and writes the metrics as JSON in the work dir."""
+import argparse
+import os.path as osp
+import sys
+
+import mmrock  # noqa: F401  (registers models, datasets, metrics)
+from mmrock.engine.runner_cfg import (build_runner, load_checked_config, parse_tool_args,
+                                      setup_distributed)
+
+METRICS_JSON = 'metrics.json'
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (mmrock)')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and the metrics JSON '
+                        f'({METRICS_JSON})')
+    parser.add_argument('--out', type=str,
+                        help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='save painted images to this folder, inside '
+                        'work_dir/<timestamp>/')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    return parse_tool_args(parser)
+
+
+def main():
+    args = parse_args()
+    cfg = load_checked_config(args, 'test')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        sys.exit(f'--out must be a .pkl or .pickle file, got {args.out}')
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        from mmdet.engine.hooks.utils import trigger_visualization_hook
+        cfg = trigger_visualization_hook(cfg, args)
+    setup_distributed(cfg)
+
+    from mmengine.dist import is_main_process
+    runner = build_runner(cfg)
+    if args.out is not None:
+        from mmdet.evaluation import DumpDetResults
+        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    metrics = runner.test()
+
+    if is_main_process():
+        from mmrock.evaluation.report import dump_metrics_json, format_metric_table
+        classes = (runner.test_dataloader.dataset.metainfo or {}).get('classes')
+        title = f'{osp.basename(args.config)} @ {osp.basename(args.checkpoint)}'
+        table = format_metric_table(metrics, class_names=classes, title=title)
+        path = dump_metrics_json(metrics, osp.join(cfg.work_dir, METRICS_JSON))
+        runner.logger.info(f'Metrics written to {path}')
+        print(table, flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,45 @@
+"""Train a detector (mmdet's tools/train.py interface) with mmrock's modules registered."""
+import argparse
+import sys
+
+import mmrock  # noqa: F401  (registers models, datasets, hooks; torch>=2.6 resume)
+from mmrock.engine import NonFiniteLossError
+from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp,
+                                      enable_auto_scale_lr, load_checked_config, parse_tool_args,
+                                      setup_distributed)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a detector (mmrock)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--amp', action='store_true', default=False,
+                        help='automatic mixed precision: float16 with dynamic loss scaling on '
+                        'CUDA, bfloat16 on CPU (optim_wrapper.dtype in the config overrides)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr with the total batch size (auto_scale_lr)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or without a value from the '
+                        'latest checkpoint of the work dir')
+    return parse_tool_args(parser)
+
+
+def main():
+    args = parse_args()
+    cfg = load_checked_config(args, 'train')
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
+    apply_resume(cfg, args.resume)
+    setup_distributed(cfg)
+
+    runner = build_runner(cfg)
+    try:
+        runner.train()
+    except NonFiniteLossError as exc:
+        sys.exit(str(exc))
+
+
+if __name__ == '__main__':
+    main()
