@@ -128,10 +128,15 @@ def main():
         '--num', '4', '--cfg-options', *cfg_options)
 
     step('summary')
-    for name, metrics in (('untrained', before), ('trained', after)):
-        shown = {k: round(v, 4) for k, v in metrics.items()
-                 if isinstance(v, (int, float)) and ('mAP' in k or 'scene' in k or 'abs_rel' in k)}
-        print(f'{name:>9}: {shown}')
+    shown = (('mAP@0.5', 'coco/bbox_mAP_50', 100), ('mAP@0.75', 'coco/bbox_mAP_75', 100),
+             ('mAP@[.5:.95]', 'coco/bbox_mAP', 100), ('scene top-1 %', 'aux/scene_acc', 1),
+             ('depth AbsRel', 'aux/depth_abs_rel', 1), ('normals mean deg', 'aux/normal_mean', 1))
+    print(f'{"held-out rooms":<18}' + ''.join(f'{name:>17}' for name, _, _ in shown))
+    for name, metrics in (('untrained', before), ('trained ROCK', after)):
+        values = (metrics.get(key) for _, key, _ in shown)
+        print(f'{name:<18}' + ''.join(
+            f'{v * scale:>17.2f}' if isinstance(v, (int, float)) else f'{"n/a":>17}'
+            for v, (_, _, scale) in zip(values, shown)))
     print(f'Figures: {figures}/   checkpoint: {checkpoint}')
     print(f'Demo finished in {(time.time() - start) / 60:.1f} min.')
 

@@ -95,6 +95,8 @@ val_evaluator = [
         ann_file=data_root + 'annotations/nyuv2_test.json',
         metric='bbox',
         classwise=True,
+        # COCOeval's standard maxDets (mmdet's default scores 1000 detections per image)
+        proposal_nums=(1, 10, 100),
         format_only=False,
         backend_args=backend_args),
     dict(type='AuxiliaryTaskMetric')

@@ -74,4 +74,4 @@ model = dict(
         nms=dict(type='nms', iou_threshold=0.3),
         min_bbox_size=0,
         score_thr=0.02,
-        max_per_img=200))
+        max_per_img=100))
