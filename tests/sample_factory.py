@@ -34,3 +34,27 @@ def make_sample(img_hw: Sequence[int], pad_hw: Optional[Sequence[int]] = None, n
     if scene:
         sample.gt_scene_label = torch.randint(0, 27, (), generator=g)
     return sample
+
+
+def build_model(config: str, **overrides):
+    """The model of ``configs/rock/<config>``, randomly initialised (no ImageNet weights)."""
+    from pathlib import Path
+
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(Path(__file__).parents[1] / 'configs' / 'rock' / config))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.update(overrides)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def preprocess(model, samples: Sequence[DetDataSample], seed: int = 0) -> dict:
+    """Random uint8 images of the samples' ``img_shape`` through the model's data preprocessor
+    (training mode): ``dict(inputs=..., data_samples=...)``."""
+    g = torch.Generator().manual_seed(seed)
+    inputs = [torch.randint(0, 255, (3, ) + tuple(s.img_shape), dtype=torch.uint8, generator=g)
+              for s in samples]
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=list(samples)),
+                                   training=True)

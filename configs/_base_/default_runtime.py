@@ -6,8 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3,
-                    save_best='coco/bbox_mAP', rule='greater'),
+    # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/utils/checkpoint.py)
+    checkpoint=dict(type='ResumableCheckpointHook', by_epoch=False, interval=5000,
+                    max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 # Stop at the first NaN/inf loss, naming the iteration and the losses (mmrock.engine.hooks).

@@ -246,7 +246,11 @@ class NYUv2Mat:
         except OSError as exc:
             raise NYUv2FormatError(self.path, f'cannot open as HDF5, truncated or corrupt ({exc})')
         try:
-            self._validate()
+            try:
+                self._validate()
+            except (KeyError, RuntimeError, ValueError, TypeError, OSError) as exc:
+                # h5py's errors on damaged object headers / heaps (a corrupt file)
+                raise self._error(f'corrupt HDF5 structure ({exc})') from exc
             self.names = self._strings('names')
             self.scene_types = self._strings('sceneTypes')
             self.scenes = self._strings('scenes')

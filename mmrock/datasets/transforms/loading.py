@@ -6,6 +6,8 @@ from mmengine.fileio import get
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
+from ..converters.nyuv2_mat import NYUv2FormatError
+
 
 @TRANSFORMS.register_module()
 class LoadMultiTaskAnnotations(LoadAnnotations):
@@ -52,9 +54,25 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
             channel_order='rgb',
             backend=self.imdecode_backend)
 
+    def _read_label(self, results: dict, key: str, flag: str, what: str) -> np.ndarray:
+        """Decode the ``what`` label file ``results[key]``; :class:`NYUv2FormatError` (one
+        line naming the file) when it is not an image of the loaded image's size."""
+        path = results[key]
+        label = self._read(path, flag)
+        if label is None:
+            raise NYUv2FormatError(path, f'{what} is not a readable image')
+        hw = results.get('ori_shape')
+        if hw is not None and tuple(label.shape[:2]) != tuple(hw[:2]):
+            raise NYUv2FormatError(path, f'{what} is {label.shape[1]}x{label.shape[0]}, its '
+                                   f'image {hw[1]}x{hw[0]} (W x H)')
+        if what == 'depth PNG' and label.ndim != 2:
+            raise NYUv2FormatError(path, f'depth PNG has {label.shape[2]} channels, expected '
+                                   '1 (16-bit millimetres)')
+        return label
+
     def _load_depth(self, results: dict) -> None:
         """Load ``gt_depth`` (H, W) in metres, 0 = invalid."""
-        depth = self._read(results['depth_path'], 'unchanged')
+        depth = self._read_label(results, 'depth_path', 'unchanged', 'depth PNG')
         depth = depth.astype(np.float32) / self.depth_scale
         valid = np.isfinite(depth) & (depth > 0)
         results['gt_depth'] = np.where(valid, depth, 0).astype(np.float32)
@@ -62,12 +80,13 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
     def _load_normals(self, results: dict) -> None:
         """Load ``gt_normals`` (H, W, 3): n = 2v/255 - 1, renormalised; the
         mask PNG (non-zero = valid) is folded in as zero vectors."""
-        normals = self._read(results['normal_path'], 'color')
+        normals = self._read_label(results, 'normal_path', 'color', 'normals PNG')
         normals = normals.astype(np.float32) * (2. / 255.) - 1.
         norm = np.linalg.norm(normals, axis=-1, keepdims=True)
         valid = norm > 1e-6
         if results.get('normal_mask_path') is not None:
-            mask = self._read(results['normal_mask_path'], 'grayscale')
+            mask = self._read_label(results, 'normal_mask_path', 'grayscale',
+                                    'normal mask PNG')
             valid &= mask[..., None] > 0
         results['gt_normals'] = np.where(valid, normals / np.maximum(norm, 1e-6),
                                          0).astype(np.float32)

@@ -2,6 +2,7 @@
 masked downsampling of the targets to the prediction grid, loss on valid cells only."""
 from typing import Dict, Sequence
 
+import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
@@ -16,8 +17,9 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     ``maps_per_channel`` task maps: (B, out_channels * maps_per_channel, h, w) -> (B, out_channels, h, w).
 
     Ground truth ``<label_field>.data`` is (out_channels, H, W) at the image's resolution, with
-    invalid pixels marked by :meth:`valid_mask`; it is zero-padded to the batch shape and averaged
-    over valid pixels into the prediction grid (:func:`masked_downsample`).
+    invalid pixels marked by :meth:`valid_mask` (non-finite values are invalid too); it is
+    zero-padded to the batch shape and averaged over valid pixels into the prediction grid
+    (:func:`masked_downsample`).
     """
     out_channels: int = 1
     pred_field: str = ''
@@ -51,7 +53,8 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         target = stack_dense_targets(labelled, self.label_field,
                                      labelled[0].metainfo['batch_input_shape'])
         target = target.to(pred.device, pred.dtype)
-        target, cell_valid = masked_downsample(target, self.valid_mask(target), pred.shape[-2:])
+        valid = self.valid_mask(target) & torch.isfinite(target).all(dim=1, keepdim=True)
+        target, cell_valid = masked_downsample(target, valid, pred.shape[-2:])
         weight = (cell_valid & self.valid_mask(target)).to(pred.dtype)      # (B', 1, h, w)
         target = self.encode_target(target) * weight
         loss = self.loss_module(pred[idx], target, weight=weight,

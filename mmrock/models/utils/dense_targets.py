@@ -33,7 +33,8 @@ def masked_downsample(target: Tensor, valid: Tensor, size: Tuple[int, int]) -> T
         (B, C, h, w) averaged target and (B, 1, h, w) bool mask of the cells holding a valid pixel.
     """
     weight = valid.to(target.dtype)
-    num = F.adaptive_avg_pool2d(target * weight, size)
+    # where, not a product: an invalid pixel's value (NaN, inf) must not reach the sum
+    num = F.adaptive_avg_pool2d(torch.where(valid, target, target.new_zeros(())), size)
     den = F.adaptive_avg_pool2d(weight, size)
     cell_valid = den > 0
     return num / den.clamp(min=torch.finfo(target.dtype).tiny), cell_valid
