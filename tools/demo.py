@@ -99,7 +99,8 @@ def main():
                    f'test_dataloader.dataset.data_root={data_root}/',
                    f'val_evaluator.0.ann_file={data_root}/annotations/nyuv2_test.json',
                    f'test_evaluator.0.ann_file={data_root}/annotations/nyuv2_test.json',
-                   f'randomness.seed={args.seed}']
+                   f'randomness.seed={args.seed}',
+                   'model.test_cfg.score_thr=0.0']  # score every box: an untrained model's are all low
     if args.iters:
         cfg_options += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                         f'default_hooks.checkpoint.interval={args.iters}']
