@@ -21,6 +21,7 @@ class ROCKSSDHead(SSDHead):
       anchors the assigner ignores (IoU in [neg_iou_thr, pos_iou_thr), 0.4-0.5 with RetinaNet
       matching) have zero label weight and are never mined (mmdet's SSDHead mines them as
       background). Mining is batched and free of host-device synchronisation.
+    - losses and post-processing in float32 under mixed precision (AMP).
     - the RetinaNet classification prior: foreground logits biased by -log((1 - p) / p), p = 0.01,
       the background logit by 0, so that at initialisation the background dominates.
 
@@ -51,6 +52,14 @@ class ROCKSSDHead(SSDHead):
             bias = convs[-1].bias.data.view(-1, self.cls_out_channels)  # (priors, classes + bg)
             bias[:, :self.num_classes] = fg_bias
             bias[:, self.num_classes] = 0
+
+    def predict_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                        *args, **kwargs) -> InstanceList:
+        """mmdet's post-processing on float32 outputs, whatever the autocast dtype of the
+        convolutions: scores ranked and thresholded at full precision (bfloat16 keeps 8 bits of
+        mantissa), and mmcv's CPU NMS, which only takes float32, works under bfloat16 autocast."""
+        return super().predict_by_feat([s.float() for s in cls_scores],
+                                        [b.float() for b in bbox_preds], *args, **kwargs)
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],

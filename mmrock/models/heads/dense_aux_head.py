@@ -8,7 +8,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
 from torch import Tensor
 
-from ..utils import labelled_indices, masked_downsample, stack_dense_targets
+from ..utils import labelled_indices, masked_downsample, select_labelled, stack_dense_targets
 from .base_aux_head import BaseAuxiliaryHead
 
 
@@ -57,7 +57,7 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         target, cell_valid = masked_downsample(target, valid, pred.shape[-2:])
         weight = (cell_valid & self.valid_mask(target)).to(pred.dtype)      # (B', 1, h, w)
         target = self.encode_target(target) * weight
-        loss = self.loss_module(pred[idx], target, weight=weight,
+        loss = self.loss_module(select_labelled(pred, idx), target, weight=weight,
                                 avg_factor=weight.sum().clamp(min=1))
         return {self.loss_name: loss}
 

@@ -6,7 +6,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from torch import Tensor
 
-from ..utils import labelled_indices
+from ..utils import labelled_indices, select_labelled
 from .base_aux_head import BaseAuxiliaryHead
 
 
@@ -35,7 +35,8 @@ class SceneHead(BaseAuxiliaryHead):
         if not idx:
             return {self.loss_name: self.zero_loss(logits)}
         labels = torch.stack([data_samples[i].gt_scene_label for i in idx]).view(-1)
-        return {self.loss_name: self.loss_module(logits[idx], labels.to(logits.device).long())}
+        return {self.loss_name: self.loss_module(select_labelled(logits, idx),
+                                                labels.to(logits.device).long())}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         for sample, scores in zip(data_samples, self(maps).softmax(dim=1)):

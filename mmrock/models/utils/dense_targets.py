@@ -12,6 +12,15 @@ def labelled_indices(data_samples: Sequence[DetDataSample], field: str) -> List[
     return [i for i, sample in enumerate(data_samples) if field in sample]
 
 
+def select_labelled(batch: Tensor, indices: List[int]) -> Tensor:
+    """``batch[indices]`` along dim 0 without a host-to-device copy: ``batch`` itself when every
+    sample is labelled, else a stack of integer-indexed views (``batch[list]`` would build an
+    index tensor on the host and copy it to the device, a synchronisation on GPUs)."""
+    if indices == list(range(batch.shape[0])):
+        return batch
+    return torch.stack([batch[i] for i in indices])
+
+
 def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
                         pad_shape: Tuple[int, int]) -> Tensor:
     """Stack ``sample.<field>.data`` (C, H, W) into (B, C, Hp, Wp), zero-padded (= invalid)

@@ -1,0 +1,53 @@
+#!/usr/bin/env python
+"""Throughput of a config's data pipeline alone, per worker process, with a per-transform profile.
+
+    python tools/analysis_tools/benchmark_pipeline.py CONFIG [--num-images N] [--workers K ...] \
+        [--split train|test] [--synthetic-images N] [--synthetic-dir DIR] [--out results.json] \
+        [--markdown FILE] [--cfg-options train_dataloader.dataset.data_root=data/nyuv2/]
+
+Reads the config's dataset (images, depth, normals from disk, the full augmentation chain).
+Without its annotation file (no NYUv2 converted yet) a synthetic NYUv2 is generated and used.
+Also prints how many workers reach --target img/s (default 400) at the measured rate.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmrock.benchmark.cli import add_output_args, command_line, write_outputs  # noqa: E402
+from mmrock.benchmark.env_info import environment  # noqa: E402
+from mmrock.benchmark.pipeline_bench import pipeline_markdown, run_pipeline_benchmark  # noqa
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('config')
+    p.add_argument('--num-images', type=int, default=50, help='timed samples per run')
+    p.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2],
+                   help='DataLoader worker counts to time (0 = in the main process)')
+    p.add_argument('--split', choices=['train', 'val', 'test'], default='train')
+    p.add_argument('--synthetic-images', type=int, default=48,
+                   help='size of the synthetic NYUv2 generated when the data is missing')
+    p.add_argument('--synthetic-dir', help='where to generate it (default '
+                   'work_dirs/benchmark_pipeline_data)')
+    p.add_argument('--target', type=float, default=400., help='img/s to size the workers for')
+    add_output_args(p, 'override config settings, key=value, e.g. '
+                    'train_dataloader.dataset.data_root=data/nyuv2/')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    result = run_pipeline_benchmark(
+        args.config, split=args.split, num_images=args.num_images, workers=args.workers,
+        cfg_options=args.cfg_options, synthetic_dir=args.synthetic_dir,
+        synthetic_images=args.synthetic_images, target_img_per_s=args.target)
+    result['environment'] = environment('cpu')
+    result['command'] = command_line('tools/analysis_tools/benchmark_pipeline.py', argv)
+    write_outputs(result, pipeline_markdown(result), args)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
