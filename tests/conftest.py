@@ -16,6 +16,7 @@ def mmdet_default_scope():
 # synthetic NYUv2 made by the project's own generator and converter CLIs, a tiny ROCK config
 # inheriting the main one, and one short training shared by the tests that need a checkpoint.
 import os  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -61,8 +62,8 @@ val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='CocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json', metric='bbox',
-         classwise=True),
+    dict(type='ZeroOnEmptyCocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json',
+         metric='bbox', classwise=True),
     dict(type='AuxiliaryTaskMetric')
 ]
 test_evaluator = val_evaluator
@@ -84,6 +85,14 @@ def run_python(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+METRIC_ROW = re.compile(r'^\|   (.+?)\s+\| +(\S+) \|$')
+
+
+def table_rows(stdout: str) -> dict:
+    """{label: value text} of the metric table tools/test.py prints."""
+    return {m.group(1): m.group(2) for m in map(METRIC_ROW.match, stdout.splitlines()) if m}
 
 
 def check_ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -129,3 +138,24 @@ def tiny_trained(tmp_path_factory, tiny_rock_config) -> dict:
     checkpoint = work_dir / 'iter_2.pth'
     assert checkpoint.is_file(), sorted(os.listdir(work_dir))
     return dict(work_dir=work_dir, checkpoint=checkpoint, output=proc.stdout + proc.stderr)
+
+
+class UserCheckout:
+    """A folder laid out as a user's checkout: ``tools/`` and ``configs/`` of this repository,
+    and a dataset at ``data/nyuv2`` (the configs' default), so that README commands run from it
+    exactly as written (``python tools/train.py configs/rock/...``)."""
+
+    def __init__(self, root: Path, nyuv2: Path):
+        self.root = root
+        (root / 'data').mkdir(parents=True)
+        (root / 'data' / 'nyuv2').symlink_to(nyuv2)
+        for name in ('tools', 'configs'):
+            (root / name).symlink_to(REPO / name)
+
+    def run(self, *args, env=None, timeout=900) -> subprocess.CompletedProcess:
+        """``python ARGS`` from the checkout (mmrock imported from this repository)."""
+        full_env = dict(os.environ, **(env or {}))
+        full_env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (str(REPO), full_env.get('PYTHONPATH')) if p)
+        return subprocess.run([sys.executable, *map(str, args)], cwd=self.root, env=full_env,
+                              capture_output=True, text=True, timeout=timeout)

@@ -1,5 +1,7 @@
-"""mmdet's CocoMetric (as configured in the NYUv2 base config) equals pycocotools' COCOeval."""
+"""mmdet's CocoMetric (as configured in the NYUv2 base config) equals pycocotools' COCOeval;
+mmrock's ZeroOnEmptyCocoMetric scores a model without detections as 0."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES
+from mmrock.evaluation import ZeroOnEmptyCocoMetric
 
 H, W = 60, 80
 
@@ -66,3 +69,40 @@ def test_coco_metric_equals_cocoeval(gt_and_dets):
     assert 0.2 < results['coco/bbox_mAP'] < 0.9  # a non-trivial case
     for name in ('chair', 'pillow', 'table'):
         assert f'coco/{name}_precision' in results  # per-class AP
+
+
+def _evaluate(metric_cls, ann_file, dets_per_image):
+    metric = metric_cls(ann_file=ann_file, metric='bbox', classwise=True)
+    metric.dataset_meta = dict(classes=DETECTION_CLASSES)
+    for img_id, mine in dets_per_image.items():
+        xywh = np.array([d['bbox'] for d in mine], np.float32).reshape(-1, 4)
+        pred = dict(bboxes=torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]],
+                                                           1)),
+                    scores=torch.tensor([d['score'] for d in mine], dtype=torch.float32),
+                    labels=torch.tensor([d['category_id'] - 1 for d in mine], dtype=torch.long))
+        metric.process({}, [dict(img_id=img_id, ori_shape=(H, W), pred_instances=pred)])
+    return metric.evaluate(size=len(dets_per_image))
+
+
+def test_zero_on_empty_coco_metric(gt_and_dets):
+    """No detection at all: mmdet's CocoMetric returns no bbox result (save_best then crashes);
+    ZeroOnEmptyCocoMetric gives 0 where there is ground truth to score, as COCO would."""
+    ann_file, dets = gt_and_dets
+    img_ids = COCO(ann_file).getImgIds()
+    nothing = {img_id: [] for img_id in img_ids}
+    assert 'coco/bbox_mAP' not in _evaluate(CocoMetric, ann_file, nothing)  # the upstream gap
+
+    results = _evaluate(ZeroOnEmptyCocoMetric, ann_file, nothing)
+    assert results['coco/bbox_mAP'] == results['coco/bbox_mAP_50'] == 0.
+    assert results['coco/chair_precision'] == 0. and results['coco/table_precision'] == 0.
+    assert math.isnan(results['coco/bathtub_precision'])  # no bathtub in the ground truth
+    # what COCOeval itself gives when nothing is found: one false detection, of a class
+    # without ground truth, has the same scores as no detection at all
+    false_bathtub = {**nothing, img_ids[0]: [dict(category_id=1, score=.5, bbox=[0., 0., 5., 5.])]}
+    expected = _evaluate(CocoMetric, ann_file, false_bathtub)
+    assert results == pytest.approx(expected, nan_ok=True)
+
+    # with detections it is mmdet's CocoMetric, unchanged
+    per_image = {img_id: [d for d in dets if d['image_id'] == img_id] for img_id in img_ids}
+    assert (_evaluate(ZeroOnEmptyCocoMetric, ann_file, per_image)
+            == pytest.approx(_evaluate(CocoMetric, ann_file, per_image), nan_ok=True))

@@ -10,23 +10,17 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import NO_VAL, REPO, check_ok, run_python, write_tiny_config
+from conftest import NO_VAL, REPO, check_ok, run_python, table_rows, write_tiny_config
 from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES
 from mmrock.engine import (AutocastOptimWrapper, CheckNonFiniteLossHook, NonFiniteLossError,
                            missing_data_files, missing_data_message)
 from mmrock.engine.runner_cfg import enable_amp, setup_distributed
 from mmrock.evaluation.report import dump_metrics_json, format_metric_table, metric_rows
 
-ROW = re.compile(r'^\|   (.+?)\s+\| +(\S+) \|$')
 AUX_LABELS = ('scene top-1 accuracy (%)', 'depth AbsRel', 'depth RMSE (m)',
               'depth delta<1.25 (%)', 'normals mean angle (deg)', 'normals median angle (deg)',
               'normals within 11.25 deg (%)', 'normals within 22.5 deg (%)',
               'normals within 30 deg (%)')
-
-
-def table_rows(stdout: str) -> dict:
-    """{label: value text} of the metric table tools/test.py prints."""
-    return {m.group(1): m.group(2) for m in map(ROW.match, stdout.splitlines()) if m}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -180,7 +174,7 @@ def test_missing_data_files_through_wrappers(tmp_path):
                 dict(data_root=str(tmp_path / 'a'), ann_file='ann/extra.json')]))),
         val_cfg=dict(type='ValLoop'),
         val_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'b'), ann_file='x.json')),
-        val_evaluator=[dict(type='CocoMetric', ann_file=str(tmp_path / 'c.json')),
+        val_evaluator=[dict(type='ZeroOnEmptyCocoMetric', ann_file=str(tmp_path / 'c.json')),
                        dict(type='AuxiliaryTaskMetric')],
         test_dataloader=None))
     missing = [p for p, _ in missing_data_files(cfg)]

@@ -6,7 +6,7 @@ import mmrock  # noqa: F401  (registers models, datasets, hooks; torch>=2.6 resu
 from mmrock.engine import NonFiniteLossError
 from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp,
                                       enable_auto_scale_lr, load_checked_config, parse_tool_args,
-                                      setup_distributed)
+                                      prepare_pretrained_or_exit, setup_distributed)
 
 
 def parse_args():
@@ -32,6 +32,7 @@ def main():
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     apply_resume(cfg, args.resume)
+    prepare_pretrained_or_exit(cfg)  # ImageNet / COCO weights fetched and verified, or one line
     setup_distributed(cfg)
 
     runner = build_runner(cfg)

@@ -51,8 +51,8 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='CocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json', metric='bbox',
-         classwise=True, proposal_nums=(1, 10, 100)),
+    dict(type='ZeroOnEmptyCocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json',
+         metric='bbox', classwise=True, proposal_nums=(1, 10, 100)),
     dict(type='AuxiliaryTaskMetric')
 ]
 test_evaluator = val_evaluator

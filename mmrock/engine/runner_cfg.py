@@ -62,6 +62,35 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
         cfg.resume, cfg.load_from = True, resume
 
 
+def prepare_pretrained_or_exit(cfg: Config) -> None:
+    """Before a training runner is built: fetch and verify the pretrained weights the config
+    initialises from and point it at the local files
+    (:func:`~mmrock.engine.pretrained_weights.prepare_pretrained_weights`); exits (status 1, one
+    line) when they cannot be had. Resuming from a checkpoint needs none of them: the weights
+    come from the checkpoint, so the pretrained initialisers are dropped instead."""
+    from mmengine.logging import print_log
+
+    from .pretrained_weights import (PretrainedWeightsError, drop_pretrained_init_cfgs,
+                                     prepare_pretrained_weights)
+    if _resumes_from_checkpoint(cfg):
+        if drop_pretrained_init_cfgs(cfg.model):
+            print_log('Resuming: the weights come from the checkpoint, the pretrained '
+                      'initialisation is skipped', logger='current')
+        return
+    try:
+        prepare_pretrained_weights(cfg, log=lambda msg: print_log(msg, logger='current'))
+    except PretrainedWeightsError as exc:
+        sys.exit(str(exc))
+
+
+def _resumes_from_checkpoint(cfg: Config) -> bool:
+    """Whether training resumes from a checkpoint that exists: ``--resume CKPT``, or
+    ``--resume`` with a ``last_checkpoint`` in the work dir (mmengine starts afresh without)."""
+    if not cfg.get('resume'):
+        return False
+    return bool(cfg.get('load_from')) or osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))
+
+
 def setup_distributed(cfg: Config) -> None:
     """Make the distributed backend follow the device: the config's (NCCL) with CUDA, gloo on
     CPU. mmengine's launchers call ``torch.cuda.set_device`` and its DDP wrapper passes

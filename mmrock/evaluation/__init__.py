@@ -1,3 +1,3 @@
-from .metrics import AuxiliaryTaskMetric
+from .metrics import AuxiliaryTaskMetric, ZeroOnEmptyCocoMetric
 
-__all__ = ['AuxiliaryTaskMetric']
+__all__ = ['AuxiliaryTaskMetric', 'ZeroOnEmptyCocoMetric']

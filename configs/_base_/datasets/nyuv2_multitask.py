@@ -90,8 +90,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = [
+    # mmdet's CocoMetric, giving 0 mAP (not an empty result) to a model without detections
     dict(
-        type='CocoMetric',
+        type='ZeroOnEmptyCocoMetric',
         ann_file=data_root + 'annotations/nyuv2_test.json',
         metric='bbox',
         classwise=True,

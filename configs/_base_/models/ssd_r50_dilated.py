@@ -21,9 +21,12 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
-        # ImageNet weights (SPEC). Offline, point `checkpoint` at a local file, or train from
-        # scratch with `--cfg-options model.backbone.init_cfg=None`.
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+        # torchvision's ImageNet-1k weights (the paper's initialisation), downloaded by URL so
+        # that no torchvision is needed; tools/train.py verifies the file's SHA-256 first.
+        # Offline: point `checkpoint` at a local copy of the file (README, "Pretrained weights").
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')),
     neck=dict(
         type='SSDNeck',
         in_channels=(2048, ),

@@ -1,3 +1,4 @@
 from .auxiliary_metric import AuxiliaryTaskMetric
+from .zero_on_empty_coco_metric import ZeroOnEmptyCocoMetric
 
-__all__ = ['AuxiliaryTaskMetric']
+__all__ = ['AuxiliaryTaskMetric', 'ZeroOnEmptyCocoMetric']
