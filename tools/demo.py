@@ -14,6 +14,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mmrock.engine.ablation import data_root_options  # noqa: E402
+
 DEMO_CONFIG = 'configs/rock/ssd_r18_rock_demo.py'
 REAL_DATA = Path('data/nyuv2')
 SYNTHETIC_RAW = Path('data/synthetic_nyuv2_raw')
@@ -27,6 +31,8 @@ def parse_args():
                         help='synthetic rooms to generate (about 55%% train / 45%% test)')
     parser.add_argument('--iters', type=int, default=None, help='override the training length')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--data-only', action='store_true',
+                        help='only make sure the dataset is there (step 1), e.g. for `make ablation`')
     return parser.parse_args()
 
 
@@ -93,14 +99,12 @@ def main():
     work_dir = Path(args.work_dir)
     step('1/5 data')
     data_root = ensure_dataset(args.num_images, args.seed)
-    cfg_options = [f'data_root={data_root}/',
-                   f'train_dataloader.dataset.data_root={data_root}/',
-                   f'val_dataloader.dataset.data_root={data_root}/',
-                   f'test_dataloader.dataset.data_root={data_root}/',
-                   f'val_evaluator.0.ann_file={data_root}/annotations/nyuv2_test.json',
-                   f'test_evaluator.0.ann_file={data_root}/annotations/nyuv2_test.json',
-                   f'randomness.seed={args.seed}',
-                   'model.test_cfg.score_thr=0.0']  # score every box: an untrained model's are all low
+    if args.data_only:
+        print(f'Dataset: {data_root}/')
+        return
+    cfg_options = data_root_options(data_root) + [
+        f'randomness.seed={args.seed}',
+        'model.test_cfg.score_thr=0.0']  # score every box: an untrained model's are all low
     if args.iters:
         cfg_options += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
                         f'default_hooks.checkpoint.interval={args.iters}']

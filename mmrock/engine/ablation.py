@@ -1,0 +1,223 @@
+"""Ablations: every config trained with every seed by ``tools/train.py`` on one dataset, its last
+checkpoint tested by ``tools/test.py``, and the test metrics summarised as mean ± std.
+
+Each run lives in ``<out>/<config name>/seed<k>/``: the training's work dir (``train.log``,
+checkpoints) and ``test/metrics.json``. A run whose metrics exist is finished and is not redone;
+an interrupted training is resumed from its last checkpoint. Validation during training is
+switched off (the last checkpoint is tested, nothing is selected on the test split).
+
+Command-line front end: ``tools/analysis_tools/ablation.py``; ``make ablation`` runs the default
+set (:data:`DEFAULT_CONFIGS`) at demo scale.
+"""
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+# The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task.
+DEFAULT_CONFIGS = (
+    'configs/rock/ssd_r18_demo.py',
+    'configs/rock/ssd_r18_flatmtl_demo.py',
+    'configs/rock/ssd_r18_rock_demo.py',
+    'configs/rock/ssd_r18_rock-scene_demo.py',
+    'configs/rock/ssd_r18_rock-depth_demo.py',
+    'configs/rock/ssd_r18_rock-normals_demo.py',
+)
+# (key in tools/test.py's metrics.json, column title, scale to the shown unit)
+METRICS = (
+    ('coco/bbox_mAP_50', 'mAP@0.5', 100.),
+    ('coco/bbox_mAP_75', 'mAP@0.75', 100.),
+    ('coco/bbox_mAP', 'mAP@[.5:.95]', 100.),
+    ('aux/scene_acc', 'scene top-1 %', 1.),
+    ('aux/depth_abs_rel', 'depth AbsRel', 1.),
+    ('aux/depth_rmse', 'depth RMSE m', 1.),
+    ('aux/normal_mean', 'normals mean °', 1.),
+    ('aux/normal_median', 'normals median °', 1.),
+)
+NO_VALIDATION = ('val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
+                 'default_hooks.checkpoint.save_best=None')
+
+
+class AblationError(RuntimeError):
+    """A run failed; the message (one line) names it and its log."""
+
+
+def data_root_options(data_root: str) -> List[str]:
+    """``--cfg-options`` that point a config's loaders and COCO evaluators at another converted
+    NYUv2-format folder (train / test splits of the converter)."""
+    root = f'{str(data_root).rstrip("/")}/'
+    return [f'data_root={root}'] + [
+        f'{loader}.dataset.data_root={root}'
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    ] + [f'{evaluator}.0.ann_file={root}annotations/nyuv2_test.json'
+         for evaluator in ('val_evaluator', 'test_evaluator')]
+
+
+@dataclass
+class Run:
+    """One training + test of ``config`` with ``seed``, in ``work_dir``."""
+    config: str
+    seed: int
+    work_dir: Path
+
+    @property
+    def name(self) -> str:
+        return osp.splitext(osp.basename(self.config))[0]
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.work_dir / 'test' / 'metrics.json'
+
+    def metrics(self) -> Optional[dict]:
+        """The finished run's test metrics, or None while there are none."""
+        try:
+            return json.loads(self.metrics_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def plan(configs: Sequence[str], seeds: Sequence[int], out_dir: Path) -> List[Run]:
+    """The runs, config by config; two configs with the same file name are refused."""
+    names = [osp.splitext(osp.basename(c))[0] for c in configs]
+    if len(set(names)) != len(names):
+        raise AblationError(f'configs must have distinct file names, got {names}')
+    return [Run(config, seed, Path(out_dir) / name / f'seed{seed}')
+            for config, name in zip(configs, names) for seed in seeds]
+
+
+def _tool(args: Sequence[str], log_path: Path) -> int:
+    """Run a project tool (this interpreter, from the repository root) appending to a log."""
+    with open(log_path, 'a') as log:
+        log.write(f'$ {" ".join(map(str, args))}\n')
+        log.flush()
+        return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdout=log,
+                              stderr=subprocess.STDOUT).returncode
+
+
+def execute(run: Run, cfg_options: Sequence[str] = ()) -> dict:
+    """Train (or resume) and test ``run``; returns its test metrics. Raises
+    :class:`AblationError` naming the failed step and its log file."""
+    done = run.metrics()
+    if done is not None:
+        return done
+    run.work_dir.mkdir(parents=True, exist_ok=True)
+    log = run.work_dir / 'ablation.log'
+    train = ['tools/train.py', run.config, '--work-dir', run.work_dir]
+    if (run.work_dir / 'last_checkpoint').is_file():
+        train.append('--resume')
+    options = [f'randomness.seed={run.seed}', *cfg_options]
+    if _tool(train + ['--cfg-options', *options, *NO_VALIDATION], log) != 0:
+        raise AblationError(f'training {run.name} seed {run.seed} failed: see {log}')
+    checkpoint = (run.work_dir / 'last_checkpoint').read_text().strip()
+    test = ['tools/test.py', run.config, checkpoint, '--work-dir', run.work_dir / 'test',
+            '--cfg-options', *options]
+    if _tool(test, log) != 0 or run.metrics() is None:
+        raise AblationError(f'testing {run.name} seed {run.seed} failed: see {log}')
+    return run.metrics()
+
+
+def run_all(runs: Sequence[Run], cfg_options: Sequence[str] = (),
+            echo: Callable[[str], None] = print) -> Dict[str, Dict[int, dict]]:
+    """Execute the runs in order, saying which one runs and how long each took;
+    ``{config name: {seed: metrics}}``."""
+    results: Dict[str, Dict[int, dict]] = {}
+    for i, run in enumerate(runs, 1):
+        what = f'[{i}/{len(runs)}] {run.name} seed {run.seed}'
+        if run.metrics() is not None:
+            echo(f'{what}: finished before, skipped')
+        else:
+            echo(f'{what}: training and testing in {run.work_dir} ...')
+            start = time.time()
+            execute(run, cfg_options)
+            echo(f'{what}: done in {(time.time() - start) / 60:.1f} min')
+        results.setdefault(run.name, {})[run.seed] = run.metrics()
+    return results
+
+
+def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
+    """``{config: {'seeds': [...], column: {'values': [...], 'mean': m, 'std': s}}}`` for the
+    columns of :data:`METRICS` present in every seed's metrics (std: sample standard deviation,
+    0 for one seed; values in the shown units)."""
+    summary = {}
+    for name, per_seed in results.items():
+        seeds = sorted(per_seed)
+        row = {'seeds': seeds}
+        for key, title, scale in METRICS:
+            values = [per_seed[s].get(key) for s in seeds]
+            if any(v is None or not math.isfinite(v) for v in values):
+                continue
+            values = [v * scale for v in values]
+            row[title] = dict(values=values, mean=statistics.fmean(values),
+                              std=statistics.stdev(values) if len(values) > 1 else 0.)
+        summary[name] = row
+    return summary
+
+
+def to_markdown(summary: dict) -> str:
+    """A mean ± std table (one row per config), then the per-seed values."""
+    titles = [t for _, t, _ in METRICS if any(t in row for row in summary.values())]
+    digits = {'depth AbsRel': 3, 'depth RMSE m': 3}
+
+    def fmt(value, title):
+        return f'{value:.{digits.get(title, 1)}f}'
+
+    head = ['config', 'seeds'] + titles
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for name, row in summary.items():
+        cells = [name, ', '.join(map(str, row['seeds']))] + [
+            f'{fmt(row[t]["mean"], t)} ± {fmt(row[t]["std"], t)}' if t in row else 'n/a'
+            for t in titles]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', 'Per seed (in seed order):', '',
+              '| config | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 1)]
+    for name, row in summary.items():
+        cells = [', '.join(fmt(v, t) for v in row[t]['values']) if t in row else 'n/a'
+                 for t in titles]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def bar_chart(summary: dict, path: Path) -> None:
+    """Grouped bars of the detection mAPs (mean, ± std as error bars), one group per config."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    titles = [t for _, t, _ in METRICS[:3]]
+    names = list(summary)
+    width = 0.8 / len(titles)
+    fig, ax = plt.subplots(figsize=(max(6., 1.4 * len(names)), 4.))
+    for i, title in enumerate(titles):
+        means = [summary[n][title]['mean'] if title in summary[n] else 0. for n in names]
+        stds = [summary[n][title]['std'] if title in summary[n] else 0. for n in names]
+        xs = [k + (i - (len(titles) - 1) / 2) * width for k in range(len(names))]
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=title)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=20, ha='right', fontsize=8)
+    ax.set_ylabel('%')
+    seeds = sorted({len(summary[n]['seeds']) for n in names})
+    ax.set_title(f'mean ± std over {"/".join(map(str, seeds))} seed(s)')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(results: Dict[str, Dict[int, dict]], out_dir: Path) -> Dict[str, Path]:
+    """``ablation.md``, ``ablation.json`` (summary and raw per-seed metrics) and
+    ``ablation.png`` in ``out_dir``; returns their paths."""
+    summary = summarise(results)
+    paths = dict(markdown=Path(out_dir) / 'ablation.md', json=Path(out_dir) / 'ablation.json',
+                 chart=Path(out_dir) / 'ablation.png')
+    os.makedirs(out_dir, exist_ok=True)
+    paths['markdown'].write_text(to_markdown(summary))
+    paths['json'].write_text(json.dumps(dict(summary=summary, runs=results), indent=2))
+    bar_chart(summary, paths['chart'])
+    return paths

@@ -1,0 +1,77 @@
+"""tools/analysis_tools/ablation.py end to end on a tiny dataset (2 configs x 2 seeds x 2
+iterations): the table holds mean ± std and per-seed values, a second call redoes nothing; and the
+demo-scale configs of the default set build."""
+import json
+import re
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import MODELS
+
+from conftest import REPO, check_ok, run_python, write_tiny_config
+from mmrock.engine.ablation import DEFAULT_CONFIGS, summarise, to_markdown
+
+MEAN_STD = re.compile(r'^-?\d+\.\d+ ± \d+\.\d+$')
+
+
+def test_ablation_end_to_end_and_resumable(tiny_nyuv2, tmp_path):
+    rock = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2)
+    flat = write_tiny_config(tmp_path / 'tiny_flat.py', tiny_nyuv2,
+                             "\nmodel['rock']['residual'] = False\n")
+    out = tmp_path / 'ablation'
+    args = ['tools/analysis_tools/ablation.py', rock, flat, '--seeds', 2, '--out', out]
+    proc = check_ok(run_python(*args))
+    assert proc.stdout.count('training and testing in') == 4
+
+    table = (out / 'ablation.md').read_text()
+    header, _, *rows = table.splitlines()[:4]
+    titles = [c.strip() for c in header.strip('|').split('|')]
+    assert titles[:5] == ['config', 'seeds', 'mAP@0.5', 'mAP@0.75', 'mAP@[.5:.95]']
+    for row, name in zip(rows, ('tiny_rock', 'tiny_flat')):
+        cells = dict(zip(titles, (c.strip() for c in row.strip('|').split('|'))))
+        assert cells['config'] == name and cells['seeds'] == '0, 1'
+        for title in ('mAP@0.5', 'mAP@[.5:.95]', 'scene top-1 %', 'depth AbsRel'):
+            assert MEAN_STD.match(cells[title]), (title, cells[title])
+    report = json.loads((out / 'ablation.json').read_text())
+    values = report['summary']['tiny_rock']['mAP@0.5']['values']
+    assert len(values) == 2
+    assert values == [100 * report['runs']['tiny_rock'][s]['coco/bbox_mAP_50'] for s in '01']
+    assert (out / 'ablation.png').stat().st_size > 1000
+    # the seed reaches training: the two seeds' first losses differ
+    logs = [(out / 'tiny_rock' / f'seed{s}' / 'ablation.log').read_text() for s in (0, 1)]
+    first_loss = [re.search(r'Iter\(train\) \[1/2\].*? loss: (\S+)', log).group(1) for log in logs]
+    assert first_loss[0] != first_loss[1]
+
+    mtimes = {p: p.stat().st_mtime for p in out.glob('*/seed*/test/metrics.json')}
+    proc = check_ok(run_python(*args))  # everything finished: nothing is redone
+    assert proc.stdout.count('finished before, skipped') == 4
+    assert 'training and testing' not in proc.stdout
+    assert {p: p.stat().st_mtime for p in mtimes} == mtimes
+    assert (out / 'ablation.md').read_text() == table
+
+
+def test_summary_mean_and_sample_std():
+    runs = {'a': {0: {'coco/bbox_mAP_50': 0.1}, 1: {'coco/bbox_mAP_50': 0.3},
+                  2: {'coco/bbox_mAP_50': 0.2}},
+            'b': {0: {'coco/bbox_mAP_50': 0.25, 'aux/scene_acc': None}}}
+    summary = summarise(runs)
+    assert summary['a']['mAP@0.5']['mean'] == pytest.approx(20.)
+    assert summary['a']['mAP@0.5']['std'] == pytest.approx(10.)  # sample std of 10, 30, 20
+    assert summary['b']['mAP@0.5'] == dict(values=[25.], mean=25., std=0.)
+    assert 'scene top-1 %' not in summary['b']  # missing in a seed: not summarised
+    assert '| a | 0, 1, 2 | 20.0 ± 10.0 |' in to_markdown(summary)
+
+
+@pytest.mark.parametrize('config', DEFAULT_CONFIGS)
+def test_default_set_configs_build(config):
+    cfg = Config.fromfile(str(REPO / config))
+    model = MODELS.build(cfg.model)
+    heads = set(model.rock.aux_heads) if hasattr(model, 'rock') else set()
+    expected = {'ssd_r18_demo': set(), 'ssd_r18_flatmtl_demo': {'scene', 'depth', 'normals'},
+                'ssd_r18_rock_demo': {'scene', 'depth', 'normals'}}
+    name = config.split('/')[-1][:-3]
+    if name not in expected:  # ssd_r18_rock-<task>_demo
+        expected[name] = {name.split('-')[1].split('_')[0]}
+    assert heads == expected[name]
+    if name == 'ssd_r18_flatmtl_demo':
+        assert not model.rock.residual
