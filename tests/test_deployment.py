@@ -25,8 +25,11 @@ def run_onnx(path, images: torch.Tensor):
 def test_export_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'rock.onnx'
     proc = check_ok(run_python('tools/deployment/export_onnx.py', tiny_rock_config,
-                               tiny_trained['checkpoint'], '--out', out))
+                               tiny_trained['checkpoint'], '--out', out, '--verify'))
     assert f'{out}: input (B, 3, 96, 128)' in proc.stdout
+    assert 'onnxruntime vs PyTorch on a random (2, 3, 96, 128) batch: largest difference' \
+        in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['rock.onnx']  # weights in the file
     images = torch.randn(2, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     onnx_outs = run_onnx(out, images)  # batch 2 through a graph traced with batch 1
     assert list(onnx_outs) == [f'cls_score_{i}' for i in range(LEVELS)] + \
