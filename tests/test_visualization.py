@@ -91,7 +91,8 @@ def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
         sample.pred_depth.data[None], (H, W), mode='bilinear', align_corners=False)[0, 0].numpy()
     vrange = depth_range(gt_depth, pred_depth)  # one colour scale for both rows
     np.testing.assert_array_equal(cell(drawn, 0, 1), depth_to_rgb(gt_depth, vrange))
-    np.testing.assert_array_equal(cell(drawn, 0, 2), normals_to_rgb(sample.gt_normals.data.numpy()))
+    np.testing.assert_array_equal(cell(drawn, 0, 2),
+                                  normals_to_rgb(sample.gt_normals.data.numpy()))
     assert (cell(drawn, 0, 1)[: H // 4] == 0).all()  # invalid ground-truth depth: black
     assert (cell(drawn, 0, 2)[:, : W // 4] == 0).all()  # invalid ground-truth normals: black
     pred_normals = torch.nn.functional.interpolate(
@@ -102,7 +103,8 @@ def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
     # the scene written on each boxes panel's title: rows differ by the title strip
     rows = visualizer.sample_rows(image, sample, pred_score_thr=0.5)
     top = int(sample.pred_scene_scores.argmax())
-    assert rows[0][0][0] == f'Ground truth: 2 boxes, scene {SCENE_CLASSES[int(sample.gt_scene_label)]}'
+    gt_scene = SCENE_CLASSES[int(sample.gt_scene_label)]
+    assert rows[0][0][0] == f'Ground truth: 2 boxes, scene {gt_scene}'
     assert rows[1][0][0] == (f'Prediction: 2 boxes > 0.5, scene {SCENE_CLASSES[top]} '
                              f'({float(sample.pred_scene_scores[top]):.2f})')
     assert [t for t, _ in rows[1][1:]] == [f'depth {vrange[0]:.2f}-{vrange[1]:.2f} m',
@@ -132,7 +134,8 @@ def test_stock_sample_drawn_as_mmdet_does(visualizer, tmp_path):
     stock.dataset_meta = META
     stock.add_datasample('s', image, sample, out_file=str(tmp_path / 'stock.png'))
     visualizer.add_datasample('s', image, sample, out_file=str(tmp_path / 'rock.png'))
-    np.testing.assert_array_equal(read_rgb(tmp_path / 'rock.png'), read_rgb(tmp_path / 'stock.png'))
+    np.testing.assert_array_equal(read_rgb(tmp_path / 'rock.png'),
+                                  read_rgb(tmp_path / 'stock.png'))
 
 
 def test_sends_the_grid_to_the_vis_backends(tmp_path):
@@ -246,8 +249,9 @@ def test_depth_and_normals_logged_at_validation(tiny_rock_config, tmp_path):
 def test_det_inferencer_draws_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2):
     from mmdet.apis import DetInferencer
     image = str(tiny_nyuv2 / 'images' / '0000.png')
-    inferencer = DetInferencer(model=str(tiny_rock_config), weights=str(tiny_trained['checkpoint']),
-                               device='cpu', show_progress=False)
+    inferencer = DetInferencer(model=str(tiny_rock_config),
+                               weights=str(tiny_trained['checkpoint']), device='cpu',
+                               show_progress=False)
     out = inferencer(image, return_vis=True, pred_score_thr=0.)
     assert out['visualization'][0].shape[1::-1] == grid_size(1, 3)  # boxes, depth, normals
 

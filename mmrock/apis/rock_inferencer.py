@@ -24,9 +24,9 @@ class ROCKInferencer(DetInferencer):
       class) and ``scene_class`` (its name, when the model's metadata has ``scene_classes``);
     - the depth (1, H, W) metres and normals (3, H, W) unit vectors predicted, brought to the
       original image (bilinear): as arrays ``depth`` / ``normals`` when nothing is saved, else
-      written to ``out_dir/preds/<name>_{depth,normals}.npy`` (float32) and ``..._{depth,normals}.png``
-      (colour images), their paths in ``depth_path``, ``depth_image_path``, ``normals_path``,
-      ``normals_image_path``, next to ``<name>.json``.
+      written to ``out_dir/preds/<name>_{depth,normals}.npy`` (float32) and
+      ``<name>_{depth,normals}.png`` (colour images) next to ``<name>.json``, their paths in
+      ``depth_path``, ``depth_image_path``, ``normals_path``, ``normals_image_path``.
 
     The forward pass also keeps the top predicted scene's task map (``pred_scene_map``, on the
     original image), which the config's :class:`ROCKLocalVisualizer` draws as a heat-map.
