@@ -31,12 +31,13 @@ def strip_height(w: int = W, lines: int = 1) -> int:
     return max(14, round(w / 28)) * lines + 4
 
 
-def grid_size(rows: int, cols: int, h: int = H, w: int = W, lines: int = 1):
-    """(width, height) of a grid of ``rows`` x ``cols`` titled (h, w) panels."""
+def grid_size(rows: int, cols: int, h: int = H, w: int = W, lines: int = 2):
+    """(width, height) of a grid of ``rows`` x ``cols`` (h, w) panels under titles of ``lines``
+    lines (2 with a scene: it has a line of its own)."""
     return cols * w + (cols - 1) * GAP, rows * (h + strip_height(w, lines)) + (rows - 1) * GAP
 
 
-def cell(image: np.ndarray, row: int, col: int, h: int = H, w: int = W, lines: int = 1):
+def cell(image: np.ndarray, row: int, col: int, h: int = H, w: int = W, lines: int = 2):
     """The (h, w, 3) panel of ``image`` (the drawn grid) at ``row``, ``col``, title excluded."""
     top = row * (h + strip_height(w, lines) + GAP) + strip_height(w, lines)
     left = col * (w + GAP)
@@ -100,12 +101,12 @@ def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
     assert np.abs(cell(drawn, 1, 1).astype(int) - depth_to_rgb(pred_depth, vrange)).max() <= 2
     assert np.abs(cell(drawn, 1, 2).astype(int) - normals_to_rgb(pred_normals)).max() <= 2
     assert not np.array_equal(cell(drawn, 1, 0), image)  # boxes drawn on the prediction panel
-    # the scene written on each boxes panel's title: rows differ by the title strip
+    # the scene on a line of its own in each boxes panel's title
     rows = visualizer.sample_rows(image, sample, pred_score_thr=0.5)
     top = int(sample.pred_scene_scores.argmax())
     gt_scene = SCENE_CLASSES[int(sample.gt_scene_label)]
-    assert rows[0][0][0] == f'Ground truth: 2 boxes, scene {gt_scene}'
-    assert rows[1][0][0] == (f'Prediction: 2 boxes > 0.5, scene {SCENE_CLASSES[top]} '
+    assert rows[0][0][0] == f'Ground truth: 2 boxes\nscene {gt_scene}'
+    assert rows[1][0][0] == (f'Prediction: 2 boxes > 0.5\nscene {SCENE_CLASSES[top]} '
                              f'({float(sample.pred_scene_scores[top]):.2f})')
     assert [t for t, _ in rows[1][1:]] == [f'depth {vrange[0]:.2f}-{vrange[1]:.2f} m',
                                            'surface normals']
@@ -123,6 +124,9 @@ def test_only_the_rows_and_columns_present(visualizer, tmp_path):
     del sample.pred_depth, sample.gt_depth
     visualizer.add_datasample('n', image, sample, out_file=str(tmp_path / 'n.png'))
     assert read_rgb(tmp_path / 'n.png').shape[1::-1] == grid_size(2, 2)  # no depth column
+    del sample.pred_scene_scores, sample.gt_scene_label
+    visualizer.add_datasample('s', image, sample, out_file=str(tmp_path / 's.png'))
+    assert read_rgb(tmp_path / 's.png').shape[1::-1] == grid_size(2, 2, lines=1)  # no scene
 
 
 def test_stock_sample_drawn_as_mmdet_does(visualizer, tmp_path):
@@ -199,9 +203,9 @@ def test_figure1_panels(visualizer, tmp_path):
     assert titles[3].startswith('Scene heat-map: kitchen (ground truth)\npredicted: ')
     assert titles[4].startswith('Depth prediction (') and titles[5] == 'Surface normals prediction'
     drawn = read_rgb(path)
-    assert drawn.shape[1::-1] == grid_size(2, 3, lines=2)
-    np.testing.assert_array_equal(cell(drawn, 0, 0, lines=2), image)
-    np.testing.assert_array_equal(cell(drawn, 1, 2, lines=2),
+    assert drawn.shape[1::-1] == grid_size(2, 3)
+    np.testing.assert_array_equal(cell(drawn, 0, 0), image)
+    np.testing.assert_array_equal(cell(drawn, 1, 2),
                                   normals_to_rgb(rock.pred_normals.data.numpy()))
     # no labels, no baseline: the top predicted scene; missing predictions: no panel
     top = SCENE_CLASSES[int(rock.pred_scene_scores.argmax())]
@@ -309,7 +313,7 @@ def test_visualize_outputs_tool(tiny_trained, tiny_rock_config, tmp_path):
     pngs = sorted(out.glob('*.png'))
     assert len(pngs) == 2 and all(str(p) in proc.stdout.splitlines() for p in pngs)
     for png in pngs:
-        assert read_rgb(png).shape[1::-1] == grid_size(2, 3, lines=2)
+        assert read_rgb(png).shape[1::-1] == grid_size(2, 3)
 
 
 def test_image_demo(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):

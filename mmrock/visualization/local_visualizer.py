@@ -127,7 +127,8 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
     """:class:`DetLocalVisualizer` that also draws ROCK's auxiliary tasks.
 
     For a data sample with ROCK fields, :meth:`add_datasample` draws one row for the ground
-    truth and one for the prediction, with columns: the boxes (titled with the scene: the label,
+    truth and one for the prediction, with columns: the boxes (titled, on a second line, with the
+    scene: the label,
     or the top predicted class and its probability), the scene heat-map (``pred_scene_map``,
     written by :class:`mmrock.apis.ROCKInferencer`), the depth (ground truth and prediction
     share one colour range, given in the title) and the surface normals (RGB = (n + 1) / 2,
@@ -173,7 +174,7 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
                 drawn, n = self.boxes_panel(image, data_sample.gt_instances)
                 title, row['boxes'] = f'{title}: {n} boxes', drawn
             if 'gt_scene_label' in data_sample:
-                title += f', scene {self.scene_name(int(data_sample.gt_scene_label))}'
+                title += f'\nscene {self.scene_name(int(data_sample.gt_scene_label))}'
             row.setdefault('boxes', image)
             row['title'] = title
             if 'gt_depth' in dense:
@@ -190,7 +191,7 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
             if 'pred_scene_scores' in data_sample:
                 scores = as_float_array(data_sample.pred_scene_scores)
                 top = int(scores.argmax())
-                title += f', scene {self.scene_name(top)} ({scores[top]:.2f})'
+                title += f'\nscene {self.scene_name(top)} ({scores[top]:.2f})'
             row.setdefault('boxes', image)
             row['title'] = title
             if 'pred_scene_map' in dense:
