@@ -1,5 +1,9 @@
-"""Run a trained ROCK model on arbitrary images and write Figure-1 style grids: the image, the
-detections, the heat-map of the top predicted scene, and the depth and normals predictions.
+"""Run a trained ROCK model on arbitrary images with mmdet's inferencer (:class:`ROCKInferencer`).
+
+Writes, per image, ``OUT_DIR/vis/<name>.png`` (drawn by the config's visualiser: the detections
+titled with the predicted scene, the scene heat-map, the depth and the normals) and
+``OUT_DIR/preds/<name>.json`` (boxes, scene probabilities) with the depth and normals as
+``.npy`` arrays and ``.png`` images.
 
     python demo/image_demo.py IMAGES_DIR_OR_FILE CONFIG CHECKPOINT --out-dir DIR [--score-thr]
 """
@@ -9,8 +13,6 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-import mmrock  # noqa: F401
-
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
@@ -19,9 +21,9 @@ def parse_args():
     parser.add_argument('images', help='an image file, or a folder of images')
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='its checkpoint')
-    parser.add_argument('--out-dir', required=True, help='folder of the PNGs')
+    parser.add_argument('--out-dir', required=True, help='folder of the outputs')
     parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='detections below it are not drawn')
+                        help='detections scoring at most this are not drawn')
     parser.add_argument('--device', default=None, help='cuda:0, cpu... (default: cuda if any)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -42,36 +44,19 @@ def list_images(path: str):
 
 def main():
     args = parse_args()
-    import mmcv
-    import torch
-    from mmcv.transforms import Compose
-    from mmdet.apis import inference_detector, init_detector
-
-    from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
+    from mmrock.apis import ROCKInferencer
     from mmrock.engine.runner_cfg import load_tool_config
-    from mmrock.visualization import (capture_task_maps, inference_pipeline,
-                                      save_sample_figure1, to_original)
 
     images = list_images(args.images)
     cfg = load_tool_config(args.config, args.cfg_options)
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    model = init_detector(cfg, args.checkpoint, device=device)
-    # the test pipeline without its annotation loaders; init_detector set mmdet's default scope
-    pipeline = Compose(inference_pipeline(cfg.test_dataloader.dataset.pipeline))
-    meta = model.dataset_meta or {}
-    classes = meta.get('classes') or DETECTION_CLASSES
-    scene_classes = meta.get('scene_classes') or SCENE_CLASSES
-    os.makedirs(args.out_dir, exist_ok=True)
+    inferencer = ROCKInferencer(model=cfg, weights=args.checkpoint, device=args.device,
+                                show_progress=False)
+    inferencer(images, out_dir=args.out_dir, no_save_pred=False,
+               pred_score_thr=args.score_thr)
     for img_path in images:
-        with capture_task_maps(model) as maps:
-            sample = inference_detector(model, img_path, test_pipeline=pipeline)
-        scene_maps = to_original(maps['scene'][0], sample, True) if 'scene' in maps else None
         name = osp.splitext(osp.basename(img_path))[0]
-        path = osp.join(args.out_dir, f'{name}.png')
-        save_sample_figure1(path, mmcv.imread(img_path, channel_order='rgb'), sample, scene_maps,
-                            classes, scene_classes, use_gt_scene=False,
-                            score_thr=args.score_thr, title=osp.basename(img_path))
-        print(path, flush=True)
+        print(osp.join(args.out_dir, 'vis', osp.basename(img_path)),
+              osp.join(args.out_dir, 'preds', f'{name}.json'), flush=True)
 
 
 if __name__ == '__main__':

@@ -99,7 +99,8 @@ def setup(tmp_path_factory, tiny_nyuv2):
 def train(setup, work_dir, *args, options=(), kill=None):
     root, config = setup
     # one thread: fast on a shared machine, and CPU results depend on the thread count
-    env = dict(PYTHONPATH=str(root), KILL=kill or 'never:0', OMP_NUM_THREADS='1')
+    env = dict(PYTHONPATH=f'{root}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
+               KILL=kill or 'never:0', OMP_NUM_THREADS='1')
     return run_python('tools/train.py', config, '--work-dir', work_dir, *args,
                       '--cfg-options', *NO_VAL, *options, env=env)
 

@@ -1,5 +1,6 @@
 """Test (and evaluate) a detector (mmdet's tools/test.py interface); prints one metric table
-(detection mAPs, per-class AP, auxiliary tasks) and writes the metrics as JSON in the work dir."""
+(detection mAPs, auxiliary tasks; CocoMetric logs the per-class AP) and writes the metrics as
+JSON in the work dir."""
 import argparse
 import os.path as osp
 import sys
@@ -46,9 +47,8 @@ def main():
 
     if is_main_process():
         from mmrock.evaluation.report import dump_metrics_json, format_metric_table
-        classes = (runner.test_dataloader.dataset.metainfo or {}).get('classes')
         title = f'{osp.basename(args.config)} @ {osp.basename(args.checkpoint)}'
-        table = format_metric_table(metrics, class_names=classes, title=title)
+        table = format_metric_table(metrics, title=title)
         path = dump_metrics_json(metrics, osp.join(cfg.work_dir, METRICS_JSON))
         runner.logger.info(f'Metrics written to {path}')
         print(table, flush=True)

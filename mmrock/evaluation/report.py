@@ -1,15 +1,19 @@
-"""The metric report of tools/test.py: one readable table, and the metrics as strict JSON.
+"""The metric summary of tools/test.py: the headline numbers of both tasks in one table, and the
+metrics as strict JSON.
 
 Reads the dict ``Runner.test()`` returns with mmrock's evaluators: mmdet's ``CocoMetric``
-(prefix ``coco/``: ``bbox_mAP``, ``bbox_mAP_50``, ``bbox_mAP_75``, ... in [0, 1], and with
-``classwise=True`` one ``<class>_precision`` = AP@[0.5:0.95] per class, NaN for a class without
-ground truth) and ``AuxiliaryTaskMetric`` (prefix ``aux/``, already in % / metres / degrees).
+(prefix ``coco/``: ``bbox_mAP``, ``bbox_mAP_50``, ``bbox_mAP_75``, ... in [0, 1]) and
+``AuxiliaryTaskMetric`` (prefix ``aux/``, already in % / metres / degrees). What mmdet and
+mmengine already give is not repeated: ``CocoMetric(classwise=True)`` logs the per-class AP
+table, and mmengine's ``LoggerHook`` writes every test metric to ``<timestamp>/<timestamp>.json``.
+What they lack: one table putting detection (in %, as in the paper) beside the auxiliary tasks,
+and a JSON file at a fixed path that strict parsers read (mmengine writes NaN as a bare ``NaN``).
 """
-import json
 import math
-import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
+
+import mmengine
 
 COCO_PREFIX = 'coco/'
 AUX_PREFIX = 'aux/'
@@ -30,7 +34,6 @@ AUXILIARY_ROWS = (
     ('normal_22.5', 'normals within 22.5 deg (%)'),
     ('normal_30', 'normals within 30 deg (%)'),
 )
-PER_CLASS_SUFFIX = '_precision'
 PRECISE_LABELS = ('depth AbsRel', 'depth RMSE (m)')  # shown with one more decimal
 
 
@@ -48,43 +51,34 @@ def _coco_percent(value) -> Optional[float]:
     return None if value is None or value < 0 else 100. * value
 
 
-def metric_rows(metrics: Dict[str, float],
-                class_names: Optional[Sequence[str]] = None) -> List[Tuple[str, List[Tuple]]]:
-    """The report as ``[(section title, [(label, value or None), ...]), ...]``.
+def metric_rows(metrics: Dict[str, float]) -> List[Tuple[str, List[Tuple]]]:
+    """The summary as ``[(section title, [(label, value or None), ...]), ...]``.
 
     Sections: detection (mAP@0.5, mAP@0.75, mAP@[0.5:0.95], in %; always, None when
-    ``CocoMetric`` gave nothing, e.g. no detection above the score threshold), per-class
-    AP@[0.5:0.95] (in %; ``class_names`` fixes the order, else the metrics' order), auxiliary tasks (only the
-    metrics present). A value that is NaN or COCO's -1 (no ground truth) is None.
+    ``CocoMetric`` gave nothing, e.g. no detection above the score threshold), auxiliary tasks
+    (only the metrics present), then the metrics of other evaluators as they are. A value that
+    is NaN or COCO's -1 (no ground truth) is None.
     """
     det = [(label, _coco_percent(metrics.get(COCO_PREFIX + key))) for key, label in DETECTION_ROWS]
     sections = [('Detection (COCO bbox)', det)]
-    per_class = {k[len(COCO_PREFIX):-len(PER_CLASS_SUFFIX)]: v for k, v in metrics.items()
-                 if k.startswith(COCO_PREFIX) and k.endswith(PER_CLASS_SUFFIX)}
-    if per_class:
-        names = [n for n in class_names if n in per_class] if class_names else list(per_class)
-        sections.append(('Per-class AP@[0.5:0.95] (%)',
-                         [(name, _coco_percent(per_class[name])) for name in names]))
     aux = [(label, _finite(metrics[AUX_PREFIX + key]))
            for key, label in AUXILIARY_ROWS if AUX_PREFIX + key in metrics]
     if aux:
         sections.append(('Auxiliary tasks', aux))
-    return sections
-
-
-def format_metric_table(metrics: Dict[str, float], class_names: Optional[Sequence[str]] = None,
-                        title: str = 'Test metrics', digits: int = 2) -> str:
-    """One table (sections separated by rules) of :func:`metric_rows`; 'n/a' for missing or NaN
-    values (AbsRel and RMSE get one more decimal). Metrics of other evaluators are listed at the
-    end as they are."""
-    sections = metric_rows(metrics, class_names)
-    shown = {COCO_PREFIX + k for k, _ in DETECTION_ROWS} | \
-        {AUX_PREFIX + k for k, _ in AUXILIARY_ROWS} | \
-        {k for k in metrics if k.startswith(COCO_PREFIX) and k.endswith(PER_CLASS_SUFFIX)}
+    shown = {AUX_PREFIX + k for k, _ in AUXILIARY_ROWS}
     others = [(k, _finite(v)) for k, v in metrics.items()
               if k not in shown and not k.startswith(COCO_PREFIX)]
     if others:
         sections.append(('Other metrics', others))
+    return sections
+
+
+def format_metric_table(metrics: Dict[str, float], title: str = 'Test metrics',
+                        digits: int = 2) -> str:
+    """One table (sections separated by rules) of :func:`metric_rows`; 'n/a' for missing or NaN
+    values (AbsRel and RMSE get one more decimal)."""
+    sections = metric_rows(metrics)
+
     def text(label, value):
         places = digits + 1 if label in PRECISE_LABELS else digits
         return 'n/a' if value is None else f'{value:.{places}f}'
@@ -104,10 +98,9 @@ def format_metric_table(metrics: Dict[str, float], class_names: Optional[Sequenc
 
 def dump_metrics_json(metrics: Dict[str, float], path: str) -> str:
     """Write ``metrics`` (the runner's dict, values as the evaluators give them: COCO mAPs in
-    [0, 1]) as strict JSON (NaN and inf become null); returns ``path``."""
+    [0, 1]) with mmengine's JSON dump, NaN and inf as null; returns ``path``."""
     clean = {k: (_finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
              for k, v in metrics.items()}
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w') as fh:
-        json.dump(clean, fh, indent=2, allow_nan=False, default=str)
+    mmengine.mkdir_or_exist(osp.dirname(osp.abspath(path)))
+    mmengine.dump(clean, path, file_format='json', indent=2, allow_nan=False)
     return path

@@ -1,9 +1,14 @@
-"""Figure-1 style visualisations of ROCK's outputs (matplotlib, Agg). Not imported by
-``import mmrock`` (matplotlib stays out of training); import ``mmrock.visualization``."""
-from .figure1 import figure1, normals_to_rgb, save_figure1, save_sample_figure1
-from .outputs import (capture_task_maps, dense_prediction, inference_pipeline,
-                      predict_with_scene_maps, to_original)
+"""Drawing ROCK's outputs: :class:`ROCKLocalVisualizer` (registered in mmdet's VISUALIZERS, used
+through the config's ``visualizer``), the Figure-1 grids of the ROCK supplementary, and the scene
+task maps taken in the model's own forward pass. Imported by ``import mmrock`` so that configs
+can name the visualiser: it draws with OpenCV and mmdet's box drawing, so this adds no heavy
+import (matplotlib is already loaded by mmdet)."""
+from .figure1 import figure1_panels, save_figure1
+from .local_visualizer import (ROCKLocalVisualizer, depth_range, depth_to_rgb, heatmap_on_image,
+                               normals_to_rgb, tile)
+from .outputs import (capture_task_maps, dense_prediction, predict_with_scene_maps,
+                      to_original)
 
-__all__ = ['figure1', 'save_figure1', 'save_sample_figure1', 'normals_to_rgb',
-           'capture_task_maps', 'dense_prediction', 'inference_pipeline',
-           'predict_with_scene_maps', 'to_original']
+__all__ = ['ROCKLocalVisualizer', 'figure1_panels', 'save_figure1', 'depth_range',
+           'depth_to_rgb', 'heatmap_on_image', 'normals_to_rgb', 'tile', 'capture_task_maps',
+           'dense_prediction', 'predict_with_scene_maps', 'to_original']

@@ -1,16 +1,13 @@
 """Running a ROCK model for visualisation: its predictions plus the scene task maps (the maps
 just before global average pooling), brought back onto the original image."""
-import copy
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from torch import Tensor
-
-ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadMultiTaskAnnotations')
 
 
 @contextmanager
@@ -73,9 +70,3 @@ def dense_prediction(sample: DetDataSample, field: str) -> Optional[np.ndarray]:
     if field not in sample:
         return None
     return to_original(sample.get(field).data, sample, False)
-
-
-def inference_pipeline(pipeline: Sequence[dict]) -> List[dict]:
-    """A test pipeline for images without annotations: the annotation loaders removed."""
-    return [copy.deepcopy(t) for t in pipeline
-            if t['type'].split('.')[-1] not in ANNOTATION_LOADERS]

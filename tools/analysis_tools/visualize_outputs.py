@@ -19,7 +19,7 @@ def parse_args():
                         help='a baseline detector, drawn beside ROCK')
     parser.add_argument('--num', type=int, default=8, help='images (the first of the test set)')
     parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='detections below it are not drawn')
+                        help='detections scoring at most this are not drawn')
     parser.add_argument('--device', default=None, help='cuda:0, cpu... (default: cuda if any)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of both configs (data paths...), key=value')
@@ -48,8 +48,7 @@ def main():
     import torch
     from mmengine.dataset import pseudo_collate
 
-    from mmrock.datasets.nyuv2_meta import SCENE_CLASSES
-    from mmrock.visualization import predict_with_scene_maps, save_sample_figure1
+    from mmrock.visualization import ROCKLocalVisualizer, predict_with_scene_maps, save_figure1
 
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     model, dataset = load(args.config, args.checkpoint, args.cfg_options, device)
@@ -58,8 +57,8 @@ def main():
         baseline_model, baseline_dataset = load(*args.baseline, args.cfg_options, device)
         baseline_index = {baseline_dataset.get_data_info(i)['img_path']: i
                           for i in range(len(baseline_dataset))}
-    classes = dataset.metainfo['classes']
-    scene_classes = dataset.metainfo.get('scene_classes') or SCENE_CLASSES
+    visualizer = ROCKLocalVisualizer.get_instance('mmrock_figure1')
+    visualizer.dataset_meta = dataset.metainfo
     os.makedirs(args.out, exist_ok=True)
     for i in range(min(args.num, len(dataset))):
         data = dataset[i]
@@ -72,13 +71,13 @@ def main():
                 raise SystemExit(f'{img_path} is not in the baseline config\'s test set')
             with torch.no_grad():
                 baseline = baseline_model.test_step(pseudo_collate([baseline_dataset[j]]))[0]
-        name = osp.splitext(osp.basename(img_path))[0]
-        path = osp.join(args.out, f'{name}.png')
-        save_sample_figure1(path, mmcv.imread(img_path, channel_order='rgb'), sample, scene_maps,
-                            classes, scene_classes, baseline=baseline, score_thr=args.score_thr,
-                            title=osp.basename(img_path))
+        scene_label = sample.get('gt_scene_label')
+        path = osp.join(args.out, osp.splitext(osp.basename(img_path))[0] + '.png')
+        save_figure1(path, visualizer, mmcv.imread(img_path, channel_order='rgb'), sample,
+                     scene_maps=scene_maps, baseline=baseline, score_thr=args.score_thr,
+                     scene_label=None if scene_label is None else int(scene_label),
+                     name=osp.basename(img_path))
         print(path, flush=True)
-
 
 if __name__ == '__main__':
     main()

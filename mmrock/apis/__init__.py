@@ -1,0 +1,5 @@
+"""Inference APIs. Not imported by ``import mmrock`` (mmdet's inferencer pulls in its whole
+inference stack); import ``mmrock.apis``."""
+from .rock_inferencer import ROCKInferencer
+
+__all__ = ['ROCKInferencer']

@@ -1,0 +1,85 @@
+"""mmdet's ``DetInferencer`` that also returns ROCK's auxiliary outputs."""
+import os
+import os.path as osp
+from typing import Dict
+
+import mmcv
+import mmengine
+import numpy as np
+import torch
+from mmdet.apis import DetInferencer
+from mmdet.structures import DetDataSample
+from mmengine.structures import PixelData
+
+from mmrock.visualization import (capture_task_maps, dense_prediction, depth_range,
+                                  depth_to_rgb, normals_to_rgb, to_original)
+
+
+class ROCKInferencer(DetInferencer):
+    """:class:`DetInferencer` (same arguments and call) for ROCK models.
+
+    mmdet's ``pred2dict`` keeps boxes and masks only; this one adds, per image:
+
+    - ``scene_scores`` (list of S floats, the scene probabilities), ``scene_label`` (the top
+      class) and ``scene_class`` (its name, when the model's metadata has ``scene_classes``);
+    - the depth (1, H, W) metres and normals (3, H, W) unit vectors predicted, brought to the
+      original image (bilinear): as arrays ``depth`` / ``normals`` when nothing is saved, else
+      written to ``out_dir/preds/<name>_{depth,normals}.npy`` (float32) and
+      ``<name>_{depth,normals}.png`` (colour images) next to ``<name>.json``, their paths in
+      ``depth_path``, ``depth_image_path``, ``normals_path``, ``normals_image_path``.
+
+    The forward pass also keeps the top predicted scene's task map (``pred_scene_map``, on the
+    original image), which the config's :class:`ROCKLocalVisualizer` draws as a heat-map.
+    """
+
+    @torch.no_grad()
+    def forward(self, inputs: dict, **kwargs) -> list:
+        """``model.test_step`` plus ``pred_scene_map`` (1, H, W) on each prediction."""
+        with capture_task_maps(self.model) as maps:
+            preds = self.model.test_step(inputs)
+        scene = maps.get('scene')
+        if scene is not None:
+            for pred, sample_maps in zip(preds, scene):
+                top = int(pred.pred_scene_scores.argmax())
+                pred.pred_scene_map = PixelData(data=torch.from_numpy(
+                    to_original(sample_maps[top:top + 1], pred, from_batch_grid=True)))
+        return preds
+
+    def _output_stem(self, data_sample: DetDataSample) -> str:
+        """The file name stem of a prediction, as ``DetInferencer.pred2dict`` names it."""
+        if 'img_path' in data_sample:
+            return osp.splitext(osp.basename(data_sample.img_path))[0]
+        stem = str(self.num_predicted_imgs)
+        self.num_predicted_imgs += 1
+        return stem
+
+    def pred2dict(self, data_sample: DetDataSample, pred_out_dir: str = '') -> Dict:
+        """mmdet's prediction dict plus the scene, depth and normals (see the class)."""
+        result = super().pred2dict(data_sample, '')
+        if 'pred_scene_scores' in data_sample:
+            scores = data_sample.pred_scene_scores.float().cpu()
+            top = int(scores.argmax())
+            result.update(scene_scores=scores.tolist(), scene_label=top)
+            names = (self.model.dataset_meta or {}).get('scene_classes')
+            if names is not None:
+                result['scene_class'] = names[top]
+        maps = {key: dense_prediction(data_sample, f'pred_{key}') for key in ('depth', 'normals')}
+        maps = {key: value for key, value in maps.items() if value is not None}
+        if 'normals' in maps:  # unit vectors again after the bilinear resizing
+            norm = np.linalg.norm(maps['normals'], axis=0, keepdims=True)
+            maps['normals'] = maps['normals'] / np.maximum(norm, 1e-6)
+        if not pred_out_dir:
+            result.update(maps)
+            return result
+        out_dir = osp.join(pred_out_dir, 'preds')
+        os.makedirs(out_dir, exist_ok=True)
+        stem = osp.join(out_dir, self._output_stem(data_sample))
+        for key, array in maps.items():
+            image = depth_to_rgb(array[0], depth_range(array[0])) if key == 'depth' \
+                else normals_to_rgb(array)
+            np.save(f'{stem}_{key}.npy', array)
+            mmcv.imwrite(image[..., ::-1], f'{stem}_{key}.png')
+            result.update({f'{key}_path': f'{stem}_{key}.npy',
+                           f'{key}_image_path': f'{stem}_{key}.png'})
+        mmengine.dump(result, f'{stem}.json')
+        return result
