@@ -219,8 +219,12 @@ def test_atomic_write_replaces_whole_files_only(tmp_path, monkeypatch):
 
     AtomicLocalBackend().put(b'\x00\x01', tmp_path / 'ckpt.pth')
     assert (tmp_path / 'ckpt.pth').read_bytes() == b'\x00\x01'
-    from mmengine.fileio import get_file_backend
-    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')), AtomicLocalBackend)
+    # used where named (the checkpoint hook does), mmengine's default left alone
+    from mmengine.fileio import LocalBackend, get_file_backend
+    path = str(tmp_path / 'x.pth')
+    assert isinstance(get_file_backend(path, backend_args=dict(backend='atomic_local')),
+                      AtomicLocalBackend)
+    assert type(get_file_backend(path)) is LocalBackend
 
 
 def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):
