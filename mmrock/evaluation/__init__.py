@@ -1,3 +1,3 @@
-from .metrics import AuxiliaryTaskMetric
+from .metrics import AuxiliaryTaskMetric, DumpMultiTaskResults, compact_prediction
 
-__all__ = ['AuxiliaryTaskMetric']
+__all__ = ['AuxiliaryTaskMetric', 'DumpMultiTaskResults', 'compact_prediction']
