@@ -21,7 +21,7 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
-        # ImageNet weights (SPEC). Offline, point `checkpoint` at a local file, or train from
+        # ImageNet weights (docs/design.md). Offline, point `checkpoint` at a local file, or train from
         # scratch with `--cfg-options model.backbone.init_cfg=None`.
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     neck=dict(
