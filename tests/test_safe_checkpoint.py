@@ -155,3 +155,18 @@ def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):
         'init_detector(sys.argv[1], sys.argv[2], device="cpu"); print("loaded")'),
         tiny_rock_config, tiny_trained['checkpoint']))
     assert 'loaded' in proc.stdout
+
+
+def test_tools_refuse_a_pickled_checkpoint_unless_opted_in(tiny_trained, tiny_rock_config,
+                                                          tmp_path):
+    """tools/test.py on a checkpoint saved the way mmrock did before (message hub pickled as
+    ``HistoryBuffer`` objects): one line naming the opt-in, then the opt-in loads it."""
+    checkpoint = from_plain(torch.load(tiny_trained['checkpoint'], weights_only=True))
+    legacy = tmp_path / 'legacy.pth'
+    torch.save(checkpoint, legacy)
+    proc = run_python('tools/test.py', tiny_rock_config, legacy, '--work-dir', tmp_path / 'a')
+    assert proc.returncode != 0
+    assert 'allow_pickled_checkpoints = True' in proc.stderr.strip().splitlines()[-1]
+    proc = check_ok(run_python('tools/test.py', tiny_rock_config, legacy, '--work-dir',
+                               tmp_path / 'b', '--cfg-options', 'allow_pickled_checkpoints=True'))
+    assert 'full unpickling' in proc.stdout + proc.stderr

@@ -5,6 +5,7 @@ import pickle
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
@@ -89,7 +90,7 @@ def nyuv2_prediction(batch: int = 1) -> dict:
     depth = torch.rand(batch, 1, 480, 640)
     normals = torch.nn.functional.normalize(torch.randn(batch, 3, 480, 640), dim=1)
     return dict(img_id=0, img_path='x.png', ori_shape=(480, 640), img_shape=(480, 640),
-                scale_factor=(1., 1.), batch_input_shape=(480, 640),
+                scale_factor=(1., 1.), batch_input_shape=(480, 640), aux_grid_shape=(30, 40),
                 pred_instances=dict(bboxes=torch.rand(100, 4) * 400,
                                     scores=torch.rand(100), labels=torch.randint(19, (100, ))),
                 pred_scene_scores=torch.rand(27).softmax(0),
@@ -113,9 +114,19 @@ def test_compact_prediction_of_a_nyuv2_image():
     norms = compact['pred_normals']['data'].float().norm(dim=0)
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-2)
 
-    detections_only = compact_prediction(nyuv2_prediction(), aux_stride=None)
+    detections_only = compact_prediction(nyuv2_prediction(), with_aux=False)
     assert set(detections_only) == {'img_id', 'img_path', 'ori_shape', 'img_shape',
                                     'scale_factor', 'pred_instances'}
+
+
+def test_dense_heads_record_the_grid_covering_the_image():
+    """A 30x45 image padded to 32x48, predicted on a 2x3 grid (stride 16): the image covers
+    2x3 cells."""
+    head = MODELS.build(dict(type='DepthHead', num_maps=2))
+    sample = DetDataSample(metainfo=dict(img_shape=(30, 45), batch_input_shape=(32, 48)))
+    head.predict(torch.rand(1, 2, 2, 3), [sample])
+    assert sample.metainfo['aux_grid_shape'] == (2, 3)
+    assert sample.pred_depth.data.shape == (1, 30, 45)
 
 
 def test_compact_dense_maps_are_the_block_means():

@@ -68,7 +68,7 @@ def main():
     if args.out is not None:
         from mmrock.evaluation import DumpMultiTaskResults
         runner.test_evaluator.metrics.append(DumpMultiTaskResults(
-            out_file_path=args.out, aux_stride=None if args.out_no_aux else 16))
+            out_file_path=args.out, with_aux=not args.out_no_aux))
     metrics = runner.test()
 
     if is_main_process():

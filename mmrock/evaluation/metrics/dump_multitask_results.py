@@ -1,5 +1,4 @@
 """``tools/test.py --out``: compact per-image predictions of multi-task detectors."""
-import math
 from typing import Optional, Sequence
 
 import torch
@@ -18,7 +17,7 @@ def _own_copy(tensor: torch.Tensor, dtype: Optional[torch.dtype] = None) -> torc
     return tensor.detach().to('cpu', dtype).clone()
 
 
-def compact_prediction(sample: dict, aux_stride: Optional[int] = 16) -> dict:
+def compact_prediction(sample: dict, with_aux: bool = True) -> dict:
     """One image's prediction (an evaluator's dict of a ``DetDataSample``) reduced to what
     offline evaluation and analysis read.
 
@@ -26,23 +25,23 @@ def compact_prediction(sample: dict, aux_stride: Optional[int] = 16) -> dict:
         sample (dict): ``pred_instances`` (``bboxes`` (N, 4), ``scores`` (N,), ``labels``
             (N,)), optionally ``pred_scene_scores`` (S,), ``pred_depth`` (1, H, W) and
             ``pred_normals`` (3, H, W) (``{'data': tensor}``) at the network input size
-            ``img_shape``, plus labels and metainfo.
-        aux_stride (int, optional): Dense outputs are area-averaged to the grid of the ROCK
-            predictions, ``ceil(img_shape / aux_stride)`` (30x40 for 480x640 at stride 16),
-            and stored as float16; normals re-normalised. None: no auxiliary outputs.
-            Defaults to 16.
+            ``img_shape`` with ``aux_grid_shape`` (h, w), the cells of the prediction grid
+            covering the image (both written by the dense heads), plus labels and metainfo.
+        with_aux (bool): Keep the auxiliary outputs: the dense maps area-averaged back to
+            the prediction grid (30 x 40 for 480 x 640 with ROCK on a stride-16 C5), stored
+            as float16, normals re-normalised. Defaults to True.
 
     Returns:
         dict: ``KEPT_META`` keys, ``pred_instances`` (float32 boxes and scores, int64 labels)
-        and, unless ``aux_stride`` is None, ``pred_scene_scores`` (S,) float32 and
-        ``pred_depth`` / ``pred_normals`` as ``{'data': (C, h, w) float16}``. No labels.
+        and, with ``with_aux``, ``pred_scene_scores`` (S,) float32 and ``pred_depth`` /
+        ``pred_normals`` as ``{'data': (C, h, w) float16}``. No labels.
     """
     out = {key: sample[key] for key in KEPT_META if key in sample}
     instances = sample['pred_instances']
     out['pred_instances'] = dict(bboxes=_own_copy(instances['bboxes'], torch.float32),
                                  scores=_own_copy(instances['scores'], torch.float32),
                                  labels=_own_copy(instances['labels'], torch.int64))
-    if aux_stride is None:
+    if not with_aux:
         return out
     if 'pred_scene_scores' in sample:
         out['pred_scene_scores'] = _own_copy(sample['pred_scene_scores'], torch.float32)
@@ -50,8 +49,7 @@ def compact_prediction(sample: dict, aux_stride: Optional[int] = 16) -> dict:
         if field not in sample:
             continue
         maps = sample[field]['data'].detach().float()
-        size = tuple(math.ceil(s / aux_stride) for s in maps.shape[-2:])
-        maps = F.interpolate(maps[None], size=size, mode='area')[0]
+        maps = F.interpolate(maps[None], size=tuple(sample['aux_grid_shape']), mode='area')[0]
         if field == 'pred_normals':
             maps = F.normalize(maps, dim=0, eps=1e-6)
         out[field] = dict(data=_own_copy(maps, torch.float16))
@@ -65,15 +63,15 @@ class DumpMultiTaskResults(DumpResults):
 
     Args:
         out_file_path (str): The ``.pkl`` / ``.pickle`` file to write.
-        aux_stride (int, optional): Grid of the stored dense outputs (see
-            :func:`compact_prediction`); None stores detections only. Defaults to 16.
+        with_aux (bool): Store the auxiliary outputs (see :func:`compact_prediction`), not
+            only the detections. Defaults to True.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
     """
 
-    def __init__(self, out_file_path: str, aux_stride: Optional[int] = 16,
+    def __init__(self, out_file_path: str, with_aux: bool = True,
                  collect_device: str = 'cpu') -> None:
         super().__init__(out_file_path=out_file_path, collect_device=collect_device)
-        self.aux_stride = aux_stride
+        self.with_aux = with_aux
 
     def process(self, data_batch, predictions: Sequence[dict]) -> None:
-        self.results.extend(compact_prediction(p, self.aux_stride) for p in predictions)
+        self.results.extend(compact_prediction(p, self.with_aux) for p in predictions)
