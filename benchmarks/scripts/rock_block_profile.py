@@ -69,7 +69,8 @@ def main() -> int:
             + dec['normals'],
             'predictors (pooling)': lambda: [h(maps[k]) for k, h in rock.aux_heads.items()],
             'variant: ROCK block with BN folded': lambda: folded.rock.forward_with_aux(c5s),
-            'variant: one fused decoder conv 539->2048 (not the paper's block)': lambda: fused_decoder(cat),
+            'variant: one fused decoder conv 539->2048 (not the paper\'s block)':
+                lambda: fused_decoder(cat),
         }
         for fn in parts.values():
             fn()

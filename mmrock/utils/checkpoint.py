@@ -229,7 +229,8 @@ class ResumableCheckpointHook(CheckpointHook):
     # -- writing
     def before_train(self, runner) -> None:
         out_dir = self.out_dir or runner.work_dir
-        if self.backend_args is None and self.file_client_args is None and '://' not in out_dir:
+        if self.backend_args is None and self.file_client_args is None \
+                and '://' not in str(out_dir):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
         if is_main_process() and osp.isdir(self.out_dir):

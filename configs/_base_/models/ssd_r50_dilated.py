@@ -21,8 +21,8 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True),
         norm_eval=True,
         style='pytorch',
-        # ImageNet weights (docs/design.md). Offline, point `checkpoint` at a local file, or train from
-        # scratch with `--cfg-options model.backbone.init_cfg=None`.
+        # ImageNet weights (docs/design.md). Offline, point `checkpoint` at a local file, or train
+        # from scratch with `--cfg-options model.backbone.init_cfg=None`.
         init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
     neck=dict(
         type='SSDNeck',
