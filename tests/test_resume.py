@@ -80,6 +80,9 @@ model['rock'].update(in_channels=128, encoder_channels=16)
 model['neck'].update(in_channels=(128, ), out_channels=(128, 32, 32, 16, 16, 16, 16))
 model['bbox_head']['in_channels'] = (128, 32, 32, 16, 16, 16, 16)
 train_cfg['max_iters'] = 6
+# warm-up and a step decay: their state (MultiStepLR's milestones are a Counter) resumes too
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2),
+                   dict(type='MultiStepLR', by_epoch=False, begin=0, end=6, milestones=[5])]
 default_hooks['checkpoint'].update(interval=2, max_keep_ckpts=1)
 custom_hooks = [dict(type='CheckNonFiniteLossHook'), dict(type='DrawRandomHook'),
                 dict(type='KillHook')]
