@@ -101,6 +101,12 @@ def test_stock_mmdet_checkpoint_loads(tmp_path):
     assert checkpoint['meta']['epoch'] == 12
     assert all(torch.equal(a, b) for a, b in zip(source.state_dict().values(),
                                                  target.state_dict().values()))
+    # a bare state dict too
+    torch.save(source.state_dict(), tmp_path / 'bare.pth')
+    target = tiny_model()
+    with weights_only_loading():
+        load_checkpoint(target, str(tmp_path / 'bare.pth'))
+    assert torch.equal(target[0].weight, source[0].weight)
 
 
 def test_resume_state_round_trips_through_plain_types(tmp_path):
