@@ -4,7 +4,7 @@ own ones, resume state included, load with ``weights_only=True``."""
 import logging
 import pathlib
 import random
-from collections import Counter
+from collections import Counter, namedtuple
 from types import SimpleNamespace
 
 import numpy as np
@@ -144,8 +144,12 @@ def test_resume_state_round_trips_through_plain_types(tmp_path):
 
 def test_unsupported_objects_are_reported():
     unsupported = []
-    to_plain(dict(a=[1, object()]), unsupported=unsupported)
-    assert unsupported == [('checkpoint.a[1]', 'object')]
+    to_plain(dict(a=[1, object()], b=logging.ERROR, c=Counter), unsupported=unsupported)
+    assert unsupported == [('checkpoint.a[1]', 'object'), ('checkpoint.c', 'type')]
+    point = namedtuple('Point', 'x y')(1, 2)
+    unsupported = []
+    to_plain(point, unsupported=unsupported)
+    assert unsupported == [('checkpoint', 'Point')]
 
 
 def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):

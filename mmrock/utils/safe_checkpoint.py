@@ -18,7 +18,7 @@ it only for files whose origin you trust.
 import os.path as osp
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -27,8 +27,9 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 TAG = '__mmrock_plain__'
 ALLOW_PICKLE_KEY = 'allow_pickled_checkpoints'
-_LEAVES = (torch.Tensor, torch.Size, torch.device, torch.dtype, str, bytes, bytearray, int,
-           float, complex, bool, type(None))
+_TORCH_LEAVES = (torch.Tensor, torch.Size, torch.device, torch.dtype)
+# exact types: a subclass (an IntEnum, a namedtuple) pickles as a reference to its class
+_PYTHON_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
 _CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
 
 
@@ -52,7 +53,8 @@ def _map_dict(obj: dict, fn) -> dict:
     return out
 
 
-def to_plain(obj: Any, path: str = 'checkpoint', unsupported: List[Tuple[str, str]] = None):
+def to_plain(obj: Any, path: str = 'checkpoint',
+             unsupported: Optional[List[Tuple[str, str]]] = None):
     """A copy of ``obj`` that ``torch.load(weights_only=True)`` accepts: ``HistoryBuffer`` and
     numpy arrays become tagged dicts (:func:`from_plain` rebuilds them), numpy scalars Python
     numbers; tensors and plain containers are kept. Objects of any other type are kept as they
@@ -66,7 +68,7 @@ def to_plain(obj: Any, path: str = 'checkpoint', unsupported: List[Tuple[str, st
         return _encode_array(obj)
     if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
         return obj.item()
-    if isinstance(obj, _LEAVES):
+    if isinstance(obj, _TORCH_LEAVES) or type(obj) in _PYTHON_LEAVES:
         return obj
     if type(obj) in _CONTAINERS:
         if isinstance(obj, dict):
