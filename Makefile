@@ -13,7 +13,7 @@ install: $(STAMP)
 # torch importable (hence --no-build-isolation) and pkg_resources (setuptools<70, installed after
 # torch, which pulls a newer setuptools). pip caches the
 # built wheel, so a re-install on the same machine takes seconds.
-$(STAMP): requirements.txt requirements/build.txt setup.py
+$(STAMP): requirements.txt requirements/runtime.txt requirements/build.txt setup.py
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q torch==2.13.0
 	$(VPY) -m pip install -q -r requirements/build.txt

@@ -80,6 +80,9 @@ model['rock'].update(in_channels=128, encoder_channels=16)
 model['neck'].update(in_channels=(128, ), out_channels=(128, 32, 32, 16, 16, 16, 16))
 model['bbox_head']['in_channels'] = (128, 32, 32, 16, 16, 16, 16)
 train_cfg['max_iters'] = 6
+# warm-up and a step decay: their state (MultiStepLR's milestones are a Counter) resumes too
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2),
+                   dict(type='MultiStepLR', by_epoch=False, begin=0, end=6, milestones=[5])]
 default_hooks['checkpoint'].update(interval=2, max_keep_ckpts=1)
 custom_hooks = [dict(type='CheckNonFiniteLossHook'), dict(type='DrawRandomHook'),
                 dict(type='KillHook')]
@@ -220,8 +223,12 @@ def test_atomic_write_replaces_whole_files_only(tmp_path, monkeypatch):
 
     AtomicLocalBackend().put(b'\x00\x01', tmp_path / 'ckpt.pth')
     assert (tmp_path / 'ckpt.pth').read_bytes() == b'\x00\x01'
-    from mmengine.fileio import get_file_backend
-    assert isinstance(get_file_backend(str(tmp_path / 'x.pth')), AtomicLocalBackend)
+    # used where named (the checkpoint hook does), mmengine's default left alone
+    from mmengine.fileio import LocalBackend, get_file_backend
+    path = str(tmp_path / 'x.pth')
+    assert isinstance(get_file_backend(path, backend_args=dict(backend='atomic_local')),
+                      AtomicLocalBackend)
+    assert type(get_file_backend(path)) is LocalBackend
 
 
 def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):

@@ -1,4 +1,5 @@
-"""The ROCK block against SPEC 1: shapes, parameter counts, parameter-free predictors, fusion."""
+"""The ROCK block as the paper builds it (docs/design.md, "The model"): shapes, parameter
+counts, parameter-free predictors, fusion."""
 import pytest
 import torch
 from mmdet.registry import MODELS
@@ -6,14 +7,14 @@ from mmdet.registry import MODELS
 import mmrock  # noqa: F401  (registers the modules)
 from sample_factory import make_sample
 
-SPEC_MAPS = dict(scene=27, depth=128, normals=384)
+PAPER_MAPS = dict(scene=27, depth=128, normals=384)
 
 
 def build_neck(**kwargs):
     return MODELS.build(dict(type='ROCKNeck', **kwargs))
 
 
-def expected_params(c=2048, e=512, tasks=SPEC_MAPS, residual=True):
+def expected_params(c=2048, e=512, tasks=PAPER_MAPS, residual=True):
     bn = lambda ch: 2 * ch  # noqa: E731  (weight + bias)
     n = c * e + bn(e) + 9 * e * e + bn(e)                    # encoder: convs without bias + BN
     n += sum(e * m + m for m in tasks.values())              # linear task convs (with bias)
@@ -22,14 +23,14 @@ def expected_params(c=2048, e=512, tasks=SPEC_MAPS, residual=True):
     return n
 
 
-def test_shapes_and_parameter_count_match_spec():
+def test_shapes_and_parameter_count_match_the_paper():
     neck = build_neck().eval()
     assert sum(p.numel() for p in neck.parameters()) == expected_params()
     c3, c5 = torch.randn(1, 1024, 30, 40), torch.randn(1, 2048, 30, 40)
     with torch.no_grad():
         (out3, out5), maps = neck.forward_with_aux((c3, c5))
     assert out3 is c3 and out5.shape == (1, 2048, 30, 40)
-    assert {k: v.shape[1] for k, v in maps.items()} == SPEC_MAPS
+    assert {k: v.shape[1] for k, v in maps.items()} == PAPER_MAPS
     assert all(v.shape[-2:] == (30, 40) for v in maps.values())
     preds = {name: head(maps[name]) for name, head in neck.aux_heads.items()}
     assert preds['scene'].shape == (1, 27)
@@ -49,7 +50,7 @@ def test_task_convs_are_linear_and_encoder_is_conv_bn_relu():
 
 def test_predictors_are_parameter_free_poolings():
     neck = build_neck()
-    maps = {k: torch.randn(2, m, 5, 7) for k, m in SPEC_MAPS.items()}
+    maps = {k: torch.randn(2, m, 5, 7) for k, m in PAPER_MAPS.items()}
     for name, head in neck.aux_heads.items():
         assert sum(p.numel() for p in head.parameters()) == 0
     heads = neck.aux_heads
@@ -83,7 +84,7 @@ def test_flat_mtl_has_no_decoders_and_keeps_features():
     assert sum(p.numel() for p in neck.parameters()) == expected_params(64, 16, residual=False)
     c5 = torch.randn(1, 64, 6, 8)
     out, maps = neck.forward_with_aux((c5, ))
-    assert out[0] is c5 and set(maps) == set(SPEC_MAPS)
+    assert out[0] is c5 and set(maps) == set(PAPER_MAPS)
 
 
 def test_any_subset_of_tasks():

@@ -58,6 +58,17 @@ def test_train_then_test(tiny_trained, tiny_rock_config, tmp_path):
     with open(dump, 'rb') as fh:
         preds = pickle.load(fh)
     assert len(preds) == 3 and 'pred_depth' in preds[0] and 'pred_scene_scores' in preds[0]
+    # compact: maps at the 6x8 prediction grid, no labels, no batch storage (50 boxes each)
+    assert preds[0]['pred_depth']['data'].shape == (1, 6, 8) and 'gt_depth' not in preds[0]
+    assert dump.stat().st_size < 3 * 6_000, dump.stat().st_size
+    # mmdet's offline evaluation of the boxes reads it and finds the same mAP
+    from mmdet.evaluation import CocoMetric
+    from mmengine.evaluator import Evaluator
+    cfg = Config.fromfile(str(tiny_rock_config))
+    offline = Evaluator(CocoMetric(**{k: v for k, v in cfg.test_evaluator[0].items()
+                                      if k != 'type'}))
+    offline.dataset_meta = dict(classes=DETECTION_CLASSES)
+    assert offline.offline_evaluate(preds)['coco/bbox_mAP'] == metrics['coco/bbox_mAP']
 
 
 def test_resume_continues_the_iteration_count(tiny_trained, tiny_rock_config, tmp_path):

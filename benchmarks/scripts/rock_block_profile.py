@@ -5,7 +5,7 @@ against the SSD network's forward, all timed in turns (round-robin) in one proce
     python benchmarks/scripts/rock_block_profile.py [--rounds 20] [--out FILE]
 
 Also times two inference-only variants: BN folded into the convolutions (mmcv's fuse_conv_bn,
-exact in eval mode) and one fused decoder conv over the concatenated task maps (NOT the SPEC's
+exact in eval mode) and one fused decoder conv over the concatenated task maps (NOT the paper's
 architecture: one BN/ReLU after the sum instead of one per task; timed for reference only).
 """
 import argparse
@@ -69,7 +69,8 @@ def main() -> int:
             + dec['normals'],
             'predictors (pooling)': lambda: [h(maps[k]) for k, h in rock.aux_heads.items()],
             'variant: ROCK block with BN folded': lambda: folded.rock.forward_with_aux(c5s),
-            'variant: one fused decoder conv 539->2048 (not SPEC)': lambda: fused_decoder(cat),
+            'variant: one fused decoder conv 539->2048 (not the paper\'s block)':
+                lambda: fused_decoder(cat),
         }
         for fn in parts.values():
             fn()

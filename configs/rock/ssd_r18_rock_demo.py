@@ -50,6 +50,7 @@ val_dataloader = dict(
     batch_size=8, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+tta_pipeline = [*test_pipeline[:2], _base_.tta_pipeline[-1]]  # flip after this config's resize
 val_evaluator = [
     dict(type='ZeroOnEmptyCocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json',
          metric='bbox', classwise=True, proposal_nums=(1, 10, 100)),

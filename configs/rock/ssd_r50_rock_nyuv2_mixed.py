@@ -1,5 +1,6 @@
-# ROCK trained on NYUv2 plus a second dataset whose auxiliary labels are incomplete (SPEC 1,
-# "Missing annotations"; the paper also mixes real and synthetic data with missing modalities).
+# ROCK trained on NYUv2 plus a second dataset whose auxiliary labels are incomplete
+# (docs/design.md, "Missing annotations"; the paper also mixes real and synthetic data with
+# missing modalities).
 # The second set is the synthetic rooms (tools/dataset_converters/make_synthetic_nyuv2.py, then
 # nyuv2.py) read without normals and scene labels: its loader is told to skip them, so its
 # samples carry no `gt_normals` / `gt_scene_label` field and contribute no normals or scene loss

@@ -1,3 +1,5 @@
-from .metrics import AuxiliaryTaskMetric, ZeroOnEmptyCocoMetric
+from .metrics import (AuxiliaryTaskMetric, DumpMultiTaskResults, ZeroOnEmptyCocoMetric,
+                      compact_prediction)
 
-__all__ = ['AuxiliaryTaskMetric', 'ZeroOnEmptyCocoMetric']
+__all__ = ['AuxiliaryTaskMetric', 'DumpMultiTaskResults', 'ZeroOnEmptyCocoMetric',
+           'compact_prediction']

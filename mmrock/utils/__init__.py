@@ -1,6 +1,8 @@
 from .checkpoint import (AtomicLocalBackend, ResumableCheckpointHook, atomic_write,
-                         get_rng_states, load_local_checkpoint, remove_stale_temp_files,
-                         set_rng_states)
+                         get_rng_states, remove_stale_temp_files, set_rng_states)
+from .safe_checkpoint import (from_plain, pickled_checkpoint_loading, to_plain,
+                              weights_only_loading)
 
-__all__ = ['AtomicLocalBackend', 'ResumableCheckpointHook', 'atomic_write', 'get_rng_states',
-           'load_local_checkpoint', 'remove_stale_temp_files', 'set_rng_states']
+__all__ = ['AtomicLocalBackend', 'ResumableCheckpointHook', 'atomic_write', 'from_plain',
+           'get_rng_states', 'pickled_checkpoint_loading', 'remove_stale_temp_files',
+           'set_rng_states', 'to_plain', 'weights_only_loading']

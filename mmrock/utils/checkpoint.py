@@ -1,20 +1,22 @@
-"""Checkpoints that load on torch >= 2.6, survive being killed mid-write, and resume exactly.
+"""Checkpoints that load safely, survive being killed mid-write, and resume exactly.
 
-**Loading** — torch >= 2.6 defaults ``torch.load`` to ``weights_only=True``, which refuses the
-Python objects an mmengine checkpoint holds (message-hub ``HistoryBuffer``s, whose pickle uses
-``getattr``, numpy arrays, scheduler counters, RNG states), so mmengine 0.10.7's ``--resume``
-fails. Allow-listing cannot fix it safely (``getattr`` would open the unpickler), so local
-checkpoint files are loaded as with torch < 2.6. Like any pickle: load only checkpoints you trust.
+**Safe loading**: mmengine's resume state (message-hub ``HistoryBuffer``s, numpy arrays of the
+random generator states) is saved in plain types and rebuilt on loading
+(:mod:`mmrock.utils.safe_checkpoint`), so the checkpoints of :class:`ResumableCheckpointHook`
+load with ``torch.load(weights_only=True)``, torch's default, through mmengine's stock loader.
+Other files that need full unpickling are refused unless the config opts in
+(``allow_pickled_checkpoints = True``): see ``docs/design.md``, "Checkpoints".
 
-**Atomic writes** — mmengine writes a checkpoint with ``open(path, 'wb')`` and its
+**Atomic writes**: mmengine writes a checkpoint with ``open(path, 'wb')`` and its
 ``last_checkpoint`` pointer with ``open(path, 'w')``: a process killed (SIGKILL, OOM killer,
-preemption) during either leaves a truncated file that ``--resume`` then picks. Here every local
-write through mmengine's file backend goes to a temporary file in the same folder, is flushed to
-disk and renamed over the target (``os.replace`` is atomic on POSIX): the target is the old file
-or the complete new one, never a mix. :class:`ResumableCheckpointHook` writes ``last_checkpoint``
-the same way, and only after the checkpoint it names is complete.
+preemption) during either leaves a truncated file that ``--resume`` then picks. The hook saves
+through :class:`AtomicLocalBackend` (registered as the file backend ``'atomic_local'``; mmengine's
+default backend is left alone), which writes to a temporary file in the same folder, flushes it
+to disk and renames it over the target (``os.replace`` is atomic on POSIX): the target is the old
+file or the complete new one, never a mix. ``last_checkpoint`` is written the same way, and only
+after the checkpoint it names is complete.
 
-**Exact resume** — mmengine restores the weights, the optimizer, the schedulers, the message hub
+**Exact resume**: mmengine restores the weights, the optimizer, the schedulers, the message hub
 and the iteration count, and replays the sampler (``IterBasedTrainLoop`` draws and drops the
 batches already trained on, so the data order and the dataloader workers' augmentation draws come
 back), but it re-seeds the global random generators instead of restoring them: whatever draws
@@ -30,7 +32,7 @@ import os.path as osp
 import random
 import re
 import uuid
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from typing import List, Optional, Union
 
 import numpy as np
@@ -38,25 +40,15 @@ import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmdet.registry import HOOKS
 
+from .safe_checkpoint import (ALLOW_PICKLE_KEY, from_plain, pickled_checkpoint_loading, to_plain,
+                              weights_only_loading)
+
 RNG_KEY = 'rng_states'
+ATOMIC_BACKEND = 'atomic_local'
 _TMP_MARK = '.tmp-'
-
-
-# ------------------------------------------------------------------------------------------------
-# loading
-
-
-@CheckpointLoader.register_scheme(prefixes='', force=True)
-def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """Load a local mmengine checkpoint (replaces mmengine's loader for paths without a scheme)."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -126,7 +118,8 @@ def _process_alive(pid: int) -> bool:
 
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend whose writes (``put``, ``put_text``) are atomic
-    (:func:`atomic_write`). Registered for paths without a scheme when mmrock is imported."""
+    (:func:`atomic_write`). Registered as ``'atomic_local'``: used where ``backend_args`` name it,
+    as :class:`ResumableCheckpointHook` does for a local ``out_dir``."""
 
     def put(self, obj: bytes, filepath) -> None:
         atomic_write(filepath, obj)
@@ -135,8 +128,8 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(filepath, obj, encoding=encoding)
 
 
-# Hook point: mmengine's save_checkpoint() ends in get_file_backend(path).put(bytes, path).
-register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+# mmengine's save_checkpoint() ends in get_file_backend(path, backend_args).put(bytes, path).
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -189,8 +182,13 @@ class _RestoreAfterReplay:
 @HOOKS.register_module()
 class ResumableCheckpointHook(CheckpointHook):
     """mmengine's :class:`~mmengine.hooks.CheckpointHook` (same arguments) whose checkpoints
-    survive a kill and resume exactly.
+    load safely, survive a kill and resume exactly.
 
+    - Checkpoints hold tensors and plain Python types only (resume state included, see
+      :mod:`mmrock.utils.safe_checkpoint`): they load with ``torch.load(weights_only=True)``.
+      During the run, mmengine loads local checkpoints (``load_from``, ``resume``) with
+      ``weights_only=True``, or with full unpickling when the config sets
+      ``allow_pickled_checkpoints = True`` (only for files you trust).
     - Checkpoint files and ``last_checkpoint`` are written atomically (:func:`atomic_write`);
       ``last_checkpoint`` is updated once the new checkpoint is complete, and with
       ``max_keep_ckpts`` the oldest checkpoint is removed only after that (mmengine removes it
@@ -203,16 +201,37 @@ class ResumableCheckpointHook(CheckpointHook):
       states only and are resumed re-seeded, as by mmengine.
     - Validation runs on a copy of the generator states: training draws the same numbers whether
       or not (and how often) it validates.
+
+    Its priority is the lowest, below mmengine's ``'VERY_LOW'``: it converts the checkpoint to
+    plain types after every other hook has added its part.
     """
+    priority = 'LOWEST'
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._gathered: Optional[list] = None    # all ranks' states at this save (distributed)
         self._outside_val: Optional[dict] = None  # the training's states while validating
         self._resumed: Optional[dict] = None     # iter, states, seed of the loaded checkpoint
+        self._loading = ExitStack()              # the run's checkpoint loader (before_run)
+
+    # -- loading
+    def before_run(self, runner) -> None:
+        if runner.cfg.get(ALLOW_PICKLE_KEY, False):
+            runner.logger.warning(f'{ALLOW_PICKLE_KEY}=True: local checkpoints are loaded with '
+                                  'full unpickling, which runs any code they carry')
+            self._loading.enter_context(pickled_checkpoint_loading())
+        else:
+            self._loading.enter_context(weights_only_loading())
+
+    def after_run(self, runner) -> None:
+        self._loading.close()
 
     # -- writing
     def before_train(self, runner) -> None:
+        out_dir = self.out_dir or runner.work_dir
+        if self.backend_args is None and self.file_client_args is None \
+                and '://' not in str(out_dir):
+            self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
         if is_main_process() and osp.isdir(self.out_dir):
             for path in remove_stale_temp_files(self.out_dir):
@@ -236,6 +255,12 @@ class ResumableCheckpointHook(CheckpointHook):
         states = self._outside_val or get_rng_states()
         checkpoint[RNG_KEY] = dict(iter=checkpoint['meta']['iter'],
                                    ranks=self._gathered or [states])
+        unsupported = []
+        checkpoint.update(to_plain(checkpoint, unsupported=unsupported))
+        if unsupported:
+            runner.logger.warning(
+                'This checkpoint will need `allow_pickled_checkpoints = True` to load: '
+                + ', '.join(f'{path} is a {kind}' for path, kind in unsupported))
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """mmengine 0.10.7's, reordered: save, point ``last_checkpoint`` at it, then prune."""
@@ -265,6 +290,7 @@ class ResumableCheckpointHook(CheckpointHook):
 
     # -- resuming
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.update(from_plain(checkpoint))
         saved = checkpoint.get(RNG_KEY)
         if saved is None:
             return

@@ -1,5 +1,6 @@
 # NYUv2 detection (19 classes) + scene / depth / normal labels, ROCK protocol.
-# Data as written by the NYUv2 converter (tools/dataset_converters, SPEC §2).
+# Data as written by the NYUv2 converter (tools/dataset_converters; docs/design.md, "NYUv2
+# data").
 # Types below live in mmdet's registries once mmrock is imported: the
 # inheriting config gets `default_scope = 'mmdet'` and
 # `custom_imports = dict(imports=['mmrock'])` from _base_/default_runtime.py
@@ -17,7 +18,7 @@ img_scale = (640, 480)  # (w, h)
 mean_rgb = [123.675, 116.28, 103.53]  # canvas fill of Expand (image is BGR)
 
 # SSD augmentation with fixed-aspect crops, then flip and PCA lighting
-# (SPEC §1 Training). Depth and normals follow the geometry.
+# (docs/design.md, "Training and augmentation"). Depth and normals follow the geometry.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(

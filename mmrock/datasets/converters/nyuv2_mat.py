@@ -1,9 +1,10 @@
 """Reading of the official NYUv2 files and their conversion into mmrock's dataset folder.
 
-Inputs (see SPEC §2): ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read image by image through
-h5py, never whole datasets), ``splits.mat`` (MATLAB v5, 1-based ``trainNdxs`` / ``testNdxs``), and
-optionally the ``normals_gt/`` folder (``normals/NNNN.png``, ``masks/NNNN.png``, 0-based NNNN) and a
-val split (a text file of ``scenes`` names moved from train to val).
+Inputs (docs/design.md, "NYUv2 data"): ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read
+image by image through h5py, never whole datasets), ``splits.mat`` (MATLAB v5, 1-based
+``trainNdxs`` / ``testNdxs``), and optionally the ``normals_gt/`` folder (``normals/NNNN.png``,
+``masks/NNNN.png``, 0-based NNNN) and a val split (a text file of ``scenes`` names moved from
+train to val).
 
 Output layout under ``out_dir`` (NNNN = 0-based index of the image in the .mat, 4 digits)::
 

@@ -1,5 +1,6 @@
 """Shared logic of the dense auxiliary heads (depth, normals): channel-group pooling predictor,
 masked downsampling of the targets to the prediction grid, loss on valid cells only."""
+import math
 from typing import Dict, Sequence
 
 import torch
@@ -62,11 +63,16 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
-        """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``."""
+        """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``.
+        Also records in each sample's metainfo ``aux_grid_shape``, the (h, w) cells of the
+        prediction grid that cover its image (30 x 40 for 480 x 640 at stride 16)."""
         pred = self(maps)
         pad_shape = data_samples[0].metainfo['batch_input_shape']
+        grid_h, grid_w = pred.shape[-2:]
         pred = self.decode_pred(F.interpolate(pred, size=pad_shape, mode='bilinear',
                                               align_corners=False))
         for sample, p in zip(data_samples, pred):
             h, w = sample.metainfo['img_shape'][:2]
             sample.set_field(PixelData(data=p[:, :h, :w]), self.pred_field)
+            sample.set_metainfo(dict(aux_grid_shape=(math.ceil(h * grid_h / pad_shape[0]),
+                                                     math.ceil(w * grid_w / pad_shape[1]))))

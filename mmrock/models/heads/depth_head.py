@@ -11,8 +11,8 @@ class DepthHead(DenseAuxiliaryHead):
 
     Args:
         num_maps (int): Task maps averaged into the depth map (128 in the paper).
-        log_depth (bool): Regress log(depth) instead of metres (SPEC *choice*; default metres,
-            as Laina et al.'s berHu).
+        log_depth (bool): Regress log(depth) instead of metres (a choice the paper leaves
+            open, docs/design.md; default metres, as Laina et al.'s berHu).
         loss (dict): berHu (default, weight 3); ``L1Loss``/``SmoothL1Loss`` also fit.
     """
     label_field = 'gt_depth'

@@ -36,8 +36,9 @@ class ROCKNeck(BaseModule):
         encoder_channels (int): E, width of the shared encoder. Default 512.
         aux_heads (dict[str, dict]): Task name -> auxiliary head config; any subset of tasks.
         residual (bool): Decode the task maps and add them to the features (ROCK) or not (flat MTL).
-        fusion_norm_act (bool): BN + ReLU after the residual sum (SPEC *choice*; the paper's
-            fusion is a plain element-wise addition, the default).
+        fusion_norm_act (bool): BN + ReLU after the residual sum (a choice the paper leaves
+            open, docs/design.md; the paper's fusion is a plain element-wise addition, the
+            default).
         norm_cfg (dict): Norm layer of the encoder, decoders and optional fusion.
     """
 

@@ -1,0 +1,3 @@
+from .rock_tta import ROCKTTAModel
+
+__all__ = ['ROCKTTAModel']
