@@ -10,7 +10,7 @@ from mmrock.models.utils import masked_downsample
 from sample_factory import make_sample
 
 HEADS = dict(
-    scene=(dict(type='SceneHead'), 27, 'loss_scene'),
+    scene=(dict(type='SceneHead', num_classes=27), 27, 'loss_scene'),
     depth=(dict(type='DepthHead'), 128, 'loss_depth'),
     normals=(dict(type='NormalHead'), 384, 'loss_normals'))
 
@@ -66,7 +66,7 @@ def test_normal_loss_is_one_minus_cosine():
 
 
 def test_scene_loss_is_weighted_cross_entropy():
-    head = MODELS.build(dict(type='SceneHead'))
+    head = MODELS.build(dict(type='SceneHead', num_classes=27))
     maps = torch.randn(2, 27, 3, 3)
     samples = [make_sample((32, 32), seed=i) for i in range(2)]
     labels = torch.stack([s.gt_scene_label for s in samples])

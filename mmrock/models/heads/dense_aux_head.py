@@ -24,8 +24,11 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     out_channels: int = 1
     pred_field: str = ''
 
-    def __init__(self, maps_per_channel: int, loss: dict, init_cfg=None) -> None:
-        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss, init_cfg=init_cfg)
+    def __init__(self, maps_per_channel: int, loss: dict, allow_missing: bool = False,
+                 label_check_iters: int = 20, init_cfg=None) -> None:
+        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss,
+                         allow_missing=allow_missing, label_check_iters=label_check_iters,
+                         init_cfg=init_cfg)
         self.maps_per_channel = maps_per_channel
 
     def forward(self, maps: Tensor) -> Tensor:
@@ -47,8 +50,9 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
         pred = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
+        counts = self.count_labels(len(idx), len(data_samples))
         if not idx:
-            return {self.loss_name: self.zero_loss(pred)}
+            return {self.loss_name: self.zero_loss(pred), **counts}
         labelled = [data_samples[i] for i in idx]
         target = stack_dense_targets(labelled, self.label_field,
                                      labelled[0].metainfo['batch_input_shape'])
@@ -59,7 +63,7 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         target = self.encode_target(target) * weight
         loss = self.loss_module(select_labelled(pred, idx), target, weight=weight,
                                 avg_factor=weight.sum().clamp(min=1))
-        return {self.loss_name: loss}
+        return {self.loss_name: loss, **counts}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``."""
