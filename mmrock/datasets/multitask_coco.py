@@ -40,26 +40,27 @@ class MultiTaskCocoDataset(CocoDataset):
     (:func:`check_multitask_pipeline`).
 
     Args:
-        data_prefix (dict): Folders of images and dense labels, relative to
-            ``data_root``. Keys: ``img``, ``depth``, ``normal``, ``normal_mask``.
+        data_prefix (dict, optional): Folders of images and dense labels,
+            relative to ``data_root``. Keys: ``img``, ``depth``, ``normal``,
+            ``normal_mask``; a key not given takes its ``DATA_PREFIX`` value
+            (the converters' layout).
         **kwargs: See :class:`mmdet.datasets.CocoDataset`.
     """
 
     METAINFO = {'classes': (), 'scene_classes': ()}
+    DATA_PREFIX = dict(img='images/', depth='depth/', normal='normals/',
+                       normal_mask='normal_masks/')
 
     def __init__(self,
                  *args,
-                 data_prefix: dict = dict(
-                     img='images/',
-                     depth='depth/',
-                     normal='normals/',
-                     normal_mask='normal_masks/'),
+                 data_prefix: Optional[dict] = None,
                  pipeline: Sequence[dict] = (),
                  **kwargs) -> None:
         check_multitask_pipeline(
             [t for t in pipeline if isinstance(t, dict)],
             where=f'{type(self).__name__} pipeline')
-        super().__init__(*args, data_prefix=data_prefix, pipeline=list(pipeline), **kwargs)
+        super().__init__(*args, data_prefix={**self.DATA_PREFIX, **(data_prefix or {})},
+                         pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """``CocoDataset``'s, with a bad annotation file reported as one line naming it
