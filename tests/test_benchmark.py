@@ -131,8 +131,7 @@ def test_losses_stay_fp32_under_autocast():
     data = model.data_preprocessor(synthetic_batch(2, HW), True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model(**data, mode='loss')
-    assert {k for k in losses if 'loss' in k} == {
-        'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals'}
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals'}
     for name, value in losses.items():
         assert value.dtype == torch.float32 and torch.isfinite(value), name
 

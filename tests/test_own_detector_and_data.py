@@ -164,7 +164,7 @@ def test_stock_checkpoint_loads_into_rock(own_data, stock_checkpoint, tmp_path):
     init_cfg=Pretrained and the runner's load_from, every detector weight equal; an mmrock
     checkpoint of the ROCK model loads too."""
     stock, expected = stock_checkpoint
-    logger = MMLogger.get_current_instance()
+    logger = MMLogger.get_instance(f'test_stock_checkpoint_{tmp_path.name}')  # now the current one
     records = []
     handler = logging.Handler()
     handler.emit = records.append

@@ -94,7 +94,7 @@ def test_any_subset_of_tasks():
     c5 = torch.randn(2, 64, 4, 5)
     _, maps = neck.forward_with_aux((c5, ))
     samples = [make_sample((64, 80)), make_sample((64, 80), seed=1)]
-    assert set(neck.loss(maps, samples)) == {'loss_depth', 'depth_labelled'}
+    assert set(neck.loss(maps, samples)) == {'loss_depth'}
     with pytest.raises(ValueError):
         build_neck(aux_heads={})
 

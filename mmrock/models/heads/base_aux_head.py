@@ -3,9 +3,8 @@ and the check that the training data really carries each head's label."""
 from abc import ABCMeta, abstractmethod
 from typing import Dict, Sequence
 
-import torch
 from mmdet.structures import DetDataSample
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -21,9 +20,9 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     pooling, the loss with its weight, and how ground truth is read from the data samples.
     A sample without the label (absent ``label_field``) contributes no loss.
 
-    Label presence is tracked: :meth:`count_labels` adds ``<task>_labelled``, the batch's
-    fraction of samples carrying the label, to the losses (logged, not summed: no 'loss' in its
-    name; a host value, no device sync). If no sample carried it after ``label_check_iters``
+    Label presence is tracked: :meth:`count_labels` logs ``<task>_labelled``, the batch's
+    fraction of samples carrying the label (a host number in mmengine's message hub, shown with
+    the losses; no tensor, no device sync). If no sample carried it after ``label_check_iters``
     training iterations, :class:`MissingAuxiliaryLabelError` stops training, unless
     ``allow_missing`` (a dataset without this label on purpose), which only logs a warning.
 
@@ -55,8 +54,8 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
         """``loss_depth`` -> ``depth``."""
         return self.loss_name[len('loss_'):]
 
-    def count_labels(self, num_labelled: int, num_samples: int) -> Dict[str, Tensor]:
-        """Record one training batch; returns ``{'<task>_labelled': fraction}`` (0-dim, CPU).
+    def count_labels(self, num_labelled: int, num_samples: int) -> None:
+        """Record one training batch and log its labelled fraction as ``train/<task>_labelled``.
 
         Raises:
             MissingAuxiliaryLabelError: after ``label_check_iters`` iterations without any label,
@@ -79,7 +78,8 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
                     'PackMultiTaskInputs: train_pipeline = multitask_pipeline(train_pipeline), '
                     'from mmrock.datasets); or set allow_missing=True on this head if the data '
                     'has none.')
-        return {f'{self.task_name}_labelled': torch.tensor(num_labelled / max(num_samples, 1))}
+        MessageHub.get_current_instance().update_scalar(
+            f'train/{self.task_name}_labelled', num_labelled / max(num_samples, 1))
 
     @abstractmethod
     def forward(self, maps: Tensor) -> Tensor:

@@ -50,9 +50,9 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
         pred = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
-        counts = self.count_labels(len(idx), len(data_samples))
+        self.count_labels(len(idx), len(data_samples))
         if not idx:
-            return {self.loss_name: self.zero_loss(pred), **counts}
+            return {self.loss_name: self.zero_loss(pred)}
         labelled = [data_samples[i] for i in idx]
         target = stack_dense_targets(labelled, self.label_field,
                                      labelled[0].metainfo['batch_input_shape'])
@@ -63,7 +63,7 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         target = self.encode_target(target) * weight
         loss = self.loss_module(select_labelled(pred, idx), target, weight=weight,
                                 avg_factor=weight.sum().clamp(min=1))
-        return {self.loss_name: loss, **counts}
+        return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``."""

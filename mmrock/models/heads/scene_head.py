@@ -44,19 +44,12 @@ class SceneHead(BaseAuxiliaryHead):
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
         logits = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
-        counts = self.count_labels(len(idx), len(data_samples))
+        self.count_labels(len(idx), len(data_samples))
         if not idx:
-            return {self.loss_name: self.zero_loss(logits), **counts}
+            return {self.loss_name: self.zero_loss(logits)}
         labels = torch.stack([data_samples[i].gt_scene_label for i in idx]).view(-1)
-        if int(labels.max()) >= self.num_maps or int(labels.min()) < 0:  # host tensor: no sync
-            bad = next(data_samples[i] for i in idx
-                       if not 0 <= int(data_samples[i].gt_scene_label) < self.num_maps)
-            raise ValueError(f"{bad.metainfo.get('img_path')}: scene label "
-                             f'{int(bad.gt_scene_label)} is outside SceneHead\'s 0..'
-                             f'{self.num_maps - 1} (num_classes must be the number of the '
-                             "dataset's scene_classes)")
         return {self.loss_name: self.loss_module(select_labelled(logits, idx),
-                                                labels.to(logits.device).long()), **counts}
+                                                labels.to(logits.device).long())}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         for sample, scores in zip(data_samples, self(maps).softmax(dim=1)):
