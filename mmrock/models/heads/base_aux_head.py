@@ -35,7 +35,7 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     """
     label_field: str = ''
     loss_name: str = ''
-    data_info_key: str = ''   # where the dataset gives the label (the loader's input key)
+    data_info_key: str = ''   # where the dataset gives the label (data info key, json field)
 
     def __init__(self, num_maps: int, loss: dict, allow_missing: bool = False,
                  label_check_iters: int = 20, init_cfg=None) -> None:
@@ -73,7 +73,7 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
                     f'{what}; allow_missing=True: its loss stays 0.')
             else:
                 raise MissingAuxiliaryLabelError(
-                    f"{what}: the dataset must give '{self.data_info_key}' and the train "
+                    f'{what}: the dataset must give {self.data_info_key} and the train '
                     'pipeline must load and pack it (LoadMultiTaskAnnotations ... '
                     'PackMultiTaskInputs: train_pipeline = multitask_pipeline(train_pipeline), '
                     'from mmrock.datasets); or set allow_missing=True on this head if the data '

@@ -18,7 +18,7 @@ class DepthHead(DenseAuxiliaryHead):
         label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_depth'
-    data_info_key = 'depth_path'
+    data_info_key = "depth_path (an image entry's depth_file)"
     pred_field = 'pred_depth'
     loss_name = 'loss_depth'
     out_channels = 1

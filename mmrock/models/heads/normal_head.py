@@ -18,7 +18,7 @@ class NormalHead(DenseAuxiliaryHead):
         label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_normals'
-    data_info_key = 'normal_path'
+    data_info_key = "normal_path (an image entry's normal_file)"
     pred_field = 'pred_normals'
     loss_name = 'loss_normals'
     out_channels = 3

@@ -23,7 +23,7 @@ class SceneHead(BaseAuxiliaryHead):
         label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_scene_label'
-    data_info_key = 'scene_label'
+    data_info_key = "scene_label (an image entry's scene_id)"
     loss_name = 'loss_scene'
 
     def __init__(self, num_classes: Optional[int] = None,
