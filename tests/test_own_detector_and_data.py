@@ -126,7 +126,8 @@ def test_pipeline_without_aux_labels_stops_with_one_line(own_data, stock_checkpo
     message = proc.stderr.strip().splitlines()[-1]
     assert message.startswith("SceneHead ('scene') received no 'gt_scene_label' in the first 2 "
                               'training iterations (4 samples)'), message
-    for hint in ("scene_label (an image entry's scene_id)", 'LoadMultiTaskAnnotations', 'PackMultiTaskInputs',
+    for hint in ("scene_label (an image entry's scene_id)", 'LoadMultiTaskAnnotations',
+                 'PackMultiTaskInputs',
                  'multitask_pipeline(train_pipeline)', 'allow_missing=True'):
         assert hint in message
 
