@@ -128,6 +128,9 @@ class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
     their centre is inside the crop. Rewritten ``transform``: mmdet's keeps the
     crop local, so the dense maps could not follow.
 
+    Modified Keys: img, img_shape, gt_bboxes, gt_bboxes_labels,
+    gt_ignore_flags, gt_masks, gt_seg_map, gt_depth, gt_normals.
+
     Args:
         max_trials (int): Crops tried per threshold. Defaults to 50 (mmdet).
         **kwargs: See :class:`mmdet.datasets.transforms.MinIoURandomCrop`.
@@ -242,6 +245,9 @@ class MultiTaskRandomCrop(RandomCrop):
     (zoom w / crop_w).
 
     mmdet draws the offset in ``_rand_offset``; it is kept for the dense maps.
+
+    Modified Keys: mmdet's (img, img_shape, gt_bboxes, gt_bboxes_labels,
+    gt_masks, gt_ignore_flags, gt_seg_map) and gt_depth, gt_normals.
     """
 
     def _rand_offset(self, margin: Tuple[int, int]) -> Tuple[int, int]:
@@ -264,7 +270,11 @@ class MultiTaskRandomCrop(RandomCrop):
 class MultiTaskPad(Pad):
     """mmdet's :class:`Pad` (same args), also padding depth and normals at the
     bottom / right with 0 (invalid), whatever ``pad_val`` / ``padding_mode``
-    (zoom 1: padding adds no field of view)."""
+    (zoom 1: padding adds no field of view).
+
+    Modified Keys: mmdet's (img, img_shape, gt_masks, gt_seg_map) and
+    gt_depth, gt_normals.
+    """
 
     def transform(self, results: dict) -> dict:
         """Pad as mmdet does, then the dense maps to the padded image's size."""
