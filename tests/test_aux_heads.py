@@ -10,7 +10,7 @@ from mmrock.models.utils import masked_downsample
 from sample_factory import make_sample
 
 HEADS = dict(
-    scene=(dict(type='SceneHead'), 27, 'loss_scene'),
+    scene=(dict(type='SceneHead', num_classes=27), 27, 'loss_scene'),
     depth=(dict(type='DepthHead'), 128, 'loss_depth'),
     normals=(dict(type='NormalHead'), 384, 'loss_normals'))
 
@@ -66,7 +66,7 @@ def test_normal_loss_is_one_minus_cosine():
 
 
 def test_scene_loss_is_weighted_cross_entropy():
-    head = MODELS.build(dict(type='SceneHead'))
+    head = MODELS.build(dict(type='SceneHead', num_classes=27))
     maps = torch.randn(2, 27, 3, 3)
     samples = [make_sample((32, 32), seed=i) for i in range(2)]
     labels = torch.stack([s.gt_scene_label for s in samples])
@@ -92,3 +92,35 @@ def test_log_depth_option_round_trips_metres():
     sample = make_sample((8, 8))
     head.predict(torch.full((1, 1, 2, 2), math.log(2.0)), [sample])
     torch.testing.assert_close(sample.pred_depth.data, torch.full((1, 8, 8), 2.0))
+
+
+def test_label_presence_is_logged_and_checked():
+    """The labelled fraction goes to the message hub; a head without any label in its first
+    ``label_check_iters`` iterations stops training, one that got a late label does not, and
+    ``allow_missing`` only warns."""
+    from mmengine.logging import MessageHub
+
+    from mmrock.models.heads import MissingAuxiliaryLabelError
+    hub = MessageHub.get_instance('test_label_presence')  # the current instance from now on
+    maps = torch.randn(2, 128, 4, 5)
+    with_depth, without = make_sample((16, 20)), make_sample((16, 20), depth=False)
+
+    late = MODELS.build(dict(type='DepthHead', label_check_iters=3))
+    late.loss(maps, [without, without])
+    late.loss(maps, [without, with_depth])
+    assert hub.get_scalar('train/depth_labelled').current() == 0.5
+    late.loss(maps, [without, without])  # iteration 3: one label seen, training goes on
+    assert late.seen_labels == 1 and late.seen_samples == 6
+
+    never = MODELS.build(dict(type='DepthHead', label_check_iters=2))
+    never.loss(maps, [without, without])
+    with pytest.raises(MissingAuxiliaryLabelError, match=r"^DepthHead \('depth'\) received no "
+                       r"'gt_depth' in the first 2 training iterations \(4 samples\)"):
+        never.loss(maps, [without, without])
+
+    allowed = MODELS.build(dict(type='DepthHead', label_check_iters=2, allow_missing=True))
+    for _ in range(3):
+        assert allowed.loss(maps, [without, without])['loss_depth'].item() == 0
+    assert hub.get_scalar('train/depth_labelled').current() == 0.
+    with pytest.raises(ValueError, match='label_check_iters must be >= 1'):
+        MODELS.build(dict(type='DepthHead', label_check_iters=0))

@@ -102,8 +102,10 @@ def setup(tmp_path_factory, tiny_nyuv2):
 def train(setup, work_dir, *args, options=(), kill=None):
     root, config = setup
     # one thread: fast on a shared machine, and CPU results depend on the thread count
-    env = dict(PYTHONPATH=f'{root}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
-               KILL=kill or 'never:0', OMP_NUM_THREADS='1')
+    # (REPO on the path too: the checkout under test, not whichever copy is installed)
+    env = dict(PYTHONPATH=os.pathsep.join(
+        p for p in (str(root), str(REPO), os.environ.get('PYTHONPATH')) if p),
+        KILL=kill or 'never:0', OMP_NUM_THREADS='1')
     return run_python('tools/train.py', config, '--work-dir', work_dir, *args,
                       '--cfg-options', *NO_VAL, *options, env=env)
 

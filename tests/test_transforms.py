@@ -3,7 +3,8 @@
 The synthetic scene encodes each pixel's source position in the image (channel 0 = x,
 channel 1 = y, channel 2 = 255 background / 128 object / 0 expand canvas), so after any
 chain of copies (expand, crop, flip, nearest resize) the expected depth and normals at an
-output pixel are the source pixel's, scaled by the zoom, with x negated when flipped.
+output pixel are the source pixel's, depth divided by the zoom s, normals with z multiplied by s
+and renormalised, x negated when flipped.
 """
 import numpy as np
 import pytest
@@ -56,6 +57,9 @@ def check_consistent(results, depth_factor, flip_sign=1., box_tol=0., with_box=T
     exp_depth = np.where(content, depth0[ys, xs] * depth_factor, 0)
     exp_normals = np.where(content[..., None], normals0[ys, xs], 0)
     exp_normals[..., 0] *= flip_sign
+    exp_normals[..., 2] /= depth_factor  # z * zoom, zoom = 1 / depth_factor
+    norm = np.linalg.norm(exp_normals, axis=-1, keepdims=True)
+    exp_normals = np.where(norm > 0, exp_normals / np.maximum(norm, 1e-12), 0)
     np.testing.assert_allclose(results['gt_depth'], exp_depth, rtol=1e-5)
     np.testing.assert_allclose(results['gt_normals'], exp_normals, atol=1e-6)
     rows, cols = np.nonzero(img[..., 2] == 128)

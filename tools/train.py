@@ -7,6 +7,7 @@ from mmrock.engine import NonFiniteLossError
 from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp,
                                       enable_auto_scale_lr, load_checked_config, parse_tool_args,
                                       prepare_pretrained_or_exit, setup_distributed)
+from mmrock.models.heads import MissingAuxiliaryLabelError
 
 
 def parse_args():
@@ -38,7 +39,7 @@ def main():
     runner = build_runner(cfg)
     try:
         runner.train()
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, MissingAuxiliaryLabelError) as exc:
         sys.exit(str(exc))
 
 

@@ -1,7 +1,7 @@
 """Training/testing machinery: hooks, the CPU autocast optim wrapper, the tools' config rules."""
 from .autocast_optim_wrapper import AutocastOptimWrapper
-from .data_check import missing_data_files, missing_data_message
+from .data_check import data_check_message, missing_data_files, missing_data_message
 from .hooks import CheckNonFiniteLossHook, NonFiniteLossError
 
 __all__ = ['AutocastOptimWrapper', 'CheckNonFiniteLossHook', 'NonFiniteLossError',
-           'missing_data_files', 'missing_data_message']
+           'data_check_message', 'missing_data_files', 'missing_data_message']

@@ -1,4 +1,6 @@
-"""Before a tool builds its runner: are the dataset files the config points at there?"""
+"""Before a tool builds its runner: are the dataset files the config points at there, does the
+train pipeline keep the dense labels aligned, does the scene head match the dataset?"""
+import json
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -67,19 +69,107 @@ def phase_data(cfg, phase: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     return ('train_dataloader', ), ()
 
 
+def _phase_datasets(cfg, phase: str) -> List[dict]:
+    """The leaf dataset configs of the dataloaders ``phase`` reads, train (or test) first."""
+    return [dataset for key in phase_data(cfg, phase)[0] if cfg.get(key)
+            for dataset in _leaf_datasets(cfg.get(key).get('dataset'))]
+
+
 def missing_data_message(cfg, phase: str) -> Optional[str]:
     """One line saying which dataset file of ``phase`` ('train' | 'test') is missing and how to
-    get NYUv2 or synthetic rooms; None when every file is there."""
+    make it for the configured dataset (NYUv2 and synthetic rooms, or your own data through
+    ``coco_rgbd.py``); None when every file is there."""
     missing = missing_data_files(cfg, *phase_data(cfg, phase))
     if not missing:
         return None
     path, root = missing[0]
-    out = (root or DEFAULT_DATA_ROOT).rstrip('/')
     more = f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''
-    return (f'Dataset not found: {path}{more}. Get NYUv2: download the official files, then '
-            f'`python tools/dataset_converters/nyuv2.py --mat nyu_depth_v2_labeled.mat '
-            f'--splits splits.mat --normals normals_gt --out {out}` (README.md, "Data: NYUv2"); '
-            'or generate synthetic rooms: `make demo`, or '
+    datasets = _phase_datasets(cfg, phase)
+    kind = str(datasets[0].get('type', 'the dataset')) if datasets else 'the dataset'
+    where = ('(--cfg-options data_root=... train_dataloader.dataset.data_root=...)')
+    if kind.split('.')[-1] != 'NYUv2MultiTaskDataset':
+        out = (root or 'data/my_rgbd').rstrip('/')
+        return (f'Dataset not found: {path}{more} ({kind} of the config). Convert your RGB-D '
+                'data: `python tools/dataset_converters/coco_rgbd.py --coco-json ANN.json '
+                '--images IMAGES --depth DEPTHS --depth-scale UNITS_PER_METRE [--normals '
+                f'NORMALS | --intrinsics FX FY CX CY] [--scenes SCENES.csv] --out {out}` '
+                '(README.md, "ROCK for your detector and your data"); or point the config at '
+                f'your data {where}.')
+    out = (root or DEFAULT_DATA_ROOT).rstrip('/')
+    return (f'Dataset not found: {path}{more} ({kind} of the config). Get NYUv2: download the '
+            'official files, then `python tools/dataset_converters/nyuv2.py --mat '
+            f'nyu_depth_v2_labeled.mat --splits splits.mat --normals normals_gt --out {out}` '
+            '(README.md, "Data: NYUv2"); or generate synthetic rooms: `make demo`, or '
             '`python tools/dataset_converters/make_synthetic_nyuv2.py --out DIR --num N` then '
             f'nyuv2.py on DIR\'s files with `--out {out}`; or point the config at your data '
-            '(--cfg-options data_root=... train_dataloader.dataset.data_root=...).')
+            f'{where}.')
+
+
+def pipeline_message(cfg, phase: str) -> Optional[str]:
+    """One line naming the first transform of a train pipeline that would move the image
+    without its loaded depth / normals (:func:`check_multitask_pipeline`); None if none."""
+    from mmrock.datasets.transforms.multitask_pipeline import check_multitask_pipeline
+    if phase != 'train' or not cfg.get('train_dataloader'):
+        return None
+    for dataset in _leaf_datasets(cfg.train_dataloader.get('dataset')):
+        try:
+            check_multitask_pipeline(dataset.get('pipeline') or [],
+                                     where=f"{dataset.get('type')} pipeline")
+        except ValueError as exc:
+            return f'Train pipeline refused: {exc}'
+    return None
+
+
+def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
+    """The scene classes of a dataset config: its ``metainfo``, else its class' ``METAINFO``,
+    else the annotation json's ``scene_classes``; None when none says."""
+    from mmdet.registry import DATASETS
+    names = (dataset.get('metainfo') or {}).get('scene_classes')
+    if not names:
+        kind = dataset.get('type')
+        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+        names = getattr(cls, 'METAINFO', {}).get('scene_classes')
+    if not names and dataset.get('ann_file'):
+        path = _join(dataset.get('data_root'), dataset['ann_file'])
+        if osp.isfile(path):
+            with open(path) as fh:
+                names = json.load(fh).get('scene_classes')
+    return names or None
+
+
+def scene_classes_message(cfg, phase: str) -> Optional[str]:
+    """Give ROCK's ``SceneHead`` the dataset's number of scene classes when the config leaves
+    ``num_classes`` unset (None); one line when they disagree or neither says."""
+    rock = (cfg.get('model') or {}).get('rock') or {}
+    if 'aux_heads' in rock:
+        scene = rock['aux_heads'].get('scene')
+    else:
+        from mmrock.models.necks.rock_neck import DEFAULT_AUX_HEADS
+        scene = DEFAULT_AUX_HEADS['scene'] if rock else None
+    if not scene:
+        return None
+    names = next(filter(None, map(dataset_scene_classes, _phase_datasets(cfg, phase))), None)
+    num = scene.get('num_classes')
+    if names is None:
+        return None if num is not None else (
+            'SceneHead.num_classes is not set and the dataset gives no scene_classes: set '
+            'model.rock.aux_heads.scene.num_classes, or metainfo=dict(scene_classes=[...]) in '
+            'the dataset config.')
+    if num is None:
+        scene['num_classes'] = len(names)
+    elif num != len(names):
+        return (f'model.rock.aux_heads.scene.num_classes is {num} but the dataset has '
+                f'{len(names)} scene_classes: set num_classes={len(names)} (or None to take it '
+                'from the dataset).')
+    return None
+
+
+def data_check_message(cfg, phase: str) -> Optional[str]:
+    """The first problem of :func:`missing_data_message`, :func:`pipeline_message` and
+    :func:`scene_classes_message` (which also completes ``SceneHead.num_classes``) as one line;
+    None when there is none."""
+    for check in (missing_data_message, pipeline_message, scene_classes_message):
+        message = check(cfg, phase)
+        if message:
+            return message
+    return None

@@ -127,13 +127,14 @@ def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
     """The tools' start: mmdet's dynamo cache limit, the config with ``--cfg-options``,
     ``--launcher`` and ``--work-dir`` applied; exits (status 1, one line) when the dataset
-    files of ``phase`` ('train' | 'test') are missing, before anything is built."""
+    files of ``phase`` ('train' | 'test') are missing, the train pipeline would misalign the
+    dense labels or the scene head does not match the dataset, before anything is built."""
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
-    from .data_check import missing_data_message
+    from .data_check import data_check_message
     setup_cache_size_limit_of_dynamo()
     cfg = load_tool_config(args.config, args.cfg_options, args.launcher, args.work_dir)
-    message = missing_data_message(cfg, phase)
+    message = data_check_message(cfg, phase)
     if message:
         sys.exit(message)
     return cfg

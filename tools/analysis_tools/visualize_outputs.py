@@ -32,10 +32,10 @@ def load(config, checkpoint, cfg_options, device):
     from mmdet.apis import init_detector
     from mmdet.registry import DATASETS
 
-    from mmrock.engine import missing_data_message
+    from mmrock.engine import data_check_message
     from mmrock.engine.runner_cfg import load_tool_config
     cfg = load_tool_config(config, cfg_options)
-    message = missing_data_message(cfg, 'test')
+    message = data_check_message(cfg, 'test')
     if message:
         raise SystemExit(message)
     model = init_detector(cfg, checkpoint, device=device)

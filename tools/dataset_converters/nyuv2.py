@@ -15,6 +15,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmrock.datasets.converters.nyuv2_mat import (  # noqa: E402
     NYUv2ConversionError, convert_nyuv2)
+from mmrock.datasets.converters.output_dir import add_output_args  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,9 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'NNNN.png); default: normals computed from the depths')
     parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
                         'images go to a val split')
-    parser.add_argument('--out', required=True, help='output folder, e.g. data/nyuv2')
-    parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
-    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
 
 

@@ -36,13 +36,13 @@ Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: 
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
+from .errors import ConversionError, DataFormatError
+from .output_dir import absolute_out_dir, atomic_output_dir
 from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
                           SCENE_CLASSES)
 
@@ -51,23 +51,9 @@ SPLIT_KEYS = ('trainNdxs', 'testNdxs')
 MAX_DEPTH_MM = np.iinfo(np.uint16).max
 
 
-class NYUv2ConversionError(Exception):
-    """A conversion that cannot be done; the message is a single line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(' '.join(str(message).split()))
-
-
-class NYUv2FormatError(NYUv2ConversionError):
-    """An input file is missing or not what the official NYUv2 files are.
-
-    The message is one line: ``<file>: <problem>``; ``path`` and ``problem`` are kept apart too.
-    """
-
-    def __init__(self, path, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f'{path}: {problem}')
+# the NYUv2 converter's names of the converters' errors
+NYUv2ConversionError = ConversionError
+NYUv2FormatError = DataFormatError
 
 
 # ----------------------------------------------------------------------------------------------
@@ -497,22 +483,6 @@ def _coco(images: List[dict], annotations: List[dict], split: str, normals_sourc
     }
 
 
-def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
-    old = None
-    if osp.lexists(out):
-        if not overwrite:
-            raise NYUv2ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
-        if osp.isdir(out) and not osp.islink(out):
-            old = tempfile.mkdtemp(prefix=osp.basename(out) + '.old-', dir=osp.dirname(out))
-            os.rmdir(old)
-            os.rename(out, old)
-        else:
-            os.unlink(out)
-    os.rename(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def convert_nyuv2(mat_path,
                   splits_path,
                   out_dir,
@@ -540,9 +510,7 @@ def convert_nyuv2(mat_path,
             is written); NYUv2ConversionError: ``out_dir`` exists or cannot be written.
     """
     from tqdm import tqdm
-    out = osp.abspath(os.fspath(out_dir)).rstrip(os.sep)
-    if osp.lexists(out) and not overwrite:
-        raise NYUv2ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
+    out = absolute_out_dir(out_dir, overwrite)
     with NYUv2Mat(mat_path) as mat:
         class_ids = [mat.label_ids(name) for name in DETECTION_CLASSES]
         train, test = read_splits(splits_path, mat.num_images)
@@ -570,18 +538,11 @@ def convert_nyuv2(mat_path,
         intrinsics = kinect_intrinsics(mat.height, mat.width)
         num_names = len(mat.names)
 
-        parent = osp.dirname(out) or '.'
-        try:
-            os.makedirs(parent, exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-', dir=parent)
-        except OSError as exc:
-            raise NYUv2ConversionError(f'{out}: cannot create the output folder ({exc})')
-        try:
-            for sub in ('images', 'depth', 'normals', 'normal_masks', 'annotations'):
-                os.mkdir(osp.join(tmp, sub))
-            splits = ['train', 'val', 'test'] if val_split is not None else ['train', 'test']
-            entries = {s: [] for s in splits}
-            anns = {s: [] for s in splits}
+        splits = ['train', 'val', 'test'] if val_split is not None else ['train', 'test']
+        entries = {s: [] for s in splits}
+        anns = {s: [] for s in splits}
+        subdirs = ('images', 'depth', 'normals', 'normal_masks', 'annotations')
+        with atomic_output_dir(out, subdirs, overwrite) as tmp:
             ann_id = 0
             for i in tqdm(indices, desc='NYUv2', unit='img', disable=not progress):
                 name = f'{i:04d}.png'
@@ -616,13 +577,6 @@ def convert_nyuv2(mat_path,
             for split in splits:
                 with open(osp.join(tmp, 'annotations', f'nyuv2_{split}.json'), 'w') as fh:
                     json.dump(_coco(entries[split], anns[split], split, source), fh)
-            _replace_dir(tmp, out, overwrite)
-        except OSError as exc:  # reading errors are NYUv2FormatErrors: this is writing
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise NYUv2ConversionError(f'{out}: cannot write ({exc})') from exc
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     counts = {}
     for split in splits:
         counts[split] = len(entries[split])

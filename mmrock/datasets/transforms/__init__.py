@@ -1,11 +1,15 @@
 from .formatting import PackMultiTaskInputs
 from .geometry import (FixedRatioMinIoURandomCrop, MultiTaskExpand,
-                       MultiTaskRandomFlip, MultiTaskResize)
+                       MultiTaskMinIoURandomCrop, MultiTaskPad,
+                       MultiTaskRandomCrop, MultiTaskRandomFlip,
+                       MultiTaskResize)
 from .loading import LoadMultiTaskAnnotations
+from .multitask_pipeline import check_multitask_pipeline, multitask_pipeline
 from .photometric import PCALighting
 
 __all__ = [
-    'LoadMultiTaskAnnotations', 'MultiTaskExpand',
-    'FixedRatioMinIoURandomCrop', 'MultiTaskResize', 'MultiTaskRandomFlip',
-    'PCALighting', 'PackMultiTaskInputs'
+    'LoadMultiTaskAnnotations', 'MultiTaskExpand', 'MultiTaskMinIoURandomCrop',
+    'FixedRatioMinIoURandomCrop', 'MultiTaskRandomCrop', 'MultiTaskPad',
+    'MultiTaskResize', 'MultiTaskRandomFlip', 'PCALighting',
+    'PackMultiTaskInputs', 'check_multitask_pipeline', 'multitask_pipeline'
 ]

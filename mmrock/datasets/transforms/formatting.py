@@ -17,10 +17,25 @@ class PackMultiTaskInputs(PackDetInputs):
     - gt_depth (PixelData): ``data`` float32 (1, H, W), metres, 0 = invalid.
     - gt_normals (PixelData): ``data`` float32 (3, H, W), 0 = invalid.
     - gt_scene_label (torch.LongTensor): 0-dim scene index.
+
+    A dense map must have the image's size (labels loaded before the geometric
+    transforms, as in training), or the original size when it was loaded after
+    the image was resized (``dense_labels_at_ori_shape``, as in testing); any
+    other size raises ``ValueError`` naming the image file, never a crop or pad.
     """
 
     def transform(self, results: dict) -> dict:
         """Pack image and boxes as mmdet does, then the auxiliary labels."""
+        expected = (results['ori_shape'] if results.get('dense_labels_at_ori_shape')
+                    else results['img'].shape)[:2]
+        for key in ('gt_depth', 'gt_normals'):
+            if key in results and tuple(results[key].shape[:2]) != tuple(expected):
+                (h, w), (eh, ew) = results[key].shape[:2], expected
+                raise ValueError(
+                    f"{results.get('img_path')}: {key} is {w}x{h} at packing, its image "
+                    f'{ew}x{eh} (W x H): a transform moved one and not the other (use '
+                    'multitask_pipeline(train_pipeline) from mmrock.datasets, or the MultiTask* '
+                    'transforms), or the label file has the wrong size')
         packed = super().transform(results)
         data_sample = packed['data_samples']
         if 'gt_depth' in results:

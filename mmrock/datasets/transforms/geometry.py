@@ -1,19 +1,25 @@
-"""SSD geometric augmentations that carry ROCK's dense labels along.
+"""mmdet's geometric transforms, also moving ROCK's dense labels with the image.
 
 Dense labels are ``gt_depth`` (H, W) in metres and ``gt_normals`` (H, W, 3),
-both 0 where invalid. Depth follows the zoom relative to the full field of view
-(Eigen & Fergus 2015): Expand by r multiplies it by r, a crop of width cw out of
-width W divides it by W / cw, and the final Resize keeps it (so resizing at test
-time keeps metric depth). ``gt_masks`` / ``gt_seg_map`` are not handled.
+both 0 where invalid; they undergo the same pixel moves as the image, and
+``gt_masks`` / ``gt_seg_map`` are moved as mmdet moves them.
+
+The zoom s of a transform is the width of the field of view before it over the
+width after it: a crop of width cw out of width W has s = W / cw, Expand to a
+canvas of width W' has s = W / W' (< 1); Resize, RandomFlip and Pad keep the
+field of view (s = 1), so resizing at test time keeps metric depth. A zoom by s
+maps 3D points (X, Y, Z) to (X, Y, Z / s) (Eigen & Fergus 2015): depth is
+divided by s and normals, transformed by the inverse transpose, get z * s and
+are renormalised (:func:`zoom_dense`, the one place of that rule).
 """
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
 from numpy import random
 
-from mmdet.datasets.transforms import (Expand, MinIoURandomCrop, RandomFlip,
-                                       Resize)
+from mmdet.datasets.transforms import (Expand, MinIoURandomCrop, Pad,
+                                       RandomCrop, RandomFlip, Resize)
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 
@@ -27,10 +33,34 @@ def map_dense(results: dict, fn: Callable[[np.ndarray], np.ndarray]) -> None:
             results[key] = fn(results[key])
 
 
-def zoom_depth(results: dict, zoom: float) -> None:
-    """Divide depth by ``zoom`` (> 1: the content appears bigger)."""
+def zoom_dense(results: dict, zoom: float) -> None:
+    """Apply a zoom by ``zoom`` (> 1: the content appears bigger) to the dense
+    labels' values: depth / zoom; normals (x, y, z * zoom) renormalised, the
+    zero vector (invalid) kept."""
+    if zoom == 1:
+        return
     if 'gt_depth' in results:
         results['gt_depth'] = results['gt_depth'] / np.float32(zoom)
+    if 'gt_normals' in results:
+        normals = results['gt_normals'] * np.array([1, 1, zoom], np.float32)
+        norm = np.linalg.norm(normals, axis=-1, keepdims=True)
+        results['gt_normals'] = np.where(
+            norm > 0, normals / np.maximum(norm, np.float32(1e-12)),
+            np.float32(0)).astype(np.float32)
+
+
+def crop_masks_and_seg(results: dict, patch: np.ndarray,
+                       keep: Optional[np.ndarray] = None) -> None:
+    """Crop ``gt_masks`` (of the kept boxes) and ``gt_seg_map`` to ``patch``
+    (x1, y1, x2, y2), as mmdet's crops do."""
+    x1, y1, x2, y2 = (int(v) for v in patch)
+    if results.get('gt_masks') is not None:
+        masks = results['gt_masks']
+        if keep is not None:
+            masks = masks[keep.nonzero()[0]]
+        results['gt_masks'] = masks.crop(np.array([x1, y1, x2, y2]))
+    if results.get('gt_seg_map') is not None:
+        results['gt_seg_map'] = results['gt_seg_map'][y1:y2, x1:x2]
 
 
 def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -51,8 +81,9 @@ class MultiTaskExpand(Expand):
     """mmdet's :class:`Expand` (same args), also expanding depth and normals.
 
     Rewritten ``transform``: mmdet's keeps the sampled offsets local, so the
-    dense maps could not follow. The canvas holds ``mean`` in the image and 0
-    (invalid) in depth and normals; depth is multiplied by canvas_w / w (~r).
+    dense maps could not follow. The canvas holds ``mean`` in the image, 0
+    (invalid) in depth and normals, ``seg_ignore_label`` in ``gt_seg_map``; the
+    zoom is w / canvas_w (~1 / r).
     """
 
     @autocast_box_type()
@@ -64,9 +95,9 @@ class MultiTaskExpand(Expand):
         ratio = self._random_ratio()
         left, top = self._random_left_top(ratio, h, w)
         new_h, new_w = int(h * ratio), int(w * ratio)
-        # the zoom divides the depth before it is placed (the canvas' zeros stay 0): the same
-        # values as dividing the canvas, on r^2 times fewer pixels
-        zoom_depth(results, w / new_w)
+        # the zoom applies before the maps are placed (the canvas' zeros stay 0): the same
+        # values as zooming the canvas, on r^2 times fewer pixels
+        zoom_dense(results, w / new_w)
 
         def expand(x: np.ndarray, fill=None) -> np.ndarray:
             shape = (new_h, new_w) + x.shape[2:]
@@ -79,53 +110,51 @@ class MultiTaskExpand(Expand):
         results['img_shape'] = (new_h, new_w)
         if results.get('gt_bboxes') is not None:
             results['gt_bboxes'].translate_([left, top])
+        if results.get('gt_masks') is not None:
+            results['gt_masks'] = results['gt_masks'].expand(new_h, new_w, top, left)
+        if results.get('gt_seg_map') is not None:
+            results['gt_seg_map'] = expand(results['gt_seg_map'], self.seg_ignore_label)
         map_dense(results, expand)
         return results
 
 
 @TRANSFORMS.register_module()
-class FixedRatioMinIoURandomCrop(MinIoURandomCrop):
-    """SSD's min-IoU random crop whose crops keep the image's aspect ratio.
+class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
+    """mmdet's :class:`MinIoURandomCrop` (same args and sampling), also
+    cropping depth and normals (zoom w / crop_w).
 
-    As :class:`mmdet.datasets.transforms.MinIoURandomCrop` (IoU threshold drawn
-    from ``(1, *min_ious, 0)``, 1 = no crop; crop rejected if its IoU with a box
-    is below it; boxes kept iff their centre is inside the crop), except that
-    the crop is ``s * (w, h)`` with ``s ~ U(min_crop_size, max_crop_size)``
-    (height rounded from the width: aspect kept within one pixel). Rewritten
-    because mmdet samples width and height independently inline. Depth is
-    divided by the zoom w / crop_w; dense maps are cropped like the image.
+    IoU threshold drawn from ``(1, *min_ious, 0)`` (1 = no crop); a crop is
+    rejected if its IoU with a box is below it; boxes (+ masks) are kept iff
+    their centre is inside the crop. Rewritten ``transform``: mmdet's keeps the
+    crop local, so the dense maps could not follow.
+
+    Modified Keys: img, img_shape, gt_bboxes, gt_bboxes_labels,
+    gt_ignore_flags, gt_masks, gt_seg_map, gt_depth, gt_normals.
 
     Args:
-        min_ious (Sequence[float]): IoU thresholds. Defaults to SSD's.
-        min_crop_size (float): Smallest side scale s. Defaults to 0.3.
-        max_crop_size (float): Largest side scale s. Defaults to 1.
-        bbox_clip_border (bool): Clip boxes to the crop. Defaults to True.
-        max_trials (int): Crops tried per threshold. Defaults to 50 (SSD).
+        max_trials (int): Crops tried per threshold. Defaults to 50 (mmdet).
+        **kwargs: See :class:`mmdet.datasets.transforms.MinIoURandomCrop`.
     """
 
-    def __init__(self,
-                 min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
-                 min_crop_size: float = 0.3,
-                 max_crop_size: float = 1.,
-                 bbox_clip_border: bool = True,
-                 max_trials: int = 50) -> None:
-        super().__init__(min_ious, min_crop_size, bbox_clip_border)
-        assert 0 < min_crop_size <= max_crop_size <= 1
-        self.max_crop_size = max_crop_size
+    def __init__(self, *args, max_trials: int = 50, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self.max_trials = max_trials
 
-    def _random_patch(self, h: int, w: int) -> np.ndarray:
-        """Sample a crop (x1, y1, x2, y2) with the aspect ratio h / w."""
-        scale = random.uniform(self.min_crop_size, self.max_crop_size)
-        crop_w = max(1, int(round(scale * w)))
-        crop_h = max(1, int(round(crop_w * h / w)))
-        left = int(random.uniform(0, w - crop_w))
-        top = int(random.uniform(0, h - crop_h))
-        return np.array([left, top, left + crop_w, top + crop_h])
+    def _random_patch(self, h: int, w: int) -> Optional[np.ndarray]:
+        """A crop (x1, y1, x2, y2) sampled as mmdet does, None when rejected
+        (aspect outside [0.5, 2], or a line)."""
+        new_w = random.uniform(self.min_crop_size * w, w)
+        new_h = random.uniform(self.min_crop_size * h, h)
+        if new_h / new_w < 0.5 or new_h / new_w > 2:
+            return None
+        left = random.uniform(w - new_w)
+        top = random.uniform(h - new_h)
+        patch = np.array((int(left), int(top), int(left + new_w), int(top + new_h)))
+        return None if patch[2] == patch[0] or patch[3] == patch[1] else patch
 
     @autocast_box_type()
     def transform(self, results: dict) -> dict:
-        """Crop image, boxes (+labels, ignore flags) and dense maps."""
+        """Crop image, boxes (+labels, ignore flags, masks), seg map and dense maps."""
         boxes = results['gt_bboxes']
         h, w = results['img'].shape[:2]
         # numpy copies, once: the trials (dozens per image) then cost microseconds each
@@ -137,6 +166,8 @@ class FixedRatioMinIoURandomCrop(MinIoURandomCrop):
                 return results
             for _ in range(self.max_trials):
                 patch = self._random_patch(h, w)
+                if patch is None:
+                    continue
                 overlaps = patch_box_ious(patch.astype(np.float32), box_array)
                 if len(overlaps) > 0 and overlaps.min() < min_iou:
                     continue
@@ -158,15 +189,105 @@ class FixedRatioMinIoURandomCrop(MinIoURandomCrop):
         for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
             if results.get(key) is not None:
                 results[key] = results[key][keep]
+        crop_masks_and_seg(results, patch, keep)
         results['img'] = results['img'][y1:y2, x1:x2]
         results['img_shape'] = results['img'].shape[:2]
         map_dense(results, lambda x: x[y1:y2, x1:x2])
-        zoom_depth(results, zoom)  # after the crop: the same values, on fewer pixels
+        zoom_dense(results, zoom)  # after the crop: the same values, on fewer pixels
+
+    def __repr__(self) -> str:
+        return f'{super().__repr__()[:-1]}, max_trials={self.max_trials})'
+
+
+@TRANSFORMS.register_module()
+class FixedRatioMinIoURandomCrop(MultiTaskMinIoURandomCrop):
+    """SSD's min-IoU random crop whose crops keep the image's aspect ratio.
+
+    As :class:`MultiTaskMinIoURandomCrop`, except that the crop is
+    ``s * (w, h)`` with ``s ~ U(min_crop_size, max_crop_size)`` (height rounded
+    from the width: aspect kept within one pixel), as ROCK's training does.
+
+    Args:
+        min_ious (Sequence[float]): IoU thresholds. Defaults to SSD's.
+        min_crop_size (float): Smallest side scale s. Defaults to 0.3.
+        max_crop_size (float): Largest side scale s. Defaults to 1.
+        bbox_clip_border (bool): Clip boxes to the crop. Defaults to True.
+        max_trials (int): Crops tried per threshold. Defaults to 50 (SSD).
+    """
+
+    def __init__(self,
+                 min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
+                 min_crop_size: float = 0.3,
+                 max_crop_size: float = 1.,
+                 bbox_clip_border: bool = True,
+                 max_trials: int = 50) -> None:
+        super().__init__(min_ious, min_crop_size, bbox_clip_border, max_trials=max_trials)
+        assert 0 < min_crop_size <= max_crop_size <= 1
+        self.max_crop_size = max_crop_size
+
+    def _random_patch(self, h: int, w: int) -> np.ndarray:
+        """Sample a crop (x1, y1, x2, y2) with the aspect ratio h / w."""
+        scale = random.uniform(self.min_crop_size, self.max_crop_size)
+        crop_w = max(1, int(round(scale * w)))
+        crop_h = max(1, int(round(crop_w * h / w)))
+        left = int(random.uniform(0, w - crop_w))
+        top = int(random.uniform(0, h - crop_h))
+        return np.array([left, top, left + crop_w, top + crop_h])
 
     def __repr__(self) -> str:
         return (f'{super().__repr__()[:-1]}, '
-                f'max_crop_size={self.max_crop_size}, '
-                f'max_trials={self.max_trials})')
+                f'max_crop_size={self.max_crop_size})')
+
+
+@TRANSFORMS.register_module()
+class MultiTaskRandomCrop(RandomCrop):
+    """mmdet's :class:`RandomCrop` (same args), also cropping depth and normals
+    (zoom w / crop_w).
+
+    mmdet draws the offset in ``_rand_offset``; it is kept for the dense maps.
+
+    Modified Keys: mmdet's (img, img_shape, gt_bboxes, gt_bboxes_labels,
+    gt_masks, gt_ignore_flags, gt_seg_map) and gt_depth, gt_normals.
+    """
+
+    def _rand_offset(self, margin: Tuple[int, int]) -> Tuple[int, int]:
+        self._offset = super()._rand_offset(margin)
+        return self._offset
+
+    def _crop_data(self, results: dict, crop_size: Tuple[int, int],
+                   allow_negative_crop: bool) -> Optional[dict]:
+        """Crop as mmdet does (None: no box left), then the dense maps."""
+        w = results['img'].shape[1]
+        results = super()._crop_data(results, crop_size, allow_negative_crop)
+        if results is not None:
+            (y1, x1), (h, cw) = self._offset, results['img_shape']
+            map_dense(results, lambda x: x[y1:y1 + h, x1:x1 + cw])
+            zoom_dense(results, w / cw)
+        return results
+
+
+@TRANSFORMS.register_module()
+class MultiTaskPad(Pad):
+    """mmdet's :class:`Pad` (same args), also padding depth and normals at the
+    bottom / right with 0 (invalid), whatever ``pad_val`` / ``padding_mode``
+    (zoom 1: padding adds no field of view).
+
+    Modified Keys: mmdet's (img, img_shape, gt_masks, gt_seg_map) and
+    gt_depth, gt_normals.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Pad as mmdet does, then the dense maps to the padded image's size."""
+        results = super().transform(results)
+        h, w = results['img'].shape[:2]
+
+        def pad(x: np.ndarray) -> np.ndarray:
+            out = np.zeros((h, w) + x.shape[2:], x.dtype)
+            out[:x.shape[0], :x.shape[1]] = x
+            return out
+
+        map_dense(results, pad)
+        return results
 
 
 @TRANSFORMS.register_module()
@@ -175,7 +296,9 @@ class MultiTaskResize(Resize):
 
     Dense maps go to the new ``img_shape`` with nearest neighbour: values are
     copied, never blended, so invalid zeros stay zero and normals stay unit.
-    Depth values are unchanged (the final resize defines no zoom).
+    Depth values are unchanged (zoom 1: the field of view is kept). mmcv's
+    ``RandomResize`` / ``RandomChoiceResize`` with
+    ``resize_type='MultiTaskResize'`` resize the dense maps through it.
     """
 
     def transform(self, results: dict) -> dict:

@@ -6,7 +6,7 @@ from mmengine.fileio import get
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
-from ..converters.nyuv2_mat import NYUv2FormatError
+from ..converters.errors import DataFormatError
 
 
 @TRANSFORMS.register_module()
@@ -24,6 +24,8 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
     - gt_normals (np.float32, (H, W, 3)): unit vectors (x right, y down,
       z forward); the zero vector where the mask is 0 or the vector is null.
     - gt_scene_label (int): index in ``scene_classes``.
+    - dense_labels_at_ori_shape (bool): True when loaded after the image was
+      resized (test pipelines): the dense labels keep the original size.
 
     Args:
         with_depth (bool): Load ``depth_path``. Defaults to True.
@@ -55,18 +57,18 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
             backend=self.imdecode_backend)
 
     def _read_label(self, results: dict, key: str, flag: str, what: str) -> np.ndarray:
-        """Decode the ``what`` label file ``results[key]``; :class:`NYUv2FormatError` (one
+        """Decode the ``what`` label file ``results[key]``; :class:`DataFormatError` (one
         line naming the file) when it is not an image of the loaded image's size."""
         path = results[key]
         label = self._read(path, flag)
         if label is None:
-            raise NYUv2FormatError(path, f'{what} is not a readable image')
+            raise DataFormatError(path, f'{what} is not a readable image')
         hw = results.get('ori_shape')
         if hw is not None and tuple(label.shape[:2]) != tuple(hw[:2]):
-            raise NYUv2FormatError(path, f'{what} is {label.shape[1]}x{label.shape[0]}, its '
+            raise DataFormatError(path, f'{what} is {label.shape[1]}x{label.shape[0]}, its '
                                    f'image {hw[1]}x{hw[0]} (W x H)')
         if what == 'depth PNG' and label.ndim != 2:
-            raise NYUv2FormatError(path, f'depth PNG has {label.shape[2]} channels, expected '
+            raise DataFormatError(path, f'depth PNG has {label.shape[2]} channels, expected '
                                    '1 (16-bit millimetres)')
         return label
 
@@ -94,6 +96,9 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
     def transform(self, results: dict) -> dict:
         """Load boxes/labels (mmdet) and the available auxiliary labels."""
         results = super().transform(results)
+        shape, ori = results.get('img_shape'), results.get('ori_shape')
+        results['dense_labels_at_ori_shape'] = (
+            shape is not None and ori is not None and tuple(shape[:2]) != tuple(ori[:2]))
         if self.with_depth and results.get('depth_path') is not None:
             self._load_depth(results)
         if self.with_normals and results.get('normal_path') is not None:

@@ -6,6 +6,7 @@ from typing import Dict, Iterator, Tuple, Union
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
+from mmengine.logging import MMLogger
 from torch import Tensor
 
 
@@ -35,6 +36,11 @@ class ROCKDetector(BaseDetector):
     merging ``dict(type='ROCKDetector', detector_type=<its type>, rock=dict(type='ROCKNeck', ...))``
     into its ``model``.
 
+    A checkpoint of the plain detector (keys ``backbone.*``, ``bbox_head.*``, ... without the
+    ``detector.`` prefix, e.g. mmdet's COCO weights) loads too, through ``load_from``,
+    ``init_cfg=dict(type='Pretrained', ...)`` or ``load_checkpoint``: its keys are moved under
+    ``detector.`` (:meth:`_prefix_plain_detector_keys`) and ROCK keeps its own initialisation.
+
     Args:
         detector_type (str): Registry type of the wrapped detector, e.g. ``'RetinaNet'``.
         rock (dict): Config of the auxiliary block (``ROCKNeck``).
@@ -51,6 +57,26 @@ class ROCKDetector(BaseDetector):
         self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
         self.rock = MODELS.build(rock)
         self.predict_aux = predict_aux
+        self._register_load_state_dict_pre_hook(self._prefix_plain_detector_keys)
+
+    def _prefix_plain_detector_keys(self, state_dict: dict, prefix: str, *args) -> None:
+        """Load-state-dict pre-hook: a state dict of the plain detector (none of its keys under
+        ``detector.`` / ``rock.``) gets its keys renamed ``<k>`` -> ``detector.<k>`` in place, and
+        the log says how many of the detector's weights it provides."""
+        own = (prefix + 'detector.', prefix + 'rock.')
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        if not keys or any(k.startswith(own) for k in keys):
+            return
+        for key in keys:
+            state_dict[prefix + 'detector.' + key[len(prefix):]] = state_dict.pop(key)
+        expected = self.detector.state_dict()
+        loaded = sum(1 for key in keys if key[len(prefix):] in expected
+                     and tuple(state_dict[prefix + 'detector.' + key[len(prefix):]].shape)
+                     == tuple(expected[key[len(prefix):]].shape))
+        MMLogger.get_current_instance().info(
+            f'Plain {type(self.detector).__name__} checkpoint: loaded {loaded} of the detector\'s '
+            f'{len(expected)} weights (under detector.); ROCK (rock.*) starts from its own '
+            'initialisation.')
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
         """(B, 3, H, W) images -> (features for the detector's heads, ``{task: task maps}``)."""

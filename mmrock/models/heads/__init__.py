@@ -1,7 +1,8 @@
-from .base_aux_head import BaseAuxiliaryHead
+from .base_aux_head import BaseAuxiliaryHead, MissingAuxiliaryLabelError
 from .dense_aux_head import DenseAuxiliaryHead
 from .depth_head import DepthHead
 from .normal_head import NormalHead
 from .scene_head import SceneHead
 
-__all__ = ['BaseAuxiliaryHead', 'DenseAuxiliaryHead', 'SceneHead', 'DepthHead', 'NormalHead']
+__all__ = ['BaseAuxiliaryHead', 'MissingAuxiliaryLabelError', 'DenseAuxiliaryHead', 'SceneHead',
+           'DepthHead', 'NormalHead']

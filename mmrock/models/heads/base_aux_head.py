@@ -1,10 +1,16 @@
-"""Interface of ROCK's auxiliary heads: parameter-free predictor + loss + target preparation."""
+"""Interface of ROCK's auxiliary heads: parameter-free predictor + loss + target preparation,
+and the check that the training data really carries each head's label."""
 from abc import ABCMeta, abstractmethod
 from typing import Dict, Sequence
 
 from mmdet.structures import DetDataSample
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
+
+
+class MissingAuxiliaryLabelError(RuntimeError):
+    """An auxiliary head received no label during its check window; the message is one line."""
 
 
 class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
@@ -14,18 +20,66 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     pooling, the loss with its weight, and how ground truth is read from the data samples.
     A sample without the label (absent ``label_field``) contributes no loss.
 
+    Label presence is tracked: :meth:`count_labels` logs ``<task>_labelled``, the batch's
+    fraction of samples carrying the label (a host number in mmengine's message hub, shown with
+    the losses; no tensor, no device sync). If no sample carried it after ``label_check_iters``
+    training iterations, :class:`MissingAuxiliaryLabelError` stops training, unless
+    ``allow_missing`` (a dataset without this label on purpose), which only logs a warning.
+
     Args:
         num_maps (int): Channels of the task maps this head reads.
         loss (dict): Config of the loss module (its ``loss_weight`` is the task's weight).
+        allow_missing (bool): The training data may lack this label entirely. Defaults to False.
+        label_check_iters (int): Iterations after which a head that saw no label stops the
+            training (or warns). Defaults to 20.
     """
     label_field: str = ''
     loss_name: str = ''
+    data_info_key: str = ''   # where the dataset gives the label (data info key, json field)
 
-    def __init__(self, num_maps: int, loss: dict, init_cfg=None) -> None:
+    def __init__(self, num_maps: int, loss: dict, allow_missing: bool = False,
+                 label_check_iters: int = 20, init_cfg=None) -> None:
         from mmdet.registry import MODELS
         super().__init__(init_cfg=init_cfg)
+        if label_check_iters < 1:
+            raise ValueError(f'label_check_iters must be >= 1, got {label_check_iters}')
         self.num_maps = num_maps
         self.loss_module = MODELS.build(loss)
+        self.allow_missing = allow_missing
+        self.label_check_iters = label_check_iters
+        self.seen_iters = self.seen_samples = self.seen_labels = 0
+
+    @property
+    def task_name(self) -> str:
+        """``loss_depth`` -> ``depth``."""
+        return self.loss_name[len('loss_'):]
+
+    def count_labels(self, num_labelled: int, num_samples: int) -> None:
+        """Record one training batch and log its labelled fraction as ``train/<task>_labelled``.
+
+        Raises:
+            MissingAuxiliaryLabelError: after ``label_check_iters`` iterations without any label,
+                unless ``allow_missing``.
+        """
+        self.seen_iters += 1
+        self.seen_samples += num_samples
+        self.seen_labels += num_labelled
+        if self.seen_iters == self.label_check_iters and self.seen_labels == 0:
+            what = (f"{type(self).__name__} ('{self.task_name}') received no '{self.label_field}' "
+                    f'in the first {self.seen_iters} training iterations ({self.seen_samples} '
+                    'samples)')
+            if self.allow_missing:
+                MMLogger.get_current_instance().warning(
+                    f'{what}; allow_missing=True: its loss stays 0.')
+            else:
+                raise MissingAuxiliaryLabelError(
+                    f'{what}: the dataset must give {self.data_info_key} and the train '
+                    'pipeline must load and pack it (LoadMultiTaskAnnotations ... '
+                    'PackMultiTaskInputs: train_pipeline = multitask_pipeline(train_pipeline), '
+                    'from mmrock.datasets); or set allow_missing=True on this head if the data '
+                    'has none.')
+        MessageHub.get_current_instance().update_scalar(
+            f'train/{self.task_name}_labelled', num_labelled / max(num_samples, 1))
 
     @abstractmethod
     def forward(self, maps: Tensor) -> Tensor:

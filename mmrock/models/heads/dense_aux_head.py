@@ -25,8 +25,11 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     out_channels: int = 1
     pred_field: str = ''
 
-    def __init__(self, maps_per_channel: int, loss: dict, init_cfg=None) -> None:
-        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss, init_cfg=init_cfg)
+    def __init__(self, maps_per_channel: int, loss: dict, allow_missing: bool = False,
+                 label_check_iters: int = 20, init_cfg=None) -> None:
+        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss,
+                         allow_missing=allow_missing, label_check_iters=label_check_iters,
+                         init_cfg=init_cfg)
         self.maps_per_channel = maps_per_channel
 
     def forward(self, maps: Tensor) -> Tensor:
@@ -48,6 +51,7 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
         pred = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
+        self.count_labels(len(idx), len(data_samples))
         if not idx:
             return {self.loss_name: self.zero_loss(pred)}
         labelled = [data_samples[i] for i in idx]

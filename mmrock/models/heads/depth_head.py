@@ -14,16 +14,21 @@ class DepthHead(DenseAuxiliaryHead):
         log_depth (bool): Regress log(depth) instead of metres (a choice the paper leaves
             open, docs/design.md; default metres, as Laina et al.'s berHu).
         loss (dict): berHu (default, weight 3); ``L1Loss``/``SmoothL1Loss`` also fit.
+        allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
+        label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_depth'
+    data_info_key = "depth_path (an image entry's depth_file)"
     pred_field = 'pred_depth'
     loss_name = 'loss_depth'
     out_channels = 1
 
     def __init__(self, num_maps: int = 128, log_depth: bool = False,
                  loss: dict = dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0),
+                 allow_missing: bool = False, label_check_iters: int = 20,
                  init_cfg=None) -> None:
-        super().__init__(maps_per_channel=num_maps, loss=loss, init_cfg=init_cfg)
+        super().__init__(maps_per_channel=num_maps, loss=loss, allow_missing=allow_missing,
+                         label_check_iters=label_check_iters, init_cfg=init_cfg)
         self.log_depth = log_depth
 
     def valid_mask(self, target: Tensor) -> Tensor:

@@ -14,16 +14,22 @@ class NormalHead(DenseAuxiliaryHead):
     Args:
         maps_per_component (int): Task maps averaged into each of x, y, z (128 in the paper).
         loss (dict): 1 - cosine similarity (weight 30 in the paper).
+        allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
+        label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_normals'
+    data_info_key = "normal_path (an image entry's normal_file)"
     pred_field = 'pred_normals'
     loss_name = 'loss_normals'
     out_channels = 3
 
     def __init__(self, maps_per_component: int = 128,
                  loss: dict = dict(type='NormalCosineLoss', loss_weight=30.0),
+                 allow_missing: bool = False, label_check_iters: int = 20,
                  init_cfg=None) -> None:
-        super().__init__(maps_per_channel=maps_per_component, loss=loss, init_cfg=init_cfg)
+        super().__init__(maps_per_channel=maps_per_component, loss=loss,
+                         allow_missing=allow_missing, label_check_iters=label_check_iters,
+                         init_cfg=init_cfg)
 
     def valid_mask(self, target: Tensor) -> Tensor:
         # averaged unit vectors of a smooth surface stay near unit length; a vanishing mean means

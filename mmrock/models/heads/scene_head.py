@@ -1,5 +1,5 @@
 """Scene classification head of ROCK: global average pooling of S maps into S logits."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmdet.registry import MODELS
@@ -15,15 +15,27 @@ class SceneHead(BaseAuxiliaryHead):
     """Reads ``gt_scene_label`` (0-dim LongTensor); writes ``pred_scene_scores`` (S,) probabilities.
 
     Args:
-        num_classes (int): S, the number of scene classes (27 on NYUv2) = number of task maps.
+        num_classes (int, optional): S, the number of scene classes (27 on NYUv2) = number of task
+            maps. None: ``tools/train.py`` / ``tools/test.py`` set it from the training dataset's
+            ``scene_classes`` before building the model; building with None is an error.
         loss (dict): Cross-entropy with the task weight (3 in the paper).
+        allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
+        label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     label_field = 'gt_scene_label'
+    data_info_key = "scene_label (an image entry's scene_id)"
     loss_name = 'loss_scene'
 
-    def __init__(self, num_classes: int = 27,
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=3.0), init_cfg=None) -> None:
-        super().__init__(num_maps=num_classes, loss=loss, init_cfg=init_cfg)
+    def __init__(self, num_classes: Optional[int] = None,
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=3.0),
+                 allow_missing: bool = False, label_check_iters: int = 20,
+                 init_cfg=None) -> None:
+        if num_classes is None:
+            raise ValueError('SceneHead.num_classes is not set: give the number of scene classes '
+                             "(model.rock.aux_heads.scene.num_classes), or train with "
+                             "tools/train.py, which takes it from the dataset's scene_classes")
+        super().__init__(num_maps=num_classes, loss=loss, allow_missing=allow_missing,
+                         label_check_iters=label_check_iters, init_cfg=init_cfg)
 
     def forward(self, maps: Tensor) -> Tensor:
         """(B, S, h, w) -> (B, S) logits."""
@@ -32,6 +44,7 @@ class SceneHead(BaseAuxiliaryHead):
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
         logits = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
+        self.count_labels(len(idx), len(data_samples))
         if not idx:
             return {self.loss_name: self.zero_loss(logits)}
         labels = torch.stack([data_samples[i].gt_scene_label for i in idx]).view(-1)

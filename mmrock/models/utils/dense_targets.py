@@ -24,12 +24,22 @@ def select_labelled(batch: Tensor, indices: List[int]) -> Tensor:
 def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
                         pad_shape: Tuple[int, int]) -> Tensor:
     """Stack ``sample.<field>.data`` (C, H, W) into (B, C, Hp, Wp), zero-padded (= invalid)
-    at the bottom/right like the images of the batch."""
+    at the bottom/right like the images of the batch.
+
+    Raises:
+        ValueError: a map whose (H, W) is not its sample's ``img_shape`` (a label that did not
+            follow the image), naming the sample's image file; never cropped or padded to fit.
+    """
     maps = [sample.get(field).data for sample in data_samples]
     out = maps[0].new_zeros((len(maps), maps[0].shape[0]) + tuple(pad_shape))
-    for i, m in enumerate(maps):
-        h, w = min(m.shape[-2], pad_shape[0]), min(m.shape[-1], pad_shape[1])
-        out[i, :, :h, :w] = m[:, :h, :w]
+    for i, (m, sample) in enumerate(zip(maps, data_samples)):
+        img_hw = tuple(sample.metainfo['img_shape'][:2])
+        if tuple(m.shape[-2:]) != img_hw:
+            raise ValueError(f"{sample.metainfo.get('img_path')}: {field} is "
+                             f'{m.shape[-1]}x{m.shape[-2]}, its image {img_hw[1]}x{img_hw[0]} '
+                             '(W x H): a transform moved the image but not the label (use '
+                             'multitask_pipeline(train_pipeline) from mmrock.datasets)')
+        out[i, :, :m.shape[-2], :m.shape[-1]] = m
     return out
 
 

@@ -1,0 +1,66 @@
+"""All-or-nothing output folders of the converters: written in a sibling temporary folder that
+replaces ``out`` only once complete, removed on any failure."""
+import os
+import os.path as osp
+import shutil
+import tempfile
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+from .errors import ConversionError
+
+
+def absolute_out_dir(out_dir, overwrite: bool) -> str:
+    """``out_dir`` as an absolute path; :class:`ConversionError` when it exists and not
+    ``overwrite`` (checked before any input is read)."""
+    out = osp.abspath(os.fspath(out_dir)).rstrip(os.sep)
+    if osp.lexists(out) and not overwrite:
+        raise ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
+    return out
+
+
+def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
+    old = None
+    if osp.lexists(out):
+        if not overwrite:
+            raise ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
+        if osp.isdir(out) and not osp.islink(out):
+            old = tempfile.mkdtemp(prefix=osp.basename(out) + '.old-', dir=osp.dirname(out))
+            os.rmdir(old)
+            os.rename(out, old)
+        else:
+            os.unlink(out)
+    os.rename(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_output_dir(out: str, subdirs: Sequence[str], overwrite: bool) -> Iterator[str]:
+    """Yield a temporary folder ``<out>.tmp-XXXX`` (with ``subdirs`` made) next to ``out``; it
+    replaces ``out`` when the block ends normally and is removed when it raises. An ``OSError``
+    (writing) becomes :class:`ConversionError` naming ``out``."""
+    parent = osp.dirname(out) or '.'
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-', dir=parent)
+    except OSError as exc:
+        raise ConversionError(f'{out}: cannot create the output folder ({exc})')
+    try:
+        for sub in subdirs:
+            os.mkdir(osp.join(tmp, sub))
+        yield tmp
+        _replace_dir(tmp, out, overwrite)
+    except OSError as exc:  # reading errors are DataFormatErrors: this is writing
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConversionError(f'{out}: cannot write ({exc})') from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def add_output_args(parser, example: str) -> None:
+    """The converters' output flags: ``--out``, ``--overwrite``, ``--no-progress``."""
+    parser.add_argument('--out', required=True, help=f'output folder, e.g. {example}')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
