@@ -62,7 +62,7 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
         task_losses = [sum(_as_scalar(v) for k, v in det_losses.items() if 'loss' in k)] \
             if self.include_detection else []
         task_losses += [aux_losses[f'loss_{t}'] for t in self.tasks if t != 'det']
-        weights, extra = self.weigh(torch.stack(task_losses), model)     # (T,)
+        weights, extra = self.weigh(task_losses, model)                    # (T,)
 
         weight_of = dict(zip(self.tasks, weights.unbind()))
         out = {}
@@ -76,17 +76,26 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
         return out
 
     @abstractmethod
-    def weigh(self, task_losses: Tensor, model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """(T,) task losses of the iteration, in ``self.tasks`` order (in the graph) ->
+    def weigh(self, task_losses: List[Tensor],
+              model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The T scalar task losses of the iteration, in ``self.tasks`` order (in the graph) ->
         ((T,) weights, ``{name: extra loss term}``)."""
 
     @staticmethod
-    def mean_over_ranks(values: Tensor) -> Tensor:
-        """A detached copy of ``values`` averaged over the distributed ranks (the values
-        themselves on a single process), so that every rank updates its state alike."""
-        values = values.detach().clone()
+    def mean_over_ranks(values: List[Tensor]) -> Tensor:
+        """(T,) detached copy of the scalars ``values`` averaged over the distributed ranks (the
+        values themselves on a single process), so that every rank updates its state alike."""
+        values = torch.stack([v.detach().float() for v in values])
         all_reduce(values, op='mean')
         return values
+
+
+def ratio_or_one(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """numerator / denominator where the denominator is positive, 1 elsewhere (a task without
+    any label in the averaged iterations has a zero loss)."""
+    positive = denominator > 0
+    return torch.where(positive, numerator / torch.where(positive, denominator, 1.0),
+                       torch.ones_like(numerator))
 
 
 def _as_scalar(value: Union[Tensor, List[Tensor]]) -> Tensor:

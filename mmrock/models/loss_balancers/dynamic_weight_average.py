@@ -1,11 +1,11 @@
 """Dynamic Weight Average (Liu, Johns & Davison, CVPR 2019)."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from .base_loss_balancer import BaseLossBalancer
+from .base_loss_balancer import BaseLossBalancer, ratio_or_one
 
 
 @MODELS.register_module()
@@ -49,15 +49,15 @@ class DynamicWeightAverage(BaseLossBalancer):
     def current_weights(self) -> Tensor:
         """(T,) weights from the two last complete windows (ones before there are two)."""
         older, last = self.window_means
-        ratio = torch.where(older > 0, last / older.clamp(min=torch.finfo(older.dtype).tiny),
-                            torch.ones_like(last))
-        weights = self.num_tasks * torch.softmax(ratio / self.temperature, dim=0)
+        weights = self.num_tasks * torch.softmax(ratio_or_one(last, older) / self.temperature,
+                                                 dim=0)
         return torch.where(self.num_windows >= 2, weights, torch.ones_like(weights))
 
-    def weigh(self, task_losses: Tensor, model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
-        weights = self.current_weights().to(task_losses.dtype)
+    def weigh(self, task_losses: List[Tensor],
+              model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        weights = self.current_weights().to(task_losses[0].dtype)
         if self.training:
-            self._accumulate(self.mean_over_ranks(task_losses).to(self.window_sum.dtype))
+            self._accumulate(self.mean_over_ranks(task_losses))
         return weights, {}
 
     def _accumulate(self, losses: Tensor) -> None:

@@ -1,5 +1,5 @@
 """Fixed task weights, ROCK's choice (Mordan et al., NeurIPS 2018); the default balancer."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
@@ -35,5 +35,6 @@ class FixedWeights(BaseLossBalancer):
         self.register_buffer('weights', torch.tensor([float(weights.get(t, 1.0))
                                                       for t in self.tasks]), persistent=False)
 
-    def weigh(self, task_losses: Tensor, model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
-        return self.weights.to(task_losses.dtype), {}
+    def weigh(self, task_losses: List[Tensor],
+              model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        return self.weights.to(task_losses[0].dtype), {}

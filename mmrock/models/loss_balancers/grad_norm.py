@@ -1,11 +1,11 @@
 """GradNorm (Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018)."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Iterator, List, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from .base_loss_balancer import BaseLossBalancer
+from .base_loss_balancer import BaseLossBalancer, ratio_or_one
 
 
 @MODELS.register_module()
@@ -52,26 +52,28 @@ class GradNorm(BaseLossBalancer):
         self.task_weights = nn.Parameter(torch.ones(self.num_tasks))
         self.register_buffer('initial_losses', torch.zeros(self.num_tasks))
 
-    def weigh(self, task_losses: Tensor, model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def weigh(self, task_losses: List[Tensor],
+              model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
         if not self.training:
             return self.task_weights.detach(), {}
         with torch.no_grad():
             self.task_weights.clamp_(min=self.min_weight)
             self.task_weights.mul_(self.num_tasks / self.task_weights.sum())
-        grad_norms = torch.stack([g.float().norm() for g in self._shared_grads(task_losses, model)])
-        stats = self.mean_over_ranks(torch.cat([grad_norms, task_losses.detach().float()]))
+        grad_norms = [g.float().norm() for g in self._shared_grads(task_losses, model)]
+        stats = self.mean_over_ranks([*grad_norms, *task_losses])
         grad_norms, losses = stats.split(self.num_tasks)
 
         initial = torch.where(self.initial_losses > 0, self.initial_losses, losses)
         self.initial_losses.copy_(initial)
-        ratio = torch.where(initial > 0, losses / initial.clamp(min=torch.finfo(initial.dtype).tiny),
-                            torch.ones_like(losses))
+        ratio = ratio_or_one(losses, initial)                             # L_t / L_t(0)
         norms = self.task_weights * grad_norms                            # G_t, (T,)
         target = norms.mean().detach() * (ratio / ratio.mean()) ** self.alpha
         loss_gradnorm = (norms - target).abs().sum()
         return self.task_weights.detach(), dict(loss_gradnorm=loss_gradnorm)
 
-    def _shared_grads(self, task_losses: Tensor, model: nn.Module):
+    def _shared_grads(self, task_losses: List[Tensor], model: nn.Module) -> Iterator[Tensor]:
+        """grad_W L_t of each task (each loss differentiated on its own: through a stack of
+        the losses, every one would reach W)."""
         try:
             shared = model.get_parameter(self.shared_param)
         except AttributeError:

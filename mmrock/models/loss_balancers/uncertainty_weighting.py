@@ -1,5 +1,5 @@
 """Homoscedastic-uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018)."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
@@ -35,5 +35,6 @@ class UncertaintyWeighting(BaseLossBalancer):
         super().__init__(tasks, include_detection=include_detection, init_cfg=init_cfg)
         self.log_vars = nn.Parameter(torch.full((self.num_tasks, ), float(init_log_var)))
 
-    def weigh(self, task_losses: Tensor, model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def weigh(self, task_losses: List[Tensor],
+              model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
         return 0.5 * torch.exp(-self.log_vars), dict(loss_uncertainty=0.5 * self.log_vars.sum())
