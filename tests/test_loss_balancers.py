@@ -10,6 +10,8 @@ from mmdet.registry import MODELS
 from mmengine.config import Config
 from torch import nn
 
+import mmrock.models.loss_balancers
+from mmrock.benchmark.sync_check import SyncOpRecorder
 from mmrock.models.detectors.rock_detector import _precomputed_features
 from mmrock.models.loss_balancers import (DynamicWeightAverage, FixedWeights, GradNorm,
                                           UncertaintyWeighting)
@@ -277,6 +279,23 @@ def test_grad_norm_refuses_flat_mtl_with_detection_on_the_encoder():
     data = tiny_batch(model)
     with pytest.raises(ValueError, match='det loss does not depend on rock.encoder.1.conv.weight'):
         model.loss(data['inputs'], data['data_samples'])
+
+
+@pytest.mark.parametrize('balancer', [dict(type='UncertaintyWeighting', include_detection=True),
+                                      dict(type='DynamicWeightAverage', window=1),
+                                      dict(type='GradNorm', include_detection=True)])
+def test_balancers_do_not_synchronise_host_and_device(balancer):
+    """No operator of the balancers (forward, GradNorm's gradient norms, backward, state
+    updates) reads a device value on the host; three iterations, so DWA's windows close and
+    its weights come from the formula."""
+    model = build('ssd_r18_rock-equal_demo.py', **{'model.loss_balancer': balancer})
+    data = tiny_batch(model)
+    with SyncOpRecorder() as rec:
+        for _ in range(3):
+            model.parse_losses(model.loss(data['inputs'], data['data_samples']))[0].backward()
+    assert rec.events, 'the recorder sees mmdet\'s synchronisations'
+    balancers = str(Path(mmrock.models.loss_balancers.__file__).parent)
+    assert not rec.summary(only_under=[balancers]), rec.summary()
 
 
 @pytest.mark.parametrize('config,balancer', [
