@@ -190,6 +190,17 @@ def test_grad_norm_formula():
     assert set(balancer.state_dict()) == {'task_weights', 'initial_losses'}
 
 
+def test_grad_norm_without_any_label_in_a_batch():
+    """Every task loss 0 (a batch without auxiliary labels): no gradient, no NaN."""
+    model = SharedLayer()
+    balancer = GradNorm(['a', 'b'], shared_param='shared.weight')
+    balancer({}, model.losses(1.0, 1.0), model)
+    out = balancer({}, model.losses(0.0, 0.0), model)
+    assert out['loss_gradnorm'].item() == 0.0
+    out['loss_gradnorm'].backward()
+    assert balancer.task_weights.grad.tolist() == [0.0, 0.0]
+
+
 def test_grad_norm_refuses_a_layer_not_shared_by_every_task():
     model = SharedLayer()
     model.other = nn.Linear(1, 1)

@@ -16,8 +16,8 @@ class DynamicWeightAverage(BaseLossBalancer):
 
     with K tasks, temperature T, and L_t(n) the mean loss of task t over window n (the paper
     averages over an epoch; here a window is ``window`` iterations, set it to an epoch's). The
-    weights are 1 until two windows are complete; a task whose mean loss was 0 (no label in a
-    whole window) gets r_t = 1.
+    weights are 1 until two windows are complete; a task whose older mean loss is 0 (no label in
+    a whole window) gets r_t = 1.
 
     State (buffers, saved in checkpoints and restored on resume): the running sum and count of
     the current window and the means of the last two. The losses are averaged over the

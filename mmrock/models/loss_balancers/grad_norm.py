@@ -67,7 +67,7 @@ class GradNorm(BaseLossBalancer):
         self.initial_losses.copy_(initial)
         ratio = ratio_or_one(losses, initial)                             # L_t / L_t(0)
         norms = self.task_weights * grad_norms                            # G_t, (T,)
-        target = norms.mean().detach() * (ratio / ratio.mean()) ** self.alpha
+        target = norms.mean().detach() * ratio_or_one(ratio, ratio.mean()) ** self.alpha
         loss_gradnorm = (norms - target).abs().sum()
         return self.task_weights.detach(), dict(loss_gradnorm=loss_gradnorm)
 
