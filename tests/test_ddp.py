@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from conftest import REPO, write_tiny_config
@@ -40,14 +41,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
-    (tmp_path / 'ddp_dump_hook.py').write_text(DUMP_HOOK)
-    config = write_tiny_config(tmp_path / 'ddp.py', tiny_nyuv2, '''
+def dist_train_two_processes(tmp_path, data_root, hook_module: str, hook: str,
+                             extra: str = '', iters: int = 2):
+    """tools/dist_train.sh with 2 CPU processes on the tiny config plus ``extra`` config lines,
+    with the test-only hook ``hook`` (a class of the module source ``hook_module``); returns
+    the work dir."""
+    (tmp_path / 'ddp_dump_hook.py').write_text(hook_module)
+    config = write_tiny_config(tmp_path / 'ddp.py', data_root, f'''
 custom_imports = dict(imports=['mmrock', 'ddp_dump_hook'], allow_failed_imports=False)
-custom_hooks = [dict(type='CheckNonFiniteLossHook'), dict(type='DumpParamsHook')]
+custom_hooks = [dict(type='CheckNonFiniteLossHook'), dict(type='{hook}')]
 val_cfg = val_dataloader = val_evaluator = None
-train_cfg = dict(max_iters=2, val_interval=100)
-''')
+train_cfg = dict(max_iters={iters}, val_interval=100)
+''' + extra)
     work_dir = tmp_path / 'wd'
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
                PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
@@ -55,7 +60,12 @@ train_cfg = dict(max_iters=2, val_interval=100)
                            str(work_dir)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    assert f'Iter(train) [{iters}/{iters}]' in proc.stdout + proc.stderr
+    return work_dir
+
+
+def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
+    work_dir = dist_train_two_processes(tmp_path, tiny_nyuv2, DUMP_HOOK, 'DumpParamsHook')
 
     dumps = {(tag, rank): torch.load(work_dir / f'{tag}_rank{rank}.pth')
              for tag in ('before', 'after') for rank in (0, 1)}
@@ -74,3 +84,49 @@ train_cfg = dict(max_iters=2, val_interval=100)
     state = torch.load(work_dir / 'iter_2.pth', weights_only=False)['state_dict']
     for name in p1:
         assert torch.equal(state[name], p1[name]), name
+
+
+BALANCER_DUMP_HOOK = '''
+"""Test-only: each rank saves the losses and weights of every iteration (its own, as its
+train_step returns them) and its loss balancer's state at the end."""
+import os.path as osp
+import torch
+from mmengine.hooks import Hook
+from mmdet.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DumpBalancerHook(Hook):
+    def before_train(self, runner):
+        self.log = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.log.append({k: float(v) for k, v in outputs.items() if k.startswith(('w_', 'loss_'))})
+
+    def after_train(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        torch.save(dict(log=self.log, state=model.loss_balancer.state_dict()),
+                   osp.join(runner.work_dir, f'balancer_rank{runner.rank}.pth'))
+'''
+
+
+@pytest.mark.parametrize('balancer', ["dict(type='DynamicWeightAverage', window=1)",
+                                      "dict(type='GradNorm')"])
+def test_loss_balancer_weights_agree_across_ranks(balancer, tiny_nyuv2, tmp_path):
+    """Each rank sees other images, hence other losses; the balancer averages what it keeps
+    over the ranks, so both use the same weights every iteration and end with the same state."""
+    work_dir = dist_train_two_processes(tmp_path, tiny_nyuv2, BALANCER_DUMP_HOOK,
+                                        'DumpBalancerHook', iters=3,
+                                        extra=f'model.update(loss_balancer={balancer})\n')
+    ranks = [torch.load(work_dir / f'balancer_rank{r}.pth') for r in (0, 1)]
+    logs = [r['log'] for r in ranks]
+    assert len(logs[0]) == len(logs[1]) == 3
+    assert any(a['loss_depth'] != b['loss_depth'] for a, b in zip(*logs))   # the ranks differ
+    for it, (a, b) in enumerate(zip(*logs), start=1):
+        weights = {k: v for k, v in a.items() if k.startswith('w_')}
+        assert set(weights) == {'w_scene', 'w_depth', 'w_normals'}
+        assert weights == {k: b[k] for k in weights}, f'iteration {it}'
+    assert set(weights.values()) != {1.0}                                   # they were learned
+    assert ranks[0]['state'].keys() == ranks[1]['state'].keys()
+    for key, value in ranks[0]['state'].items():
+        assert torch.equal(value, ranks[1]['state'][key]), key

@@ -36,8 +36,10 @@ def test_ssd_r50_rock_full_size_loss_backward_and_predict():
     data = batch(model, (480, 640))
     model.train()
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals'}
-    total = sum(losses.values())
+    assert {k for k in losses if 'loss' in k} == {'loss_cls', 'loss_bbox', 'loss_scene',
+                                                  'loss_depth', 'loss_normals'}
+    assert {k for k in losses if 'loss' not in k} == {'w_scene', 'w_depth', 'w_normals'}
+    total = model.parse_losses(losses)[0]
     assert torch.isfinite(total)
     total.backward()
     # the auxiliary losses reach the backbone (through the residual block) and the detector head

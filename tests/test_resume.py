@@ -121,14 +121,15 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert not different, f'{len(different)} tensors differ, e.g. {different[:3]}'
 
 
-def logged_losses(work_dir: Path) -> dict:
-    """{iteration: {loss name: value}} of the json scalar log(s) of a work dir."""
+def logged_losses(work_dir: Path, prefix: str = 'loss') -> dict:
+    """{iteration: {name: value}} of the json scalar log(s) of a work dir, for the names that
+    start with ``prefix`` (``'w_'``: the loss balancer's weights)."""
     out = {}
     for path in sorted(work_dir.glob('*/vis_data/scalars.json')):
         for line in path.read_text().splitlines():
             rec = json.loads(line)
             if 'loss' in rec:
-                out[rec['iter']] = {k: v for k, v in rec.items() if k.startswith('loss')}
+                out[rec['iter']] = {k: v for k, v in rec.items() if k.startswith(prefix)}
     return out
 
 
@@ -203,6 +204,31 @@ def test_same_seed_same_losses(straight, killed_after_4):
                              'loss_normals'} for i in a)
     assert [b[i] for i in (1, 2, 3, 4)] == [a[i] for i in (1, 2, 3, 4)]
     assert a[1] != a[2]  # the log is not constant
+
+
+@pytest.mark.parametrize('balancer,options,state', [
+    ('UncertaintyWeighting', [], 'log_vars'),
+    ('DynamicWeightAverage', ['model.loss_balancer.window=2'], 'window_means'),
+    ('GradNorm', [], 'task_weights')])
+def test_loss_balancer_resumes_identically(balancer, options, state, setup, tmp_path):
+    """A learned balancer's parameters / loss history are in the checkpoints: the killed and
+    resumed run logs the same weights and ends with the same balancer state as a straight one."""
+    options = [f'model.loss_balancer.type={balancer}', *options]
+    straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
+    check_ok(train(setup, straight, options=options))
+    proc = train(setup, resumed, kill='after:5', options=options)
+    assert proc.returncode == SIGKILL_EXIT, proc.stderr[-2000:]
+    check_ok(train(setup, resumed, '--resume', options=options))
+
+    learned = state_dict(straight / 'iter_6.pth')[f'loss_balancer.{state}']
+    assert not torch.equal(learned, torch.zeros_like(learned)) and \
+        not torch.equal(learned, torch.ones_like(learned)), f'{state} stayed at its initial value'
+    assert_same_weights(straight / 'iter_6.pth', resumed / 'iter_6.pth')   # balancer included
+    weights = logged_losses(straight, prefix='w_')
+    assert sorted(weights) == [1, 2, 3, 4, 5, 6]
+    assert all(set(w) == {'w_scene', 'w_depth', 'w_normals'} for w in weights.values())
+    assert weights[5] != {'w_scene': 1.0, 'w_depth': 1.0, 'w_normals': 1.0}    # learned
+    assert [logged_losses(resumed, prefix='w_')[i] for i in (5, 6)] == [weights[5], weights[6]]
 
 
 # ------------------------------------------------------------------------------------------------

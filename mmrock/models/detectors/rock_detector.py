@@ -46,17 +46,24 @@ class ROCKDetector(BaseDetector):
         rock (dict): Config of the auxiliary block (``ROCKNeck``).
         predict_aux (bool): Also write the auxiliary predictions into the output samples
             (``pred_scene_scores``, ``pred_depth``, ``pred_normals``).
+        loss_balancer (dict): How the detection and auxiliary losses are weighed
+            (``mmrock/models/loss_balancers``): ``FixedWeights`` (default: the heads' own loss
+            weights, unchanged), ``UncertaintyWeighting``, ``DynamicWeightAverage``, ``GradNorm``.
+            Its ``tasks`` are the ROCK heads'.
         data_preprocessor (dict): The detector's data preprocessor (owned by this wrapper).
         **detector_cfg: The wrapped detector's arguments (backbone, neck, bbox_head, train_cfg...).
     """
 
     def __init__(self, detector_type: str, rock: dict, predict_aux: bool = True,
+                 loss_balancer: dict = dict(type='FixedWeights'),
                  data_preprocessor: Union[dict, None] = None, init_cfg=None,
                  **detector_cfg) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
         self.rock = MODELS.build(rock)
         self.predict_aux = predict_aux
+        self.loss_balancer = MODELS.build(loss_balancer, default_args=dict(tasks=[
+            head.loss_name[len('loss_'):] for head in self.rock.aux_heads.values()]))
         self._register_load_state_dict_pre_hook(self._prefix_plain_detector_keys)
 
     def _prefix_plain_detector_keys(self, state_dict: dict, prefix: str, *args) -> None:
@@ -90,8 +97,7 @@ class ROCKDetector(BaseDetector):
         feats, task_maps = self.extract_feat(batch_inputs)
         with _precomputed_features(self.detector, feats):
             losses = self.detector.loss(batch_inputs, batch_data_samples)
-        losses.update(self.rock.loss(task_maps, batch_data_samples))
-        return losses
+        return self.loss_balancer(losses, self.rock.loss(task_maps, batch_data_samples), self)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

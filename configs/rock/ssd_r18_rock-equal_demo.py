@@ -1,0 +1,8 @@
+# `make demo` scale: ROCK with every task weighted 1, the untuned baseline of the
+# loss-balancing demo configs (see ssd_r50_rock-equal_nyuv2.py).
+_base_ = ['./ssd_r18_rock_demo.py']
+
+model = dict(rock=dict(aux_heads=dict(
+    scene=dict(loss=dict(loss_weight=1.0)),
+    depth=dict(loss=dict(loss_weight=1.0)),
+    normals=dict(loss=dict(loss_weight=1.0)))))
