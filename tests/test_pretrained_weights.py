@@ -274,3 +274,21 @@ def test_resuming_downloads_nothing(tmp_path, hub):
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_5.pth'))
     prepare_pretrained_or_exit(cfg)
     assert cfg.model.backbone.init_cfg is None and not list(hub.glob('*'))
+
+
+def test_load_from_replaces_the_initialisation(server, hub, tmp_path):
+    """With ``load_from`` (e.g. a stock detector's COCO weights) the ImageNet initialisation is
+    overwritten anyway: only load_from's file is fetched and verified, offline is no obstacle."""
+    payload = os.urandom(700)
+    url = _serve(server, payload, f'atss-{hashlib.sha256(payload).hexdigest()[:8]}.pth')
+    cfg = Config.fromfile(str(PAPER_CONFIG))
+    cfg.model.backbone.init_cfg.checkpoint = 'http://127.0.0.1:9/resnet50-0676ba61.pth'
+    cfg.load_from = url
+    logged = []
+    assert pw.prepare_pretrained_weights(cfg, log=logged.append, progress=False) == [
+        cfg.load_from]
+    assert Path(cfg.load_from).read_bytes() == payload and cfg.model.backbone.init_cfg is None
+    assert 'the pretrained initialisation of model.backbone is skipped' in logged[0]
+    cfg.load_from = str(tmp_path / 'missing.pth')
+    with pytest.raises(pw.PretrainedWeightsError, match='load_from: .*missing.pth does not'):
+        pw.prepare_pretrained_weights(cfg)

@@ -244,18 +244,25 @@ def prepare_pretrained_weights(cfg, log: Optional[Callable[[str], None]] = None,
                                progress: bool = True) -> List[str]:
     """Fetch, verify and localise the downloads ``cfg`` initialises from (module docstring).
 
-    Edits ``cfg`` in place: each downloaded ``checkpoint`` (and ``load_from``) becomes the
-    verified local file. Returns the local paths. Raises :class:`PretrainedWeightsError` (one
+    Edits ``cfg`` in place: each downloaded ``checkpoint`` becomes the verified local file; with
+    a ``load_from`` (whose weights replace any initialisation) only that file is fetched and the
+    ``Pretrained`` initialisers are dropped. Returns the local paths. Raises :class:`PretrainedWeightsError` (one
     line) when a file cannot be fetched or verified, a local checkpoint is missing, or a
     from-scratch backbone would stay partly random.
     """
     problem = from_scratch_problem(cfg)
     if problem:
         raise PretrainedWeightsError(problem)
-    targets = [(key, init, 'checkpoint') for key, init in
-               pretrained_init_cfgs(cfg.get('model') or {})]
+    model = cfg.get('model') or {}
     if isinstance(cfg.get('load_from'), str) and not cfg.get('resume'):
-        targets.append(('load_from', cfg, 'load_from'))
+        # the checkpoint's weights replace the initialisation: nothing else to fetch
+        skipped = [_owner_key(key) for key, _ in pretrained_init_cfgs(model)]
+        if skipped and drop_pretrained_init_cfgs(model) and log is not None:
+            log(f'load_from gives the weights: the pretrained initialisation of '
+                f'{", ".join(skipped)} is skipped')
+        targets = [('load_from', cfg, 'load_from')]
+    else:
+        targets = [(key, init, 'checkpoint') for key, init in pretrained_init_cfgs(model)]
     paths = []
     for key, holder, field in targets:
         checkpoint = holder.get(field)
