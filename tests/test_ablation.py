@@ -67,11 +67,12 @@ def test_default_set_configs_build(config):
     cfg = Config.fromfile(str(REPO / config))
     model = MODELS.build(cfg.model)
     heads = set(model.rock.aux_heads) if hasattr(model, 'rock') else set()
-    expected = {'ssd_r18_demo': set(), 'ssd_r18_flatmtl_demo': {'scene', 'depth', 'normals'},
+    expected = {'ssd_r18_1xb8-400it_demo': set(),
+                'ssd_r18_flatmtl_1xb8-400it_demo': {'scene', 'depth', 'normals'},
                 'ssd_r18_rock_demo': {'scene', 'depth', 'normals'}}
     name = config.split('/')[-1][:-3]
-    if name not in expected:  # ssd_r18_rock-<task>_demo
+    if name not in expected:  # ssd_r18_rock-<task>_1xb8-400it_demo
         expected[name] = {name.split('-')[1].split('_')[0]}
     assert heads == expected[name]
-    if name == 'ssd_r18_flatmtl_demo':
+    if name == 'ssd_r18_flatmtl_1xb8-400it_demo':
         assert not model.rock.residual

@@ -240,7 +240,7 @@ def test_default_balancer_reproduces_todays_total_loss_exactly():
 def test_fixed_weights_in_the_balancer_equal_the_heads_loss_weights():
     """The paper's weights given to the balancer instead of the heads: the same losses."""
     heads = build('ssd_r18_rock_demo.py')
-    balancer = build('ssd_r18_rock-equal_demo.py', **{'model.loss_balancer': dict(
+    balancer = build('ssd_r18_rock-equal_1xb8-400it_demo.py', **{'model.loss_balancer': dict(
         type='FixedWeights', weights=dict(scene=3.0, depth=3.0, normals=30.0))})
     data = tiny_batch(heads)
     a = heads.loss(data['inputs'], data['data_samples'])
@@ -251,7 +251,7 @@ def test_fixed_weights_in_the_balancer_equal_the_heads_loss_weights():
 
 
 def test_uncertainty_log_vars_receive_their_gradient_in_the_detector():
-    model = build('ssd_r18_rock-uncertainty_demo.py',
+    model = build('ssd_r18_rock-uncertainty_1xb8-400it_demo.py',
                   **{'model.loss_balancer.include_detection': True})
     data = tiny_batch(model)
     losses = model.loss(data['inputs'], data['data_samples'])
@@ -267,8 +267,8 @@ def test_uncertainty_log_vars_receive_their_gradient_in_the_detector():
 def test_grad_norm_trains_its_weights_and_leaves_the_network_gradients_alone():
     """At the first iteration (weights 1) the network's gradients equal those of equal fixed
     weights: L_grad reaches the task weights only."""
-    gradnorm = build('ssd_r18_rock-gradnorm_demo.py')
-    equal = build('ssd_r18_rock-equal_demo.py')
+    gradnorm = build('ssd_r18_rock-gradnorm_1xb8-400it_demo.py')
+    equal = build('ssd_r18_rock-equal_1xb8-400it_demo.py')
     equal.load_state_dict(gradnorm.state_dict(), strict=False)
     data = tiny_batch(gradnorm)
     for model in (gradnorm, equal):
@@ -285,7 +285,7 @@ def test_grad_norm_trains_its_weights_and_leaves_the_network_gradients_alone():
 
 
 def test_grad_norm_refuses_flat_mtl_with_detection_on_the_encoder():
-    model = build('ssd_r18_rock-gradnorm_demo.py', **{'model.rock.residual': False,
+    model = build('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', **{'model.rock.residual': False,
                                                      'model.loss_balancer.include_detection': True})
     data = tiny_batch(model)
     with pytest.raises(ValueError, match='det loss does not depend on rock.encoder.1.conv.weight'):
@@ -299,7 +299,7 @@ def test_balancers_do_not_synchronise_host_and_device(balancer):
     """No operator of the balancers (forward, GradNorm's gradient norms, backward, state
     updates) reads a device value on the host; three iterations, so DWA's windows close and
     its weights come from the formula."""
-    model = build('ssd_r18_rock-equal_demo.py', **{'model.loss_balancer': balancer})
+    model = build('ssd_r18_rock-equal_1xb8-400it_demo.py', **{'model.loss_balancer': balancer})
     data = tiny_batch(model)
     with SyncOpRecorder() as rec:
         for _ in range(3):
@@ -310,12 +310,12 @@ def test_balancers_do_not_synchronise_host_and_device(balancer):
 
 
 @pytest.mark.parametrize('config,balancer', [
-    ('ssd_r50_rock-uncertainty_nyuv2.py', UncertaintyWeighting),
-    ('ssd_r50_rock-dwa_nyuv2.py', DynamicWeightAverage),
-    ('ssd_r50_rock-gradnorm_nyuv2.py', GradNorm),
-    ('ssd_r18_rock-uncertainty_demo.py', UncertaintyWeighting),
-    ('ssd_r18_rock-dwa_demo.py', DynamicWeightAverage),
-    ('ssd_r18_rock-gradnorm_demo.py', GradNorm)])
+    ('ssd_r50_rock-uncertainty_1xb8-40k_nyuv2.py', UncertaintyWeighting),
+    ('ssd_r50_rock-dwa_1xb8-40k_nyuv2.py', DynamicWeightAverage),
+    ('ssd_r50_rock-gradnorm_1xb8-40k_nyuv2.py', GradNorm),
+    ('ssd_r18_rock-uncertainty_1xb8-400it_demo.py', UncertaintyWeighting),
+    ('ssd_r18_rock-dwa_1xb8-400it_demo.py', DynamicWeightAverage),
+    ('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', GradNorm)])
 def test_balancer_configs_weigh_unweighted_heads(config, balancer):
     cfg = Config.fromfile(str(CONFIGS / config))
     assert MODELS.get(cfg.model.loss_balancer.type) is balancer

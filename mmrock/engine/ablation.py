@@ -24,12 +24,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 REPO = Path(__file__).resolve().parents[2]
 # The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task.
 DEFAULT_CONFIGS = (
-    'configs/rock/ssd_r18_demo.py',
-    'configs/rock/ssd_r18_flatmtl_demo.py',
+    'configs/rock/ssd_r18_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_flatmtl_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock_demo.py',
-    'configs/rock/ssd_r18_rock-scene_demo.py',
-    'configs/rock/ssd_r18_rock-depth_demo.py',
-    'configs/rock/ssd_r18_rock-normals_demo.py',
+    'configs/rock/ssd_r18_rock-scene_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_rock-depth_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_rock-normals_1xb8-400it_demo.py',
 )
 # (key in tools/test.py's metrics.json, column title, scale to the shown unit)
 METRICS = (

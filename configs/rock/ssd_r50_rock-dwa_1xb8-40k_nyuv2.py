@@ -1,5 +1,5 @@
 # ROCK, auxiliary losses weighed by Dynamic Weight Average (Liu et al., CVPR 2019): T = 2, loss
 # averages over windows of 100 iterations (one epoch of the 795 training images at batch 8).
-_base_ = ['./ssd_r50_rock-equal_nyuv2.py']
+_base_ = ['./ssd_r50_rock-equal_1xb8-40k_nyuv2.py']
 
 model = dict(loss_balancer=dict(type='DynamicWeightAverage', temperature=2.0, window=100))

@@ -1,5 +1,5 @@
 # `make demo` scale: ROCK with every task weighted 1, the untuned baseline of the
-# loss-balancing demo configs (see ssd_r50_rock-equal_nyuv2.py).
+# loss-balancing demo configs (see ssd_r50_rock-equal_1xb8-40k_nyuv2.py).
 _base_ = ['./ssd_r18_rock_demo.py']
 
 model = dict(rock=dict(aux_heads=dict(
