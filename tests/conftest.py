@@ -80,10 +80,11 @@ randomness = dict(seed=0)
 NO_VAL = ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
 
 
-def run_python(*args, env=None, timeout=600) -> subprocess.CompletedProcess:
-    """Run ``python ARGS`` (this interpreter) from the repository root, capturing text output."""
+def run_python(*args, env=None, timeout=600, cwd=REPO) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` (this interpreter) from ``cwd`` (the repository root), capturing text
+    output."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, env=full_env,
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -154,8 +155,7 @@ class UserCheckout:
 
     def run(self, *args, env=None, timeout=900) -> subprocess.CompletedProcess:
         """``python ARGS`` from the checkout (mmrock imported from this repository)."""
-        full_env = dict(os.environ, **(env or {}))
-        full_env['PYTHONPATH'] = os.pathsep.join(
-            p for p in (str(REPO), full_env.get('PYTHONPATH')) if p)
-        return subprocess.run([sys.executable, *map(str, args)], cwd=self.root, env=full_env,
-                              capture_output=True, text=True, timeout=timeout)
+        inherited = dict(os.environ, **(env or {})).get('PYTHONPATH')
+        path = os.pathsep.join(p for p in (str(REPO), inherited) if p)
+        return run_python(*args, env=dict(env or {}, PYTHONPATH=path), timeout=timeout,
+                          cwd=self.root)

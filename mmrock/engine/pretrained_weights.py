@@ -131,22 +131,18 @@ def checksum_problem(path: str, url: str) -> Optional[str]:
 def download(url: str, path: str, timeout: float = 60., progress: bool = True) -> None:
     """Download ``url`` to ``path`` through a temporary file of the same folder, renamed once
     complete (concurrent processes never see a partial file)."""
+    from tqdm import tqdm
     os.makedirs(osp.dirname(path), exist_ok=True)
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = int(response.headers.get('Content-Length') or 0) or None
         fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.download-')
         try:
-            with os.fdopen(fd, 'wb') as out:
-                if progress:
-                    from tqdm import tqdm
-                    bar = tqdm(total=total, unit='B', unit_scale=True, unit_divisor=1024,
-                               desc=f'Downloading {osp.basename(path)}')
+            with os.fdopen(fd, 'wb') as out, tqdm(
+                    total=total, unit='B', unit_scale=True, unit_divisor=1024,
+                    desc=f'Downloading {osp.basename(path)}', disable=not progress) as bar:
                 for chunk in iter(lambda: response.read(_CHUNK), b''):
                     out.write(chunk)
-                    if progress:
-                        bar.update(len(chunk))
-                if progress:
-                    bar.close()
+                    bar.update(len(chunk))
             os.replace(tmp, path)
         except BaseException:
             if osp.exists(tmp):
