@@ -106,3 +106,30 @@ def test_fusion_norm_act_flag():
     out = neck((torch.randn(2, 64, 4, 5), ))[0]
     assert (out >= 0).all()  # ends with a ReLU
     assert build_neck(in_channels=64, encoder_channels=16).fusion is None
+
+
+def _decoder_residual_rms(neck, c5):
+    with torch.no_grad():
+        refined = neck((c5, ))[0]
+    return (refined - c5).pow(2).mean().sqrt().item()
+
+
+def test_decoder_norm_init_starts_rock_near_identity():
+    torch.manual_seed(0)
+    paper = build_neck(in_channels=64, encoder_channels=16).train()
+    paper.init_weights()
+    torch.manual_seed(0)
+    near_identity = build_neck(in_channels=64, encoder_channels=16,
+                               decoder_norm_init=0.1).train()
+    near_identity.init_weights()
+    assert all((d.norm.weight == 1).all() for d in paper.decoders.values())
+    assert all((d.norm.weight == 0.1).all() for d in near_identity.decoders.values())
+    # In training mode the BN output is normalised, so the residual scales with the BN weight
+    # (the ReLU is positively homogeneous): the same weights otherwise, 10x smaller residual.
+    c5 = torch.randn(4, 64, 6, 8)
+    ratio = _decoder_residual_rms(near_identity, c5) / _decoder_residual_rms(paper, c5)
+    assert ratio == pytest.approx(0.1, rel=1e-4)
+    with pytest.raises(ValueError, match='residual fusion only'):
+        build_neck(in_channels=64, encoder_channels=16, residual=False, decoder_norm_init=0.1)
+    with pytest.raises(ValueError, match='> 0'):
+        build_neck(in_channels=64, encoder_channels=16, decoder_norm_init=0.)

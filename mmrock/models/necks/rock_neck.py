@@ -39,6 +39,10 @@ class ROCKNeck(BaseModule):
         fusion_norm_act (bool): BN + ReLU after the residual sum (a choice the paper leaves
             open, docs/design.md; the paper's fusion is a plain element-wise addition, the
             default).
+        decoder_norm_init (float): Initial scale (BN weight) of each decoder's norm layer. The
+            default 1 is the usual BN initialisation (the paper's); a small value such as 0.1
+            starts the block close to identity, so that randomly initialised decoders do not
+            swamp ``x`` at the start of training (docs/design.md, "Starting ROCK near identity").
         norm_cfg (dict): Norm layer of the encoder, decoders and optional fusion.
     """
 
@@ -49,6 +53,7 @@ class ROCKNeck(BaseModule):
                  aux_heads: Dict[str, dict] = DEFAULT_AUX_HEADS,
                  residual: bool = True,
                  fusion_norm_act: bool = False,
+                 decoder_norm_init: float = 1.0,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -56,6 +61,11 @@ class ROCKNeck(BaseModule):
             raise ValueError('ROCKNeck needs at least one auxiliary head')
         if fusion_norm_act and not residual:
             raise ValueError('fusion_norm_act applies to the residual fusion only')
+        if decoder_norm_init != 1.0 and not residual:
+            raise ValueError('decoder_norm_init applies to the residual fusion only')
+        if not decoder_norm_init > 0:
+            raise ValueError(f'decoder_norm_init must be > 0, got {decoder_norm_init}')
+        self.decoder_norm_init = decoder_norm_init
         self.in_index = in_index
         self.residual = residual
         self.aux_heads = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in aux_heads.items()})
@@ -71,6 +81,14 @@ class ROCKNeck(BaseModule):
                 for name, head in self.aux_heads.items()})
         self.fusion = nn.Sequential(build_norm_layer(norm_cfg, in_channels)[1],
                                     nn.ReLU(inplace=True)) if fusion_norm_act else None
+
+    def init_weights(self) -> None:
+        """Usual initialisation, then the decoders' norm weights set to ``decoder_norm_init``
+        (BN weights start at 1)."""
+        super().init_weights()
+        if self.residual:
+            for decoder in self.decoders.values():
+                nn.init.constant_(decoder.norm.weight, self.decoder_norm_init)
 
     def forward_with_aux(self, inputs: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
         """Returns the features with the ``in_index`` level refined, and the task maps
