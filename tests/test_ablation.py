@@ -69,10 +69,17 @@ def test_default_set_configs_build(config):
     heads = set(model.rock.aux_heads) if hasattr(model, 'rock') else set()
     expected = {'ssd_r18_1xb8-400it_demo': set(),
                 'ssd_r18_flatmtl_1xb8-400it_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_rock_demo': {'scene', 'depth', 'normals'}}
+                'ssd_r18_rock_demo': {'scene', 'depth', 'normals'},
+                'ssd_r18_rock-near-identity_1xb8-400it_demo': {'scene', 'depth', 'normals'},
+                'ssd_r18_rock-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'}}
     name = config.split('/')[-1][:-3]
     if name not in expected:  # ssd_r18_rock-<task>_1xb8-400it_demo
         expected[name] = {name.split('-')[1].split('_')[0]}
     assert heads == expected[name]
     if name == 'ssd_r18_flatmtl_1xb8-400it_demo':
         assert not model.rock.residual
+    if name == 'ssd_r18_rock-near-identity_1xb8-400it_demo':
+        assert model.rock.decoder_norm_init == 0.1
+    if name == 'ssd_r18_rock-per-side-anchors_1xb8-400it_demo':
+        assert type(model.detector.bbox_head.prior_generator).__name__ == \
+            'PerSideSSDAnchorGenerator'

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
-# The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task.
+# The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task;
+# then two variants of ROCK: started near identity, and the per-side anchor scales.
 DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_flatmtl_1xb8-400it_demo.py',
@@ -30,6 +31,8 @@ DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_rock-scene_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock-depth_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock-normals_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_rock-near-identity_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_rock-per-side-anchors_1xb8-400it_demo.py',
 )
 # (key in tools/test.py's metrics.json, column title, scale to the shown unit)
 METRICS = (
