@@ -137,6 +137,7 @@ def write_tiny(root, names=None, scene_types=SCENE_TYPES, labels=None, splits=(T
     (root / 'val.txt').write_text('# val scenes\n' + '\n'.join(VAL_SCENES) + '\n\n')
     return {'mat_path': root / 'tiny.mat', 'splits_path': root / 'splits.mat',
             'normals_dir': root / 'normals_gt' if normals else None,
+            'compute_normals': not normals,
             'val_split': root / 'val.txt'}
 
 
@@ -327,7 +328,7 @@ def test_normals_from_depth_of_a_plane():
     assert mask[1:-1, 38].all() and mask[1:-1, 41:-1].all() and mask[30, 20]
 
 
-def test_conversion_without_normals_computes_them(tmp_path):
+def test_normals_from_depth_when_asked(tmp_path):
     h, w = 48, 64
     normal = np.array([-0.2, -0.6, -0.77])
     normal /= np.linalg.norm(normal)
@@ -339,7 +340,7 @@ def test_conversion_without_normals_computes_them(tmp_path):
                      'kitchen_0001')
     write_splits_mat(tmp_path / 'splits.mat', [0], [1])
     convert_nyuv2(tmp_path / 'plane.mat', tmp_path / 'splits.mat', tmp_path / 'out',
-                  progress=False)
+                  compute_normals=True, progress=False)
     png = np.asarray(Image.open(tmp_path / 'out' / 'normals' / '0001.png'))
     mask = np.asarray(Image.open(tmp_path / 'out' / 'normal_masks' / '0001.png')) == 255
     assert mask.sum() == (h - 2) * (w - 2)
@@ -525,13 +526,31 @@ def test_cli(tmp_path, capsys):
     assert not (tmp_path / 'data' / 'nyuv2' / 'annotations' / 'nyuv2_val.json').exists()
 
 
+def test_cli_refuses_to_guess_the_normals(tmp_path, capsys):
+    """No silent fallback: without --normals, normals from depth only with --normals-from-depth."""
+    paths = write_tiny(tmp_path)
+    out = tmp_path / 'nyuv2'
+    argv = ['--mat', str(paths['mat_path']), '--splits', str(paths['splits_path']),
+            '--out', str(out), '--no-progress']
+    assert _load_cli().main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1
+    assert 'no surface normals' in err and '(--normals)' in err and '--normals-from-depth' in err
+    _assert_no_output(out)
+    with pytest.raises(NYUv2ConversionError, match='two sources of surface normals'):
+        convert_nyuv2(paths['mat_path'], paths['splits_path'], out,
+                      normals_dir=paths['normals_dir'], compute_normals=True)
+    _assert_no_output(out)
+
+
 def test_cli_process_exit_code_and_stderr(tmp_path):
     paths = write_tiny(tmp_path, normals=False)
     scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[0], [1]]),
                                             'testNdxs': np.array([[3]])})
     out = tmp_path / 'nyuv2'
     proc = subprocess.run([sys.executable, str(CLI), '--mat', str(paths['mat_path']),
-                           '--splits', str(paths['splits_path']), '--out', str(out)],
+                           '--splits', str(paths['splits_path']), '--normals-from-depth',
+                           '--out', str(out)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -552,7 +571,8 @@ def test_memory_does_not_grow_with_the_number_of_images(tmp_path):
         info = make_synthetic_nyuv2(tmp_path / f'raw{num}', num, seed=8, height=240, width=320,
                                     progress=False)
         tracemalloc.start()
-        convert_nyuv2(info['mat'], info['splits'], tmp_path / f'out{num}', progress=False)
+        convert_nyuv2(info['mat'], info['splits'], tmp_path / f'out{num}',
+                      compute_normals=True, progress=False)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     # 12 more images hold 12 x 0.75 MB of pixel data: kept in memory, they would show here

@@ -2,9 +2,10 @@
 
 Inputs (docs/design.md, "NYUv2 data"): ``nyu_depth_v2_labeled.mat`` (MATLAB v7.3 = HDF5, read
 image by image through h5py, never whole datasets), ``splits.mat`` (MATLAB v5, 1-based
-``trainNdxs`` / ``testNdxs``), and optionally the ``normals_gt/`` folder (``normals/NNNN.png``,
-``masks/NNNN.png``, 0-based NNNN) and a val split (a text file of ``scenes`` names moved from
-train to val).
+``trainNdxs`` / ``testNdxs``), the surface normals: the ``normals_gt/`` folder
+(``normals/NNNN.png``, ``masks/NNNN.png``, 0-based NNNN) or, only when asked, normals computed from
+the depth maps, and optionally a val split (a text file of ``scenes`` names moved from train to
+val).
 
 Output layout under ``out_dir`` (NNNN = 0-based index of the image in the .mat, 4 digits)::
 
@@ -487,6 +488,7 @@ def convert_nyuv2(mat_path,
                   splits_path,
                   out_dir,
                   normals_dir=None,
+                  compute_normals: bool = False,
                   val_split=None,
                   overwrite: bool = False,
                   progress: bool = True) -> Dict[str, int]:
@@ -496,8 +498,9 @@ def convert_nyuv2(mat_path,
         mat_path: ``nyu_depth_v2_labeled.mat``.
         splits_path: ``splits.mat``; only images of trainNdxs / testNdxs are converted.
         out_dir: output folder; an existing one is an error unless ``overwrite``.
-        normals_dir: ``normals_gt/`` (with ``normals/`` and ``masks/``); without it normals are
-            computed from ``depths`` (:func:`normals_from_depth`).
+        normals_dir: ``normals_gt/`` (with ``normals/`` and ``masks/``).
+        compute_normals: compute the normals from ``depths`` instead
+            (:func:`normals_from_depth`); exactly one of the two normals sources is required.
         val_split: text file of ``scenes`` names: their train images go to val instead.
         overwrite: replace an existing ``out_dir`` (only once the new one is complete).
         progress: show a tqdm progress bar (stderr).
@@ -507,9 +510,16 @@ def convert_nyuv2(mat_path,
 
     Raises:
         NYUv2FormatError: a bad input (every check that needs no pixel data runs before anything
-            is written); NYUv2ConversionError: ``out_dir`` exists or cannot be written.
+            is written); NYUv2ConversionError: no normals source, or two, or ``out_dir`` exists
+            or cannot be written.
     """
     from tqdm import tqdm
+    if (normals_dir is None) == (not compute_normals):
+        raise NYUv2ConversionError(
+            f'{mat_path}: ' + ('no surface normals' if normals_dir is None else
+                               'two sources of surface normals') +
+            ': give either the precomputed normals_gt/ folder (--normals) or compute them from '
+            'the depth maps (--normals-from-depth)')
     out = absolute_out_dir(out_dir, overwrite)
     with NYUv2Mat(mat_path) as mat:
         class_ids = [mat.label_ids(name) for name in DETECTION_CLASSES]
