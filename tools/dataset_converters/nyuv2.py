@@ -3,12 +3,13 @@
 
     python tools/dataset_converters/nyuv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat \
         (--normals normals_gt/ | --normals-from-depth) [--val-split FILE] --out data/nyuv2 \
-        [--overwrite]
+        [--overwrite] [--nproc N]
 
 Layout and json fields: mmrock/datasets/converters/nyuv2_mat.py. Exit status 1 with one line
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -31,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                          'intrinsics)')
     parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
                         'images go to a val split')
+    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
+                        help='worker processes (default: the CPUs, at most 4)')
     add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
 
@@ -41,7 +44,7 @@ def main(argv=None) -> int:
         counts = convert_nyuv2(args.mat, args.splits, args.out, normals_dir=args.normals,
                                compute_normals=args.normals_from_depth,
                                val_split=args.val_split, overwrite=args.overwrite,
-                               progress=not args.no_progress)
+                               nproc=args.nproc, progress=not args.no_progress)
     except NYUv2ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -18,3 +18,7 @@ class DataFormatError(ConversionError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f'{path}: {problem}')
+
+    def __reduce__(self):
+        # raised in a worker process, it crosses to the parent pickled
+        return type(self), (self.path, self.problem)
