@@ -5,7 +5,7 @@
         (--normals normals_gt/ | --normals-from-depth) [--val-split FILE] --out data/nyuv2 \
         [--overwrite] [--nproc N]
 
-Layout and json fields: mmrock/datasets/converters/nyuv2_mat.py. Exit status 1 with one line
+Layout and json fields: mmrock_data/converters/nyuv2_mat.py. Exit status 1 with one line
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.datasets.converters.nyuv2_mat import (  # noqa: E402
-    NYUv2ConversionError, convert_nyuv2)
-from mmrock.datasets.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.nyuv2_mat import (  # noqa: E402
+NYUv2ConversionError, convert_nyuv2)
+from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
