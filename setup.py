@@ -37,7 +37,7 @@ setup(
         'Programming Language :: Python :: 3.10',
         'Programming Language :: Python :: 3.11',
     ],
-    packages=find_packages(include=['mmrock', 'mmrock.*']),
+    packages=find_packages(include=['mmrock', 'mmrock.*', 'mmrock_data', 'mmrock_data.*']),
     package_data={'mmrock': ['.mim/model-index.yml', '.mim/configs/**/*.py']},
     include_package_data=False,
     python_requires='>=3.9,<3.12',

@@ -10,7 +10,7 @@ from mmdet.evaluation import CocoMetric
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 from mmrock.evaluation import ZeroOnEmptyCocoMetric
 
 H, W = 60, 80

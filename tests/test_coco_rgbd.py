@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from mmrock.datasets.converters import decode_normals
+from mmrock_data.converters import decode_normals
 from rgbd_factory import CLASSES, INTRINSICS, SCENES, make_rgbd_source
 
 spec = importlib.util.spec_from_file_location(
@@ -136,7 +136,7 @@ def test_dataset_refuses_wrongly_sized_depth_file(source, tmp_path):
     assert tool.main(argv(src, out, *intrinsics_args())) == 0
     Image.fromarray(np.ones((30, 40), np.uint16)).save(out / 'depth' / '001.png')
     from mmrock.datasets import MultiTaskCocoDataset, multitask_pipeline
-    from mmrock.datasets.converters import NYUv2FormatError
+    from mmrock_data.converters import NYUv2FormatError
     pipeline = multitask_pipeline([dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                                    dict(type='Resize', scale=(40, 32)),
                                    dict(type='PackDetInputs')])
@@ -154,7 +154,7 @@ def test_scene_id_out_of_range_is_an_error(source, tmp_path):
     out = tmp_path / 'out'
     assert tool.main(argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'))) == 0
     from mmrock.datasets import MultiTaskCocoDataset
-    from mmrock.datasets.converters import NYUv2FormatError
+    from mmrock_data.converters import NYUv2FormatError
     with pytest.raises(NYUv2FormatError, match=r"scene_id 1 of image 101 is not in 0\.\.0 \(1 "
                        r'scene_classes\)'):
         MultiTaskCocoDataset(data_root=str(out), ann_file='annotations/train.json',

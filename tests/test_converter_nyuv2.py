@@ -1,10 +1,10 @@
-"""NYUv2 converter: boxes, scenes and splits exactly as built, dense maps, bad inputs, memory."""
+"""NYUv2 converter: boxes, scenes and splits exactly as built, dense maps, bad inputs, memory,
+workers."""
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-import tracemalloc
 from pathlib import Path
 
 import h5py
@@ -14,14 +14,14 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
-from mmrock.datasets.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError,
-                                                  convert_nyuv2, decode_normals,
-                                                  kinect_intrinsics, normals_from_depth)
-from mmrock.datasets.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room,
-                                                        default_names, make_synthetic_nyuv2,
-                                                        make_thing, write_normals_png,
-                                                        write_splits_mat)
-from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, SCENE_CLASSES
+from mmrock_data.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError,
+                                              convert_nyuv2, decode_normals,
+                                              kinect_intrinsics, normals_from_depth)
+from mmrock_data.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room,
+                                                    default_names, make_synthetic_nyuv2,
+                                                    make_thing, write_normals_png,
+                                                    write_splits_mat)
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, SCENE_CLASSES
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / 'tools' / 'dataset_converters' / 'nyuv2.py'
@@ -137,6 +137,7 @@ def write_tiny(root, names=None, scene_types=SCENE_TYPES, labels=None, splits=(T
     (root / 'val.txt').write_text('# val scenes\n' + '\n'.join(VAL_SCENES) + '\n\n')
     return {'mat_path': root / 'tiny.mat', 'splits_path': root / 'splits.mat',
             'normals_dir': root / 'normals_gt' if normals else None,
+            'compute_normals': not normals,
             'val_split': root / 'val.txt'}
 
 
@@ -327,7 +328,7 @@ def test_normals_from_depth_of_a_plane():
     assert mask[1:-1, 38].all() and mask[1:-1, 41:-1].all() and mask[30, 20]
 
 
-def test_conversion_without_normals_computes_them(tmp_path):
+def test_normals_from_depth_when_asked(tmp_path):
     h, w = 48, 64
     normal = np.array([-0.2, -0.6, -0.77])
     normal /= np.linalg.norm(normal)
@@ -339,7 +340,7 @@ def test_conversion_without_normals_computes_them(tmp_path):
                      'kitchen_0001')
     write_splits_mat(tmp_path / 'splits.mat', [0], [1])
     convert_nyuv2(tmp_path / 'plane.mat', tmp_path / 'splits.mat', tmp_path / 'out',
-                  progress=False)
+                  compute_normals=True, progress=False)
     png = np.asarray(Image.open(tmp_path / 'out' / 'normals' / '0001.png'))
     mask = np.asarray(Image.open(tmp_path / 'out' / 'normal_masks' / '0001.png')) == 255
     assert mask.sum() == (h - 2) * (w - 2)
@@ -525,13 +526,31 @@ def test_cli(tmp_path, capsys):
     assert not (tmp_path / 'data' / 'nyuv2' / 'annotations' / 'nyuv2_val.json').exists()
 
 
+def test_cli_refuses_to_guess_the_normals(tmp_path, capsys):
+    """No silent fallback: without --normals, normals from depth only with --normals-from-depth."""
+    paths = write_tiny(tmp_path)
+    out = tmp_path / 'nyuv2'
+    argv = ['--mat', str(paths['mat_path']), '--splits', str(paths['splits_path']),
+            '--out', str(out), '--no-progress']
+    assert _load_cli().main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1
+    assert 'no surface normals' in err and '(--normals)' in err and '--normals-from-depth' in err
+    _assert_no_output(out)
+    with pytest.raises(NYUv2ConversionError, match='two sources of surface normals'):
+        convert_nyuv2(paths['mat_path'], paths['splits_path'], out,
+                      normals_dir=paths['normals_dir'], compute_normals=True)
+    _assert_no_output(out)
+
+
 def test_cli_process_exit_code_and_stderr(tmp_path):
     paths = write_tiny(tmp_path, normals=False)
     scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[0], [1]]),
                                             'testNdxs': np.array([[3]])})
     out = tmp_path / 'nyuv2'
     proc = subprocess.run([sys.executable, str(CLI), '--mat', str(paths['mat_path']),
-                           '--splits', str(paths['splits_path']), '--out', str(out)],
+                           '--splits', str(paths['splits_path']), '--normals-from-depth',
+                           '--out', str(out)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
@@ -544,16 +563,65 @@ def test_cli_process_exit_code_and_stderr(tmp_path):
 # memory
 
 
-def test_memory_does_not_grow_with_the_number_of_images(tmp_path):
-    """Peak traced memory (numpy arrays + Python objects) converting 4 and 16 images of 240x320
-    with normals computed from depth (the heavier path)."""
-    peaks = []
-    for num in (4, 16):
-        info = make_synthetic_nyuv2(tmp_path / f'raw{num}', num, seed=8, height=240, width=320,
+# the CLI in a fresh interpreter, reporting the peak RSS (kB) of its process (VmHWM: getrusage's
+# RUSAGE_SELF would count the forked pytest process before exec) and of its workers, and whether
+# it imported torch
+_PEAK_RSS = """
+import resource, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name='__main__')
+except SystemExit as exc:
+    assert not exc.code, exc.code
+with open('/proc/self/status') as f:
+    own = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))
+print(max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), 'torch' in sys.modules)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc/self/status')
+def test_peak_memory_does_not_grow_with_the_number_of_images(tmp_path):
+    """Peak RSS of the CLI (2 workers, normals from depth: the heavier path) converting 12 and 120
+    generated rooms of 96x128."""
+    h, w = 96, 128
+    peaks = {}
+    for num in (12, 120):
+        info = make_synthetic_nyuv2(tmp_path / f'raw{num}', num, seed=8, height=h, width=w,
                                     progress=False)
-        tracemalloc.start()
-        convert_nyuv2(info['mat'], info['splits'], tmp_path / f'out{num}', progress=False)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    # 12 more images hold 12 x 0.75 MB of pixel data: kept in memory, they would show here
-    assert peaks[1] < 1.15 * peaks[0] + 256 * 1024, peaks
+        proc = subprocess.run(
+            [sys.executable, '-c', _PEAK_RSS, str(CLI), '--mat', info['mat'], '--splits',
+             info['splits'], '--normals-from-depth', '--nproc', '2', '--no-progress', '--out',
+             str(tmp_path / f'out{num}')], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        peak, torch_imported = proc.stdout.split()[-2:]
+        assert torch_imported == 'False'
+        peaks[num] = int(peak) * 1024
+    # The 108 more images hold 19 MB of arrays in the .mat (more decoded): kept in memory, they
+    # would show here. What grows is per image, not per pixel (annotation dicts, HDF5's metadata
+    # cache): ~20 kB an image.
+    extra_pixel_data = 108 * h * w * (3 + 4 + 4 + 2 + 1)
+    assert peaks[120] - peaks[12] < 0.25 * extra_pixel_data, peaks
+
+
+# ----------------------------------------------------------------------------------------------
+# workers
+
+
+def test_workers_write_the_same_dataset(tiny, tmp_path):
+    root, paths, _ = tiny
+    convert_nyuv2(**paths, out_dir=tmp_path / 'out', nproc=2, progress=False)
+    for name in ('annotations/nyuv2_train.json', 'annotations/nyuv2_val.json',
+                 'annotations/nyuv2_test.json', 'images/0006.png', 'depth/0006.png',
+                 'normals/0006.png', 'normal_masks/0006.png'):
+        assert (tmp_path / 'out' / name).read_bytes() == (root / 'out' / name).read_bytes(), name
+
+
+def test_error_in_a_worker_is_the_same_one_line_error(tmp_path):
+    labels, _ = _hand_built_maps()
+    labels[6, 0, 0] = 900
+    paths = write_tiny(tmp_path, labels=labels)
+    out = tmp_path / 'out'
+    with pytest.raises(NYUv2FormatError, match="'labels' of image 6 holds 900") as err:
+        convert_nyuv2(**paths, out_dir=out, nproc=2, progress=False)
+    assert err.value.path == str(paths['mat_path'])
+    _assert_no_output(out)

@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 import mmrock.datasets  # noqa: F401  (registers the dataset and transforms)
 from mmrock.datasets import LoadMultiTaskAnnotations, NYUv2MultiTaskDataset
-from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 
 H, W = 60, 80
 BASE_CONFIG = Path(__file__).parents[1] / 'configs' / '_base_' / 'datasets' / 'nyuv2_multitask.py'

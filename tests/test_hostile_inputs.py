@@ -20,9 +20,9 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from PIL import Image
 
-from mmrock.datasets.converters.nyuv2_mat import (MAT_DATASETS, NYUv2FormatError, NormalsDir,
-                                                  convert_nyuv2, encode_depth_mm, read_splits)
-from mmrock.datasets.converters.synthetic_rooms import make_synthetic_nyuv2
+from mmrock_data.converters.nyuv2_mat import (MAT_DATASETS, NYUv2FormatError, NormalsDir,
+                                              convert_nyuv2, encode_depth_mm, read_splits)
+from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
 from mmrock.datasets.transforms import LoadMultiTaskAnnotations
 from sample_factory import build_model, make_sample, preprocess
 

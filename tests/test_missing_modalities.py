@@ -8,8 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmrock.datasets.converters.nyuv2_mat import convert_nyuv2
-from mmrock.datasets.converters.synthetic_rooms import make_synthetic_nyuv2
+from mmrock_data.converters.nyuv2_mat import convert_nyuv2
+from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
 from sample_factory import build_model, make_sample, preprocess
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
-"""Packaging: a non-editable install ships the configs, so that a config in any folder inherits
-them with ``mmrock::``; the metadata declares the runtime dependencies (torch and mmcv left to
-the user, as mmdet does) and the Python range."""
+"""Packaging: a non-editable install ships mmrock_data and the configs, so that a config in any
+folder inherits them with ``mmrock::``; the metadata declares the runtime dependencies (torch and
+mmcv left to the user, as mmdet does) and the Python range."""
 import json
 import os
 import shutil
@@ -19,14 +19,15 @@ model = dict(rock=dict(fusion_norm_act=True))
 
 BUILD = '''
 import json, sys
-import mmrock
+import mmrock, mmrock_data
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmdet.registry import MODELS
 cfg = Config.fromfile('my_rock.py')
 init_default_scope(cfg.default_scope)
 model = MODELS.build(cfg.model)
-print(json.dumps(dict(module=mmrock.__file__, model=type(model).__name__,
+print(json.dumps(dict(module=mmrock.__file__, data_module=mmrock_data.__file__,
+                      model=type(model).__name__,
                       fusion_norm_act=cfg.model.rock.fusion_norm_act,
                       tta=cfg.tta_model.type, data_root=cfg.data_root)))
 '''
@@ -57,6 +58,7 @@ def test_mmrock_configs_inherit_from_any_folder(installed):
                                    env=dict(os.environ, PYTHONPATH=str(site))))
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result['module'] == str(site / 'mmrock' / '__init__.py')
+    assert result['data_module'] == str(site / 'mmrock_data' / '__init__.py')
     assert result == dict(result, model='ROCKDetector', fusion_norm_act=True,
                           tta='ROCKTTAModel', data_root='data/synthetic_nyuv2/')
     assert 'Failed to search registry' not in proc.stdout + proc.stderr

@@ -16,7 +16,7 @@ from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
 from mmrock.datasets import check_multitask_pipeline, multitask_pipeline
-from mmrock.datasets.converters import normals_from_depth
+from mmrock_data.converters import normals_from_depth
 from rgbd_factory import plane_depth
 
 H, W = 60, 80

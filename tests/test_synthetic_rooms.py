@@ -12,13 +12,13 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
-from mmrock.datasets.converters.nyuv2_mat import (backproject, kinect_intrinsics,
-                                                   normals_from_depth)
-from mmrock.datasets.converters.synthetic_rooms import (SCENE_TYPES, Camera, Room,
-                                                        make_synthetic_nyuv2, make_thing, render,
-                                                        sample_room)
-from mmrock.datasets.nyuv2_meta import (DETECTION_CLASSES, NAME_INDEX, NUM_NAMES,
-                                        SCENE_CLASSES)
+from mmrock_data.converters.nyuv2_mat import (backproject, kinect_intrinsics,
+                                              normals_from_depth)
+from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, Camera, Room,
+                                                    make_synthetic_nyuv2, make_thing, render,
+                                                    sample_room)
+from mmrock_data.nyuv2_meta import (DETECTION_CLASSES, NAME_INDEX, NUM_NAMES,
+                                    SCENE_CLASSES)
 
 REPO = Path(__file__).resolve().parents[1]
 N, H, W = 8, 48, 64

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import NO_VAL, REPO, check_ok, run_python, table_rows, write_tiny_config
-from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 from mmrock.engine import (AutocastOptimWrapper, CheckNonFiniteLossHook, NonFiniteLossError,
                            missing_data_files, missing_data_message)
 from mmrock.engine.runner_cfg import enable_amp, setup_distributed

@@ -15,7 +15,7 @@ from mmengine.structures import InstanceData, PixelData
 from PIL import Image
 
 from conftest import check_ok, run_python
-from mmrock.datasets.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 from mmrock.visualization import (ROCKLocalVisualizer, capture_task_maps, depth_range,
                                   depth_to_rgb, normals_to_rgb, predict_with_scene_maps,
                                   save_figure1)

@@ -27,7 +27,7 @@ def make_synthetic_dataset(out_dir: str, num_images: int, seed: int = 0) -> str:
     """Generate ``num_images`` synthetic 480x640 rooms in the official NYUv2 layout under
     ``out_dir/raw`` and convert them into ``out_dir/nyuv2`` (reused when already there).
     Returns the data root (``out_dir/nyuv2/``)."""
-    from mmrock.datasets.converters import convert_nyuv2, make_synthetic_nyuv2
+    from mmrock_data.converters import convert_nyuv2, make_synthetic_nyuv2
     raw, root = osp.join(out_dir, 'raw'), osp.join(out_dir, 'nyuv2')
     if not osp.exists(osp.join(root, 'annotations', 'nyuv2_train.json')):
         make_synthetic_nyuv2(raw, num_images, seed=seed, progress=False)

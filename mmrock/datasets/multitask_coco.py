@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Union
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .converters.errors import DataFormatError
+from mmrock_data.converters.errors import DataFormatError
 from .transforms.multitask_pipeline import check_multitask_pipeline
 
 # image-entry field of the annotation file -> (data_prefix key, data_info key)

@@ -2,7 +2,7 @@
 from mmdet.registry import DATASETS
 
 from .multitask_coco import MultiTaskCocoDataset
-from .nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 
 
 @DATASETS.register_module()

@@ -6,7 +6,7 @@
         (--normals NORMALS | --intrinsics FX FY CX CY) [--scenes scenes.csv] \
         --out data/my_rgbd [--overwrite]
 
-Layout and json fields: mmrock/datasets/converters/coco_rgbd.py. Exit status 1 with one line
+Layout and json fields: mmrock_data/converters/coco_rgbd.py. Exit status 1 with one line
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.datasets.converters.coco_rgbd import convert_coco_rgbd  # noqa: E402
-from mmrock.datasets.converters.errors import ConversionError  # noqa: E402
-from mmrock.datasets.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.coco_rgbd import convert_coco_rgbd  # noqa: E402
+from mmrock_data.converters.errors import ConversionError  # noqa: E402
+from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -6,7 +6,7 @@
 
 Writes DIR/nyu_depth_v2_labeled.mat, DIR/splits.mat, DIR/normals_gt/{normals,masks}/NNNN.png and
 DIR/val_scenes.txt; convert them with tools/dataset_converters/nyuv2.py. Details:
-mmrock/datasets/converters/synthetic_rooms.py.
+mmrock_data/converters/synthetic_rooms.py.
 """
 import argparse
 import os.path as osp
@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.datasets.converters.synthetic_rooms import make_synthetic_nyuv2  # noqa: E402
+from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -2,30 +2,38 @@
 """Convert the official NYUv2 files into mmrock's dataset folder.
 
     python tools/dataset_converters/nyuv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat \
-        [--normals normals_gt/] [--val-split FILE] --out data/nyuv2 [--overwrite]
+        (--normals normals_gt/ | --normals-from-depth) [--val-split FILE] --out data/nyuv2 \
+        [--overwrite] [--nproc N]
 
-Layout and json fields: mmrock/datasets/converters/nyuv2_mat.py. Exit status 1 with one line
+Layout and json fields: mmrock_data/converters/nyuv2_mat.py. Exit status 1 with one line
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.datasets.converters.nyuv2_mat import (  # noqa: E402
-    NYUv2ConversionError, convert_nyuv2)
-from mmrock.datasets.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.nyuv2_mat import (  # noqa: E402
+NYUv2ConversionError, convert_nyuv2)
+from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--mat', required=True, help='nyu_depth_v2_labeled.mat (MATLAB v7.3)')
     parser.add_argument('--splits', required=True, help='splits.mat (1-based trainNdxs/testNdxs)')
-    parser.add_argument('--normals', help='normals_gt/ folder (normals/ and masks/, 0-based '
-                        'NNNN.png); default: normals computed from the depths')
+    normals = parser.add_mutually_exclusive_group()
+    normals.add_argument('--normals', help='normals_gt/ folder (normals/ and masks/, 0-based '
+                         'NNNN.png): the precomputed surface normals')
+    normals.add_argument('--normals-from-depth', action='store_true',
+                         help='compute the surface normals from the depth maps instead (Kinect '
+                         'intrinsics)')
     parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
                         'images go to a val split')
+    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
+                        help='worker processes (default: the CPUs, at most 4)')
     add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
 
@@ -34,8 +42,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         counts = convert_nyuv2(args.mat, args.splits, args.out, normals_dir=args.normals,
+                               compute_normals=args.normals_from_depth,
                                val_split=args.val_split, overwrite=args.overwrite,
-                               progress=not args.no_progress)
+                               nproc=args.nproc, progress=not args.no_progress)
     except NYUv2ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

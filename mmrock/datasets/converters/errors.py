@@ -1,20 +1,4 @@
-"""Errors of the dataset converters and loaders: one line each, naming the file."""
+"""The converters' and loaders' errors, defined in :mod:`mmrock_data.converters.errors`."""
+from mmrock_data.converters.errors import ConversionError, DataFormatError
 
-
-class ConversionError(Exception):
-    """A conversion that cannot be done; the message is a single line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(' '.join(str(message).split()))
-
-
-class DataFormatError(ConversionError):
-    """An input file is missing or not in the expected format.
-
-    The message is one line: ``<file>: <problem>``; ``path`` and ``problem`` are kept apart too.
-    """
-
-    def __init__(self, path, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f'{path}: {problem}')
+__all__ = ['ConversionError', 'DataFormatError']
