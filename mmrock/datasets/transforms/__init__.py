@@ -1,4 +1,5 @@
 from .formatting import PackMultiTaskInputs
+from .fused_geometry import FusedGeometry
 from .geometry import (FixedRatioMinIoURandomCrop, MultiTaskExpand,
                        MultiTaskMinIoURandomCrop, MultiTaskPad,
                        MultiTaskRandomCrop, MultiTaskRandomFlip,
@@ -11,5 +12,5 @@ __all__ = [
     'LoadMultiTaskAnnotations', 'MultiTaskExpand', 'MultiTaskMinIoURandomCrop',
     'FixedRatioMinIoURandomCrop', 'MultiTaskRandomCrop', 'MultiTaskPad',
     'MultiTaskResize', 'MultiTaskRandomFlip', 'PCALighting',
-    'PackMultiTaskInputs', 'check_multitask_pipeline', 'multitask_pipeline'
+    'PackMultiTaskInputs', 'FusedGeometry', 'check_multitask_pipeline', 'multitask_pipeline'
 ]
