@@ -192,3 +192,52 @@ class FusedGeometry(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(transforms={self.steps})'
+
+
+FUSABLE_TYPES = frozenset(
+    {'MultiTaskExpand', 'MultiTaskMinIoURandomCrop', 'FixedRatioMinIoURandomCrop',
+     'MultiTaskResize', 'MultiTaskRandomFlip'})
+PACKED_LOADERS = {'LoadImageFromFile': 'LoadPackedImage',
+                  'LoadMultiTaskAnnotations': 'LoadPackedMultiTaskAnnotations'}
+
+
+def fused_pipeline(pipeline: Sequence[dict], packed: bool = False) -> List[dict]:
+    """``pipeline`` with each run of two or more consecutive fusable transforms (see
+    :class:`FusedGeometry`) replaced by one ``FusedGeometry``, the labels it moves first loaded
+    undecoded (``decode_dense=False``, decoded at the output size); with ``packed``, loaded from
+    the dataset's pack (``LoadPackedImage``, ``LoadPackedMultiTaskAnnotations``; the dataset
+    needs ``pack=...``). The same samples for a given seed. In a config::
+
+        from mmrock.datasets import fused_pipeline
+        train_pipeline = fused_pipeline(_base_.train_pipeline, packed=True)
+    """
+    from .multitask_pipeline import PIXEL_KEEPING, _type_name
+    out: List[dict] = []
+    run: List[dict] = []
+
+    def end_run():
+        out.extend([dict(type='FusedGeometry', transforms=list(run))] if len(run) > 1 else run)
+        run.clear()
+
+    for transform in pipeline:
+        if _type_name(transform) in FUSABLE_TYPES:
+            run.append(dict(transform))
+        else:
+            end_run()
+            out.append(dict(transform))
+    end_run()
+    for i, transform in enumerate(out):
+        name = _type_name(transform)
+        if name == 'LoadMultiTaskAnnotations':
+            after = [_type_name(t) for t in out[i + 1:] if _type_name(t) not in PIXEL_KEEPING]
+            if after and after[0] == 'FusedGeometry':
+                transform['decode_dense'] = False
+        if packed and name in PACKED_LOADERS:
+            kept = {k: v for k, v in transform.items() if k not in ('type', 'backend_args')}
+            if name == 'LoadImageFromFile':
+                if kept.get('color_type', 'color') != 'color':
+                    raise ValueError('fused_pipeline(packed=True): packs hold colour images, '
+                                     f"not color_type={kept['color_type']!r}")
+                kept = {k: v for k, v in kept.items() if k == 'to_float32'}
+            out[i] = dict(kept, type=PACKED_LOADERS[name])
+    return out
