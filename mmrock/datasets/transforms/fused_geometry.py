@@ -41,10 +41,15 @@ def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill) -> np
     if not (top or bottom or left or right):
         return view
     out = np.empty((len(rows), len(cols)) + src.shape[2:], src.dtype)
-    fill = np.asarray(fill, np.float64)  # cast into out as np.full casts it
+    # rows of (width * channels) items: numpy then copies long runs, not one pixel at a time
+    flat = out.reshape(len(rows), -1)
+    channels = flat.shape[1] // len(cols)
+    fill_row = np.empty(flat.shape[1], src.dtype)
+    fill_row.reshape(len(cols), -1)[:] = np.asarray(fill, np.float64)  # cast as np.full casts
     h, w = view.shape[:2]
-    out[:top], out[top + h:] = fill, fill
-    out[top:top + h, :left], out[top:top + h, left + w:] = fill, fill
+    flat[:top], flat[top + h:] = fill_row, fill_row
+    flat[top:top + h, :left * channels] = fill_row[:left * channels]
+    flat[top:top + h, (left + w) * channels:] = fill_row[(left + w) * channels:]
     out[top:top + h, left:left + w] = view
     return out
 

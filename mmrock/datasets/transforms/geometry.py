@@ -77,14 +77,15 @@ def crop_masks_and_seg(results: dict, patch: np.ndarray,
 
 
 def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoUs (n, ) of one float32 box ``patch`` (4, ) with float32 ``boxes`` (n, 4): mmdet's
-    ``bbox_overlaps`` (eps 1e-6) operation by operation in float32, so the same values, without
-    its per-call tensor overhead."""
-    area1 = (patch[2] - patch[0]) * (patch[3] - patch[1])
+    """IoUs (n, ) of one float32 box ``patch`` (4, ) with float32 ``boxes`` (n, 4), or (m, n)
+    of m patches (m, 4): mmdet's ``bbox_overlaps`` (eps 1e-6) operation by operation in
+    float32, so the same values, without its per-call tensor overhead."""
+    patch = patch[..., None, :]
+    area1 = (patch[..., 2] - patch[..., 0]) * (patch[..., 3] - patch[..., 1])
     area2 = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    wh = np.clip(np.minimum(patch[2:], boxes[:, 2:]) - np.maximum(patch[:2], boxes[:, :2]), 0,
-                 None)
-    overlap = wh[:, 0] * wh[:, 1]
+    wh = np.clip(np.minimum(patch[..., 2:], boxes[:, 2:]) - np.maximum(patch[..., :2],
+                                                                         boxes[:, :2]), 0, None)
+    overlap = wh[..., 0] * wh[..., 1]
     union = np.maximum(area1 + area2 - overlap, np.float32(1e-6))
     return overlap / union
 
@@ -192,17 +193,27 @@ class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
             min_iou = self._random_mode()
             if min_iou == 1:
                 return None
-            for _ in range(self.max_trials):
-                patch = self._random_patch(h, w)
-                if patch is None:
-                    continue
-                overlaps = patch_box_ious(patch.astype(np.float32), box_array)
-                if len(overlaps) > 0 and overlaps.min() < min_iou:
-                    continue
-                keep = ((centers > patch[:2]) & (centers < patch[2:])).all(1)
-                if len(overlaps) > 0 and not keep.any():
-                    continue
-                return patch, keep
+            crop = self._first_accepted(h, w, min_iou, box_array, centers)
+            if crop is not None:
+                return crop
+
+    def _first_accepted(self, h: int, w: int, min_iou: float, box_array: np.ndarray,
+                        centers: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """Up to ``max_trials`` crops: the first whose IoU with every box (float32 (n, 4)) is
+        at least ``min_iou`` and that keeps a box centre (float32 (n, 2)), with its keep mask;
+        None when none is."""
+        for _ in range(self.max_trials):
+            patch = self._random_patch(h, w)
+            if patch is None:
+                continue
+            overlaps = patch_box_ious(patch.astype(np.float32), box_array)
+            if len(overlaps) > 0 and overlaps.min() < min_iou:
+                continue
+            keep = ((centers > patch[:2]) & (centers < patch[2:])).all(1)
+            if len(overlaps) > 0 and not keep.any():
+                continue
+            return patch, keep
+        return None
 
     def _move_labels(self, results: dict, crop: Tuple[np.ndarray, np.ndarray]) -> None:
         """Everything but the image and dense maps: img_shape, boxes (+ labels, ignore flags),
@@ -264,14 +275,45 @@ class FixedRatioMinIoURandomCrop(MultiTaskMinIoURandomCrop):
         assert 0 < min_crop_size <= max_crop_size <= 1
         self.max_crop_size = max_crop_size
 
+    def _random_patches(self, h: int, w: int, n: int) -> np.ndarray:
+        """Sample n crops (n, 4) (x1, y1, x2, y2) with the aspect ratio h / w, from 3n uniform
+        draws: scale s ~ U(min_crop_size, max_crop_size), the width round(s * w), the height
+        rounded from it, the offsets (as ``random.uniform`` computes them, so the same values as
+        n draws of one crop)."""
+        u = random.random_sample((n, 3))
+        low, high = self.min_crop_size, self.max_crop_size
+        crop_w = np.maximum(1, np.round((low + (high - low) * u[:, 0]) * w).astype(np.int64))
+        crop_h = np.maximum(1, np.round(crop_w * h / w).astype(np.int64))
+        left = (0. + (w - crop_w) * u[:, 1]).astype(np.int64)
+        top = (0. + (h - crop_h) * u[:, 2]).astype(np.int64)
+        return np.stack([left, top, left + crop_w, top + crop_h], 1)
+
     def _random_patch(self, h: int, w: int) -> np.ndarray:
         """Sample a crop (x1, y1, x2, y2) with the aspect ratio h / w."""
-        scale = random.uniform(self.min_crop_size, self.max_crop_size)
-        crop_w = max(1, int(round(scale * w)))
-        crop_h = max(1, int(round(crop_w * h / w)))
-        left = int(random.uniform(0, w - crop_w))
-        top = int(random.uniform(0, h - crop_h))
-        return np.array([left, top, left + crop_w, top + crop_h])
+        return self._random_patches(h, w, 1)[0]
+
+    def _first_accepted(self, h: int, w: int, min_iou: float, box_array: np.ndarray,
+                        centers: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """The base class' trial loop, all trials at once: the same draws (the generator then
+        rewound to just after the accepted trial), the same float32 IoUs and comparisons, so
+        the same crop."""
+        n = self.max_trials
+        state = random.get_state()
+        patches = self._random_patches(h, w, n)
+        accept = np.ones(n, bool)
+        if len(box_array):
+            accept = patch_box_ious(patches.astype(np.float32), box_array).min(1) >= min_iou
+            keep = ((centers[None] > patches[:, None, :2]) &
+                    (centers[None] < patches[:, None, 2:])).all(2)
+            accept &= keep.any(1)
+        else:
+            keep = np.zeros((n, 0), bool)
+        if not accept.any():
+            return None
+        k = int(accept.argmax())
+        random.set_state(state)
+        random.random_sample(3 * (k + 1))
+        return patches[k], keep[k]
 
     def __repr__(self) -> str:
         return (f'{super().__repr__()[:-1]}, '

@@ -28,15 +28,18 @@ def decode_normals(code: np.ndarray) -> np.ndarray:
     unit normals (3, H, W) float32, the zero vector where invalid or null. The float32
     operations of ``v / max(np.linalg.norm(v), 1e-6)``, per channel plane (so the same values,
     in fewer passes)."""
-    r, g, b, mask = cv2.split(code)
-    planes = np.stack([cv2.LUT(c, NORMAL_LUT).reshape(c.shape) for c in (r, g, b)])
+    h, w = code.shape[:2]
+    planes = np.empty((3, h, w), np.float32)
+    channels = cv2.split(np.ascontiguousarray(code))
+    for c in range(3):
+        cv2.LUT(channels[c], NORMAL_LUT, dst=planes[c])
     norm = planes[0] * planes[0]
     norm += planes[1] * planes[1]
     norm += planes[2] * planes[2]
     np.sqrt(norm, out=norm)
-    invalid = (norm <= np.float32(1e-6)) | (mask == 0)
+    valid = (norm > np.float32(1e-6)) & (channels[3] != 0)
     planes /= np.maximum(norm, np.float32(1e-6), out=norm)
-    planes[:, invalid] = 0
+    planes *= valid  # x * 0 is 0 (signed) where invalid, x * 1 is x
     return planes
 
 

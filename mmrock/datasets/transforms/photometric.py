@@ -41,8 +41,11 @@ class PCALighting(BaseTransform):
         shift = 255. * self.EIGVEC @ (self._random_alpha() * self.EIGVAL)
         if self.channel_order == 'bgr':
             shift = shift[::-1]
-        results['img'] = (results['img'].astype(np.float32) +
-                          shift.astype(np.float32))
+        img = results['img'].astype(np.float32)  # a new C-contiguous array
+        # as rows of (W * 3) values: the same float32 sums, without numpy's per-pixel loop
+        rows = img.reshape(img.shape[0], -1)
+        rows += np.tile(shift.astype(np.float32), img.shape[1])
+        results['img'] = img
         return results
 
     def __repr__(self) -> str:
