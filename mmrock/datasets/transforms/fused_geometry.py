@@ -32,15 +32,25 @@ def _run(index: np.ndarray) -> Tuple[int, int, int, int, int]:
     return int(valid[0]), int(run.min()), int(run.max()) + 1, step, len(index) - 1 - int(valid[-1])
 
 
-def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill) -> np.ndarray:
+def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill,
+                scratch: Optional[list] = None) -> np.ndarray:
     """``src`` (H, W, ...) moved by expands / crops / flips: out[i, j] = src[rows[i], cols[j]],
     ``fill`` where an index is -1. A view when nothing is filled; otherwise only the fill
-    around the source window is written (the canvas of Expand, cropped)."""
+    around the source window is written (the canvas of Expand, cropped), into the reused
+    buffer ``scratch[0]`` when given (a one-item list; no fresh pages to fault in, for an output
+    used before the next call)."""
     (top, y0, y1, sy, bottom), (left, x0, x1, sx, right) = _run(rows), _run(cols)
     view = src[y0:y1, x0:x1][::sy, ::sx]
     if not (top or bottom or left or right):
         return view
-    out = np.empty((len(rows), len(cols)) + src.shape[2:], src.dtype)
+    shape = (len(rows), len(cols)) + src.shape[2:]
+    if scratch is None:
+        out = np.empty(shape, src.dtype)
+    else:
+        size = int(np.prod(shape)) * src.dtype.itemsize
+        if scratch[0] is None or scratch[0].size < size:
+            scratch[0] = np.empty(size, np.uint8)
+        out = scratch[0][:size].view(src.dtype).reshape(shape)
     # rows of (width * channels) items: numpy then copies long runs, not one pixel at a time
     flat = out.reshape(len(rows), -1)
     channels = flat.shape[1] // len(cols)
@@ -103,6 +113,7 @@ class FusedGeometry(BaseTransform):
         if len(means) > 1:
             raise ValueError(f'FusedGeometry: the Expand steps fill with different means {means}')
         self.fill = list(means.pop()) if means else None
+        self._scratch = [None]  # the window a resize reads, reused (per worker process)
 
     @autocast_box_type()
     def transform(self, results: dict) -> Optional[dict]:
@@ -134,7 +145,8 @@ class FusedGeometry(BaseTransform):
                 map_rows, map_cols = map_rows[y1:y2], map_cols[x1:x2]
             elif isinstance(step, MultiTaskResize):
                 new_h, new_w = step._move_labels(results, h, w)
-                img = step.resize_image(materialise(img, rows, cols, self.fill), new_h, new_w)
+                window = materialise(img, rows, cols, self.fill, self._scratch)
+                img = step.resize_image(window, new_h, new_w)
                 rows, cols = np.arange(new_h), np.arange(new_w)
                 map_rows = map_rows[nearest_index(new_h, h)]
                 map_cols = map_cols[nearest_index(new_w, w)]

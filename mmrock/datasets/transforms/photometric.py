@@ -12,7 +12,8 @@ class PCALighting(BaseTransform):
     """Add ``eigvec @ (alpha * eigval)`` to every pixel, alpha ~ N(0, std).
 
     Principal components of ImageNet's RGB pixels (values in [0, 1]; scaled
-    by 255 here). Changes the image only; the output image is float32.
+    by 255 here). Changes the image only (in place when it is a writeable
+    C-contiguous float32 array); the output image is float32.
 
     Required Keys: img (H, W, 3). Modified Keys: img.
 
@@ -41,7 +42,9 @@ class PCALighting(BaseTransform):
         shift = 255. * self.EIGVEC @ (self._random_alpha() * self.EIGVAL)
         if self.channel_order == 'bgr':
             shift = shift[::-1]
-        img = results['img'].astype(np.float32)  # a new C-contiguous array
+        img = results['img']
+        img = (img if img.dtype == np.float32 and img.flags.c_contiguous and img.flags.writeable
+               else np.array(img, np.float32, order='C'))
         # as rows of (W * 3) values: the same float32 sums, without numpy's per-pixel loop
         rows = img.reshape(img.shape[0], -1)
         rows += np.tile(shift.astype(np.float32), img.shape[1])
