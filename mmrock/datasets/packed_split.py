@@ -67,7 +67,11 @@ def pack_split(ann_file: str, out_dir: str, data_root: str = '',
                                                   (sizes[name], ))
                   for name, (dtype, _) in ARRAYS.items()}
         for info, entry in zip(_progress(infos, progress), entries):
-            results = load_codes(load_img(dict(info)))
+            try:
+                results = load_codes(load_img(dict(info)))
+            except OSError as exc:  # a file missing or unreadable (not the pack being written)
+                raise DataFormatError(exc.filename or info['img_path'],
+                                      f'cannot be read ({exc.strerror or exc})') from exc
             got = dict(images=results['img'], **results['dense_codes'])
             hw = (entry['height'], entry['width'])
             if got['images'].shape[:2] != hw:
