@@ -38,8 +38,9 @@ def decode_normals(code: np.ndarray) -> np.ndarray:
     norm += planes[2] * planes[2]
     np.sqrt(norm, out=norm)
     valid = (norm > np.float32(1e-6)) & (channels[3] != 0)
-    planes /= np.maximum(norm, np.float32(1e-6), out=norm)
-    planes *= valid  # x * 0 is 0 (signed) where invalid, x * 1 is x
+    np.maximum(norm, np.float32(1e-6), out=norm)
+    norm[~valid] = np.inf  # x / inf is 0 (signed): the zero vector where invalid
+    planes /= norm
     return planes
 
 
