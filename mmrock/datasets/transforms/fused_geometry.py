@@ -10,6 +10,7 @@ from mmdet.structures.bbox import autocast_box_type
 from .geometry import (MultiTaskExpand, MultiTaskMinIoURandomCrop, MultiTaskRandomFlip,
                        MultiTaskResize, zoom_normals_)
 from .loading import decode_depth, decode_normals
+from .multitask_pipeline import PIXEL_KEEPING, _type_name
 
 FUSABLE = (MultiTaskExpand, MultiTaskMinIoURandomCrop, MultiTaskResize, MultiTaskRandomFlip)
 
@@ -228,7 +229,6 @@ def fused_pipeline(pipeline: Sequence[dict], packed: bool = False) -> List[dict]
         from mmrock.datasets import fused_pipeline
         train_pipeline = fused_pipeline(_base_.train_pipeline, packed=True)
     """
-    from .multitask_pipeline import PIXEL_KEEPING, _type_name
     out: List[dict] = []
     run: List[dict] = []
 

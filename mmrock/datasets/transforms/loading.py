@@ -10,7 +10,7 @@ from mmdet.registry import TRANSFORMS
 from ..converters.errors import DataFormatError
 
 
-# normal PNG value v -> 2v/255 - 1, the float32 operations of the decoding (a table: the same values)
+# normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values)
 NORMAL_LUT = np.arange(256).astype(np.float32) * (2. / 255.) - 1.
 
 
