@@ -133,7 +133,8 @@ def test_crop_drops_boxes_whose_centre_is_outside(monkeypatch):
     results['gt_ignore_flags'] = np.array([False, True])
     crop = FixedRatioMinIoURandomCrop(min_ious=(0., ))
     monkeypatch.setattr(crop, '_random_mode', lambda: 0.)
-    monkeypatch.setattr(crop, '_random_patch', lambda h, w: np.array([10, 8, 58, 44]))
+    monkeypatch.setattr(crop, '_random_patches',
+                        lambda h, w, n: np.tile(np.array([10, 8, 58, 44]), (n, 1)))
     out = crop(results)
     assert out['gt_bboxes_labels'].tolist() == [3] and out['gt_ignore_flags'].tolist() == [False]
     np.testing.assert_allclose(out['gt_bboxes'].numpy(), [[10, 7, 35, 32]])

@@ -1,6 +1,7 @@
 """Throughput of a config's data pipeline alone (loading + the full augmentation chain), per
 worker process, with a per-transform profile; optionally on a generated synthetic NYUv2."""
 import math
+import statistics
 import os
 import os.path as osp
 import time
@@ -52,15 +53,18 @@ def worker_threads(cfg: Config) -> None:
 
 
 class _TimedTransform:
-    """Calls a pipeline transform and adds its duration to ``totals[name]``."""
+    """Calls a pipeline transform and adds its wall-clock and CPU durations to
+    ``totals[name]`` (a [wall, cpu] pair)."""
 
-    def __init__(self, transform, name: str, totals: Dict[str, float]) -> None:
+    def __init__(self, transform, name: str, totals: Dict[str, List[float]]) -> None:
         self.transform, self.name, self.totals = transform, name, totals
 
     def __call__(self, results):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = self.transform(results)
-        self.totals[self.name] = self.totals.get(self.name, 0.) + time.perf_counter() - start
+        total = self.totals.setdefault(self.name, [0., 0.])
+        total[0] += time.perf_counter() - start
+        total[1] += time.process_time() - cpu
         return out
 
 
@@ -71,10 +75,12 @@ def _indices(dataset, num_images: int, offset: int = 0) -> List[int]:
 def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
     """In this process (set up with :func:`worker_threads`): img/s of ``dataset[i]`` over
     ``num_images`` samples after 2 warm-up samples, and the mean milliseconds per sample of each
-    transform; ``other`` is the rest (data info copy, retries of a sample the pipeline dropped)."""
+    transform; ``other`` is the rest (data info copy, retries of a sample the pipeline dropped).
+    The same in CPU time of this process (``img_per_cpu_s``, ``cpu_ms_per_img``): what a core of
+    its own would give, less sensitive to other processes' load."""
     np.random.seed(seed)
     transforms = dataset.pipeline.transforms
-    totals: Dict[str, float] = {}
+    totals: Dict[str, List[float]] = {}
     names = []
     for i, t in enumerate(transforms):
         name = f'{i}:{type(t).__name__}'
@@ -84,16 +90,37 @@ def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
         for idx in _indices(dataset, 2):
             dataset[idx]
         totals.clear()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for idx in _indices(dataset, num_images, offset=2):
             dataset[idx]
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         for i, t in enumerate(transforms):
             transforms[i] = t.transform
-    ms = {name: 1e3 * totals.get(name, 0.) / num_images for name in names}
-    ms['other'] = 1e3 * elapsed / num_images - sum(ms.values())
-    return dict(img_per_s=num_images / elapsed, ms_per_img=ms, num_images=num_images)
+    out = dict(img_per_s=num_images / elapsed, img_per_cpu_s=num_images / cpu,
+               num_images=num_images)
+    for key, j, total in (('ms_per_img', 0, elapsed), ('cpu_ms_per_img', 1, cpu)):
+        ms = {name: 1e3 * totals.get(name, (0., 0.))[j] / num_images for name in names}
+        ms['other'] = 1e3 * total / num_images - sum(ms.values())
+        out[key] = ms
+    return out
+
+
+def compare_pipelines(datasets: Dict[str, object], num_images: int, rounds: int,
+                      log=print) -> dict:
+    """Profile each dataset's pipeline (:func:`profile_transforms`) ``rounds`` times,
+    alternating, in this process (the same seed each round), so that both see the same load.
+    Returns per dataset its profiles, and the medians of img/s and of img per CPU second."""
+    runs: Dict[str, List[dict]] = {name: [] for name in datasets}
+    for r in range(rounds):
+        for name, dataset in datasets.items():
+            runs[name].append(profile_transforms(dataset, num_images, seed=r))
+            log(f"round {r}, {name}: {runs[name][-1]['img_per_s']:.1f} img/s, "
+                f"{runs[name][-1]['img_per_cpu_s']:.1f} img per CPU s")
+    return {name: dict(profiles=profiles,
+                       img_per_s=statistics.median(p['img_per_s'] for p in profiles),
+                       img_per_cpu_s=statistics.median(p['img_per_cpu_s'] for p in profiles))
+            for name, profiles in runs.items()}
 
 
 def _identity_collate(batch):
@@ -131,8 +158,11 @@ def workers_needed(target_img_per_s: float, per_worker: float) -> int:
 def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 50,
                            workers: Sequence[int] = (0, ), cfg_options: Optional[dict] = None,
                            synthetic_dir: Optional[str] = None, synthetic_images: int = 48,
-                           target_img_per_s: float = 400., log=print) -> dict:
-    """Profile the pipeline in-process, then time it with each number of ``workers``.
+                           target_img_per_s: float = 400., baseline: Optional[str] = None,
+                           rounds: int = 3, log=print) -> dict:
+    """Profile the pipeline in-process, then time it with each number of ``workers``; with a
+    ``baseline`` config, first profile both pipelines ``rounds`` times, alternating
+    (:func:`compare_pipelines`), on the same data.
 
     Without the config's annotation file, a synthetic NYUv2 of ``synthetic_images`` images is
     generated into ``synthetic_dir`` (default ``work_dirs/benchmark_pipeline_data``) and used.
@@ -151,6 +181,22 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
     worker_threads(cfg)
     dataset = build_dataset(cfg, split)
     log(f'{len(dataset)} {split} images in {ds["data_root"]}')
+    comparison = None
+    if baseline:
+        base_cfg = Config.fromfile(baseline)
+        if cfg_options:
+            base_cfg.merge_from_dict(cfg_options)
+        dataset_cfg(base_cfg, split)['data_root'] = ds['data_root']
+        runs = compare_pipelines(dict(baseline=build_dataset(base_cfg, split), config=dataset),
+                                 num_images, rounds, log=log)
+        comparison = dict(
+            baseline=baseline, rounds=rounds, runs=runs,
+            speedup=statistics.median(c['img_per_s'] / b['img_per_s'] for b, c in zip(
+                runs['baseline']['profiles'], runs['config']['profiles'])),
+            cpu_speedup=statistics.median(c['img_per_cpu_s'] / b['img_per_cpu_s'] for b, c in zip(
+                runs['baseline']['profiles'], runs['config']['profiles'])))
+        log(f"{config} / {baseline}: {comparison['speedup']:.2f}x img/s, "
+            f"{comparison['cpu_speedup']:.2f}x img per CPU s (medians over {rounds} rounds)")
     profile = profile_transforms(dataset, num_images)
     log(f"in-process: {profile['img_per_s']:.1f} img/s")
     runs = []
@@ -163,22 +209,47 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
                 dataset_size=len(dataset), pipeline=[t['type'] for t in ds['pipeline']],
                 in_process=profile, workers=runs, target_img_per_s=target_img_per_s,
                 workers_needed=workers_needed(target_img_per_s, per_worker),
-                cpu_count=os.cpu_count())
+                cpu_count=os.cpu_count(), comparison=comparison,
+                load_average=os.getloadavg())
+
+
+def _profile_rows(prof: dict) -> List[str]:
+    return [f"| {name} | {ms:.2f} | {prof['cpu_ms_per_img'][name]:.2f} |"
+            for name, ms in prof['ms_per_img'].items()]
 
 
 def pipeline_markdown(result: dict) -> str:
     prof = result['in_process']
     lines = [f"Pipeline `{result['split']}` of `{result['config']}` on {result['dataset_size']} "
              f"images of {result['data_root']}"
-             + (' (synthetic)' if result['synthetic'] else '') + ':', '',
+             + (' (synthetic)' if result['synthetic'] else '')
+             + ', load average {:.1f} / {:.1f} / {:.1f}'.format(*result['load_average'])
+             + f", {result['cpu_count']} CPUs:", '',
              '| run | img/s | img/s per worker |', '|---|---:|---:|',
              f"| in-process (1 worker's threads) | {prof['img_per_s']:.1f} | "
-             f"{prof['img_per_s']:.1f} |"]
+             f"{prof['img_per_s']:.1f} |",
+             f"| in-process, per CPU second of the process | {prof['img_per_cpu_s']:.1f} | "
+             f"{prof['img_per_cpu_s']:.1f} |"]
     for r in result['workers']:
         lines.append(f"| DataLoader, {r['workers']} workers | {r['img_per_s']:.1f} | "
                      f"{r['img_per_s_per_worker']:.1f} |")
     lines += ['', f"Workers needed for {result['target_img_per_s']:.0f} img/s at the "
               f"in-process rate: {result['workers_needed']}.", '',
-              '| transform | ms per image |', '|---|---:|']
-    lines += [f'| {name} | {ms:.2f} |' for name, ms in prof['ms_per_img'].items()]
+              '| transform | ms per image | CPU ms per image |', '|---|---:|---:|']
+    lines += _profile_rows(prof)
+    comp = result.get('comparison')
+    if comp:
+        base, new = comp['runs']['baseline'], comp['runs']['config']
+        lines += ['', f"Against `{comp['baseline']}`, alternating in this process, "
+                  f"{comp['rounds']} rounds of {prof['num_images']} images (medians):", '',
+                  '| pipeline | img/s | img per CPU s |', '|---|---:|---:|',
+                  f"| `{comp['baseline']}` | {base['img_per_s']:.1f} | "
+                  f"{base['img_per_cpu_s']:.1f} |",
+                  f"| `{result['config']}` | {new['img_per_s']:.1f} | "
+                  f"{new['img_per_cpu_s']:.1f} |",
+                  f"| ratio (median of the rounds') | {comp['speedup']:.2f}x | "
+                  f"{comp['cpu_speedup']:.2f}x |", '',
+                  f"`{comp['baseline']}` per transform (first round):", '',
+                  '| transform | ms per image | CPU ms per image |', '|---|---:|---:|']
+        lines += _profile_rows(base['profiles'][0])
     return '\n'.join(lines) + '\n'

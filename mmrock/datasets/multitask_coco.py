@@ -44,6 +44,10 @@ class MultiTaskCocoDataset(CocoDataset):
             relative to ``data_root``. Keys: ``img``, ``depth``, ``normal``,
             ``normal_mask``; a key not given takes its ``DATA_PREFIX`` value
             (the converters' layout).
+        pack (str, optional): Folder of the split's decode-free pack
+            (:mod:`mmrock.datasets.packed_split`), relative to ``data_root``;
+            given as ``pack_dir`` in each data info, for ``LoadPackedImage`` /
+            ``LoadPackedMultiTaskAnnotations``. Defaults to None.
         **kwargs: See :class:`mmdet.datasets.CocoDataset`.
     """
 
@@ -55,7 +59,9 @@ class MultiTaskCocoDataset(CocoDataset):
                  *args,
                  data_prefix: Optional[dict] = None,
                  pipeline: Sequence[dict] = (),
+                 pack: Optional[str] = None,
                  **kwargs) -> None:
+        self.pack_dir = osp.join(kwargs.get('data_root') or '', pack) if pack else None
         check_multitask_pipeline(
             [t for t in pipeline if isinstance(t, dict)],
             where=f'{type(self).__name__} pipeline')
@@ -115,4 +121,6 @@ class MultiTaskCocoDataset(CocoDataset):
         scene_label = self._scene_label(img_info)
         if scene_label is not None:
             data_info['scene_label'] = scene_label
+        if self.pack_dir is not None:
+            data_info['pack_dir'] = self.pack_dir
         return data_info

@@ -3,11 +3,14 @@
 
     python tools/analysis_tools/benchmark_pipeline.py CONFIG [--num-images N] [--workers K ...] \
         [--split train|test] [--synthetic-images N] [--synthetic-dir DIR] [--out results.json] \
-        [--markdown FILE] [--cfg-options train_dataloader.dataset.data_root=data/nyuv2/]
+        [--markdown FILE] [--baseline CONFIG2 [--rounds N]] \
+        [--cfg-options train_dataloader.dataset.data_root=data/nyuv2/]
 
 Reads the config's dataset (images, depth, normals from disk, the full augmentation chain).
 Without its annotation file (no NYUv2 converted yet) a synthetic NYUv2 is generated and used.
-Also prints how many workers reach --target img/s (default 400) at the measured rate.
+Also prints how many workers reach --target img/s (default 400) at the measured rate. Times are
+wall-clock and CPU time of the process (the latter less sensitive to a loaded machine). With
+--baseline, both configs' pipelines are first profiled alternately on the same data.
 """
 import argparse
 import os.path as osp
@@ -32,6 +35,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--synthetic-dir', help='where to generate it (default '
                    'work_dirs/benchmark_pipeline_data)')
     p.add_argument('--target', type=float, default=400., help='img/s to size the workers for')
+    p.add_argument('--baseline', help='a second config whose pipeline is profiled too, '
+                   'alternating with CONFIG in this process (ratio of img/s)')
+    p.add_argument('--rounds', type=int, default=3, help='alternating rounds with --baseline')
     add_output_args(p, 'override config settings, key=value, e.g. '
                     'train_dataloader.dataset.data_root=data/nyuv2/')
     return p.parse_args(argv)
@@ -42,7 +48,8 @@ def main(argv=None) -> int:
     result = run_pipeline_benchmark(
         args.config, split=args.split, num_images=args.num_images, workers=args.workers,
         cfg_options=args.cfg_options, synthetic_dir=args.synthetic_dir,
-        synthetic_images=args.synthetic_images, target_img_per_s=args.target)
+        synthetic_images=args.synthetic_images, target_img_per_s=args.target,
+        baseline=args.baseline, rounds=args.rounds)
     result['environment'] = environment('cpu')
     result['command'] = command_line('tools/analysis_tools/benchmark_pipeline.py', argv)
     write_outputs(result, pipeline_markdown(result), args)

@@ -26,6 +26,10 @@ class PackMultiTaskInputs(PackDetInputs):
 
     def transform(self, results: dict) -> dict:
         """Pack image and boxes as mmdet does, then the auxiliary labels."""
+        if 'dense_codes' in results:
+            raise ValueError(f"{results.get('img_path')}: depth / normals loaded undecoded "
+                             '(decode_dense=False) and never decoded: only FusedGeometry '
+                             'decodes them')
         expected = (results['ori_shape'] if results.get('dense_labels_at_ori_shape')
                     else results['img'].shape)[:2]
         for key in ('gt_depth', 'gt_normals'):

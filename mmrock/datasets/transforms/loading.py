@@ -1,4 +1,5 @@
 """Loading of boxes plus the auxiliary depth / normal / scene labels."""
+import cv2
 import mmcv
 import numpy as np
 from mmengine.fileio import get
@@ -7,6 +8,40 @@ from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
 from ..converters.errors import DataFormatError
+
+
+# normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values)
+NORMAL_LUT = np.arange(256).astype(np.float32) * (2. / 255.) - 1.
+
+
+def decode_depth(code: np.ndarray, depth_scale: float) -> np.ndarray:
+    """Depth image ``code`` (H, W) (units of 1 / ``depth_scale`` m, 0 = invalid) -> float32
+    metres, 0 where invalid (0, negative or non-finite)."""
+    depth = code.astype(np.float32) / depth_scale
+    if code.dtype.kind in 'ui':  # finite and non-negative already
+        return depth
+    return np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
+
+
+def decode_normals(code: np.ndarray) -> np.ndarray:
+    """Normal PNG + mask ``code`` (H, W, 4) uint8 (RGB: n = 2v/255 - 1; A: 0 = invalid) ->
+    unit normals (3, H, W) float32, the zero vector where invalid or null. The float32
+    operations of ``v / max(np.linalg.norm(v), 1e-6)``, per channel plane (so the same values,
+    in fewer passes)."""
+    h, w = code.shape[:2]
+    planes = np.empty((3, h, w), np.float32)
+    channels = cv2.split(np.ascontiguousarray(code))
+    for c in range(3):
+        cv2.LUT(channels[c], NORMAL_LUT, dst=planes[c])
+    norm = planes[0] * planes[0]
+    norm += planes[1] * planes[1]
+    norm += planes[2] * planes[2]
+    np.sqrt(norm, out=norm)
+    valid = (norm > np.float32(1e-6)) & (channels[3] != 0)
+    np.maximum(norm, np.float32(1e-6), out=norm)
+    norm[~valid] = np.inf  # x / inf is 0 (signed): the zero vector where invalid
+    planes /= norm
+    return planes
 
 
 @TRANSFORMS.register_module()
@@ -24,6 +59,8 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
     - gt_normals (np.float32, (H, W, 3)): unit vectors (x right, y down,
       z forward); the zero vector where the mask is 0 or the vector is null.
     - gt_scene_label (int): index in ``scene_classes``.
+    - dense_codes (dict): instead of gt_depth / gt_normals when
+      ``decode_dense=False``.
     - dense_labels_at_ori_shape (bool): True when loaded after the image was
       resized (test pipelines): the dense labels keep the original size.
 
@@ -33,6 +70,12 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
             when given). Defaults to True.
         with_scene (bool): Load ``scene_label``. Defaults to True.
         depth_scale (float): PNG units per metre. Defaults to 1000 (mm).
+        decode_dense (bool): Decode depth and normals into ``gt_depth`` /
+            ``gt_normals``. False: keep them as ``dense_codes`` (dict:
+            ``depth`` uint16 (H, W), ``normals`` uint8 (H, W, 4) = normal PNG's
+            RGB + mask (255 without mask file), ``depth_scale``) for
+            :class:`FusedGeometry`, which decodes them once, at the output
+            size. Defaults to True.
         **kwargs: See :class:`mmdet.datasets.transforms.LoadAnnotations`.
     """
 
@@ -41,8 +84,10 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
                  with_normals: bool = True,
                  with_scene: bool = True,
                  depth_scale: float = 1000.,
+                 decode_dense: bool = True,
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.decode_dense = decode_dense
         self.with_depth = with_depth
         self.with_normals = with_normals
         self.with_scene = with_scene
@@ -72,26 +117,18 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
                                    '1 (16-bit millimetres)')
         return label
 
-    def _load_depth(self, results: dict) -> None:
-        """Load ``gt_depth`` (H, W) in metres, 0 = invalid."""
-        depth = self._read_label(results, 'depth_path', 'unchanged', 'depth PNG')
-        depth = depth.astype(np.float32) / self.depth_scale
-        valid = np.isfinite(depth) & (depth > 0)
-        results['gt_depth'] = np.where(valid, depth, 0).astype(np.float32)
-
-    def _load_normals(self, results: dict) -> None:
-        """Load ``gt_normals`` (H, W, 3): n = 2v/255 - 1, renormalised; the
-        mask PNG (non-zero = valid) is folded in as zero vectors."""
-        normals = self._read_label(results, 'normal_path', 'color', 'normals PNG')
-        normals = normals.astype(np.float32) * (2. / 255.) - 1.
-        norm = np.linalg.norm(normals, axis=-1, keepdims=True)
-        valid = norm > 1e-6
-        if results.get('normal_mask_path') is not None:
-            mask = self._read_label(results, 'normal_mask_path', 'grayscale',
-                                    'normal mask PNG')
-            valid &= mask[..., None] > 0
-        results['gt_normals'] = np.where(valid, normals / np.maximum(norm, 1e-6),
-                                         0).astype(np.float32)
+    def _read_codes(self, results: dict) -> dict:
+        """The undecoded dense labels of the sample (see ``dense_codes`` above)."""
+        codes = {}
+        if self.with_depth and results.get('depth_path') is not None:
+            codes['depth'] = self._read_label(results, 'depth_path', 'unchanged', 'depth PNG')
+        if self.with_normals and results.get('normal_path') is not None:
+            rgb = self._read_label(results, 'normal_path', 'color', 'normals PNG')
+            mask = (self._read_label(results, 'normal_mask_path', 'grayscale', 'normal mask PNG')
+                    if results.get('normal_mask_path') is not None else
+                    np.full(rgb.shape[:2], 255, np.uint8))
+            codes['normals'] = np.dstack([rgb, mask])
+        return codes
 
     def transform(self, results: dict) -> dict:
         """Load boxes/labels (mmdet) and the available auxiliary labels."""
@@ -99,10 +136,13 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
         shape, ori = results.get('img_shape'), results.get('ori_shape')
         results['dense_labels_at_ori_shape'] = (
             shape is not None and ori is not None and tuple(shape[:2]) != tuple(ori[:2]))
-        if self.with_depth and results.get('depth_path') is not None:
-            self._load_depth(results)
-        if self.with_normals and results.get('normal_path') is not None:
-            self._load_normals(results)
+        codes = self._read_codes(results)
+        if not self.decode_dense:
+            results['dense_codes'] = dict(codes, depth_scale=self.depth_scale)
+        elif 'depth' in codes:
+            results['gt_depth'] = decode_depth(codes['depth'], self.depth_scale)
+        if self.decode_dense and 'normals' in codes:
+            results['gt_normals'] = decode_normals(codes['normals']).transpose(1, 2, 0)
         if self.with_scene and results.get('scene_label') is not None:
             results['gt_scene_label'] = int(results['scene_label'])
         return results
@@ -111,4 +151,5 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
         return (f'{super().__repr__()[:-1]}, with_depth={self.with_depth}, '
                 f'with_normals={self.with_normals}, '
                 f'with_scene={self.with_scene}, '
-                f'depth_scale={self.depth_scale})')
+                f'depth_scale={self.depth_scale}, '
+                f'decode_dense={self.decode_dense})')

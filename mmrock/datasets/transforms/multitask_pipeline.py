@@ -27,11 +27,12 @@ RESIZE_WRAPPERS = ('RandomResize', 'RandomChoiceResize')
 PIPELINE_WRAPPERS = ('RandomChoice', 'RandomApply')
 MULTITASK_MOVERS = frozenset(
     set(MULTITASK_TYPES.values()) - {'LoadMultiTaskAnnotations', 'PackMultiTaskInputs'}
-    | {'FixedRatioMinIoURandomCrop'})
+    | {'FixedRatioMinIoURandomCrop', 'FusedGeometry'})
 # transforms that leave every pixel where it is: loading, colour, filtering, erasing, packing
 PIXEL_KEEPING = frozenset({
     'LoadImageFromFile', 'LoadImageFromNDArray', 'LoadMultiChannelImageFromFiles',
-    'LoadAnnotations', 'LoadMultiTaskAnnotations', 'LoadEmptyAnnotations', 'LoadProposals',
+    'LoadAnnotations', 'LoadMultiTaskAnnotations', 'LoadEmptyAnnotations', 'LoadPackedImage',
+    'LoadPackedMultiTaskAnnotations', 'LoadProposals',
     'PhotoMetricDistortion', 'YOLOXHSVRandomAug', 'PCALighting', 'ColorTransform', 'Color',
     'Brightness', 'Contrast', 'Sharpness', 'Solarize', 'SolarizeAdd', 'Posterize', 'Equalize',
     'AutoContrast', 'Invert', 'Normalize', 'CutOut', 'RandomErasing', 'FilterAnnotations',
@@ -102,17 +103,30 @@ def check_multitask_pipeline(pipeline: Sequence[dict], where: str = 'pipeline') 
     without them.
 
     Transforms before ``LoadMultiTaskAnnotations`` are not checked (the labels
-    are loaded at the original size, as test pipelines do).
+    are loaded at the original size, as test pipelines do). Labels loaded
+    undecoded (``decode_dense=False``) must reach a ``FusedGeometry``, the
+    transform that decodes them.
 
     Raises:
         ValueError: one line naming the transform and its position ``where[i]``.
     """
-    loaded = False
+    loaded, undecoded = False, None
     for i, transform in enumerate(pipeline):
         name = _type_name(transform)
-        if name == 'LoadMultiTaskAnnotations':
+        if name in ('LoadMultiTaskAnnotations', 'LoadPackedMultiTaskAnnotations'):
             loaded = transform.get('with_depth', True) or transform.get('with_normals', True)
+            if loaded and not transform.get('decode_dense', True):
+                undecoded = i
+        elif name == 'FusedGeometry':
+            undecoded = None
+        elif undecoded is not None and name not in PIXEL_KEEPING:
+            raise ValueError(f'{where}[{i}] {name!r} comes before a FusedGeometry after '
+                             f'{where}[{undecoded}] loaded depth / normals undecoded '
+                             "(decode_dense=False): only FusedGeometry decodes them")
         elif loaded:
             problem = _problem(transform)
             if problem:
                 raise ValueError(f'{where}[{i}] {problem}')
+    if undecoded is not None:
+        raise ValueError(f'{where}[{undecoded}] loads depth / normals undecoded '
+                         '(decode_dense=False) but no FusedGeometry follows to decode them')

@@ -12,7 +12,8 @@ class PCALighting(BaseTransform):
     """Add ``eigvec @ (alpha * eigval)`` to every pixel, alpha ~ N(0, std).
 
     Principal components of ImageNet's RGB pixels (values in [0, 1]; scaled
-    by 255 here). Changes the image only; the output image is float32.
+    by 255 here). Changes the image only; the output image is float32, an
+    (H, W, 3) view of (3, H, W) memory.
 
     Required Keys: img (H, W, 3). Modified Keys: img.
 
@@ -41,8 +42,14 @@ class PCALighting(BaseTransform):
         shift = 255. * self.EIGVEC @ (self._random_alpha() * self.EIGVAL)
         if self.channel_order == 'bgr':
             shift = shift[::-1]
-        results['img'] = (results['img'].astype(np.float32) +
-                          shift.astype(np.float32))
+        img = results['img']
+        shift = shift.astype(np.float32)
+        # one channel plane at a time: the same float32 sums, written as (3, H, W) memory so
+        # that packing the image (C, H, W) copies nothing
+        planes = np.empty((img.shape[2], ) + img.shape[:2], np.float32)
+        for c in range(img.shape[2]):
+            np.add(img[..., c], shift[c], out=planes[c], dtype=np.float32)
+        results['img'] = planes.transpose(1, 2, 0)
         return results
 
     def __repr__(self) -> str:

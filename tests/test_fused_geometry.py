@@ -1,0 +1,143 @@
+"""FusedGeometry equals the chain of step-by-step transforms it fuses, bit for bit: the same
+random draws, boxes, meta keys, image and dense maps (the depth / zoom and normals rules
+included), over many seeds, zooms and flips."""
+import numpy as np
+import pytest
+from mmdet.structures.bbox import HorizontalBoxes
+
+from mmrock.datasets.transforms import (FusedGeometry, LoadMultiTaskAnnotations,
+                                        PackMultiTaskInputs, check_multitask_pipeline,
+                                        fused_pipeline)
+from mmrock.datasets.transforms.fused_geometry import nearest_index
+from mmrock.datasets.transforms.loading import decode_depth, decode_normals
+from mmdet.registry import TRANSFORMS
+from test_transforms import W, check_consistent, make_results
+
+H, W_ = 60, 80
+MEAN = [123.675, 116.28, 103.53]
+EXPAND = dict(type='MultiTaskExpand', mean=MEAN, to_rgb=True, ratio_range=(1, 4), prob=0.5)
+CROP = dict(type='FixedRatioMinIoURandomCrop', min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
+            min_crop_size=0.3, max_crop_size=1.0)
+RESIZE = dict(type='MultiTaskResize', scale=(64, 50), keep_ratio=False)
+FLIP = dict(type='MultiTaskRandomFlip', prob=0.5)
+CHAINS = {
+    'paper': [EXPAND, CROP, RESIZE, FLIP],
+    'always_expand_vertical_flip': [dict(EXPAND, prob=1.), CROP, RESIZE,
+                                    dict(FLIP, direction=['vertical', 'diagonal'], prob=0.8)],
+    'mmdet_crop_keep_ratio': [dict(EXPAND, to_rgb=False),
+                              dict(type='MultiTaskMinIoURandomCrop', min_crop_size=0.3),
+                              dict(RESIZE, scale=(100, 40), keep_ratio=True), FLIP],
+    'flip_then_crop_then_resize_twice': [FLIP, dict(EXPAND, prob=0.8), RESIZE, CROP,
+                                         dict(RESIZE, scale=(90, 70))],
+}
+
+
+def make_sample(seed: int) -> dict:
+    """A 60x80 sample: float image, 0-4 boxes, depth and normals codes (with invalid pixels)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 5))
+    xy = rng.uniform(0, [W_ - 10, H - 10], (n, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(4, 40, (n, 2))], 1).clip(0, [W_, H, W_, H])
+    depth = rng.integers(0, 10000, (H, W_)).astype(np.uint16)
+    depth[rng.random((H, W_)) < 0.1] = 0
+    normals = rng.integers(0, 256, (H, W_, 4)).astype(np.uint8)
+    normals[..., 3] = np.where(rng.random((H, W_)) < 0.1, 0, 255)
+    return dict(img=rng.uniform(-20, 280, (H, W_, 3)).astype(np.float32), img_shape=(H, W_),
+                ori_shape=(H, W_), gt_bboxes=HorizontalBoxes(boxes.astype(np.float32)),
+                gt_bboxes_labels=rng.integers(0, 19, n), gt_ignore_flags=np.zeros(n, bool),
+                dense_codes=dict(depth=depth, normals=normals, depth_scale=1000.))
+
+
+def decoded(sample: dict) -> dict:
+    """The sample as LoadMultiTaskAnnotations(decode_dense=True) gives it."""
+    codes = sample.pop('dense_codes')
+    sample['gt_depth'] = decode_depth(codes['depth'], codes['depth_scale'])
+    sample['gt_normals'] = decode_normals(codes['normals']).transpose(1, 2, 0)
+    return sample
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        if key == 'gt_bboxes':
+            np.testing.assert_array_equal(a[key].numpy(), b[key].numpy())
+        elif isinstance(a[key], np.ndarray):
+            assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape, key
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.mark.parametrize('chain', list(CHAINS))
+@pytest.mark.parametrize('codes', [False, True])
+def test_fused_equals_the_chain(chain, codes):
+    steps = [TRANSFORMS.build(t) for t in CHAINS[chain]]
+    fused = FusedGeometry(CHAINS[chain])
+    flips, zooms = set(), set()
+    for seed in range(60):
+        np.random.seed(seed)
+        expected = decoded(make_sample(seed))
+        for step in steps:
+            expected = step(expected)
+        after_chain = np.random.random()
+        np.random.seed(seed)
+        sample = make_sample(seed)
+        got = fused(sample if codes else decoded(sample))
+        assert np.random.random() == after_chain  # the same number of draws
+        assert_same(expected, got)
+        flips.add(got.get('flip_direction'))
+        zooms.add(got['img_shape'] != (H, W_))
+    assert None in flips and len(flips) >= 2 and True in zooms  # flipped and not, zoomed
+
+
+def test_fused_applies_the_zoom_and_flip_rules():
+    """Expand + crop + horizontal flip on the encoded scene of test_transforms (the image holds
+    each pixel's source x, y): depth / s and normals (-x, y, z * s) renormalised, s = W / crop
+    width, computed from the source pixels, not from the chain."""
+    fused = FusedGeometry([dict(type='MultiTaskExpand', mean=(0, 0, 0), ratio_range=(1.2, 2),
+                                prob=1.), dict(CROP, min_crop_size=0.5),
+                           dict(type='MultiTaskRandomFlip', prob=1.)])
+    for seed in range(10):
+        np.random.seed(seed)
+        out = fused(make_results())
+        assert out['flip_direction'] == 'horizontal'
+        check_consistent(out, depth_factor=out['img'].shape[1] / W, flip_sign=-1.)
+
+
+def test_nearest_index_is_cv2_rule():
+    import cv2
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        old, new = (int(v) for v in rng.integers(1, 500, 2))
+        src = np.arange(old, dtype=np.float32)[None].repeat(2, 0)
+        np.testing.assert_array_equal(
+            cv2.resize(src, (new, 2), interpolation=cv2.INTER_NEAREST)[0],
+            nearest_index(new, old))
+
+
+def test_fused_pipeline_conversion_and_checks():
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+                dict(type='PhotoMetricDistortion'), EXPAND, CROP, RESIZE, FLIP,
+                dict(type='PCALighting'), dict(type='PackMultiTaskInputs')]
+    fused = fused_pipeline(pipeline)
+    assert [t['type'] for t in fused] == ['LoadImageFromFile', 'LoadMultiTaskAnnotations',
+                                         'PhotoMetricDistortion', 'FusedGeometry',
+                                         'PCALighting', 'PackMultiTaskInputs']
+    assert fused[1]['decode_dense'] is False and fused[3]['transforms'] == [EXPAND, CROP,
+                                                                            RESIZE, FLIP]
+    check_multitask_pipeline(fused)
+    packed = fused_pipeline(pipeline, packed=True)
+    assert [t['type'] for t in packed[:2]] == ['LoadPackedImage',
+                                              'LoadPackedMultiTaskAnnotations']
+    assert 'decode_dense' not in pipeline[1]  # the input is left as it was
+    # undecoded labels must reach a FusedGeometry
+    with pytest.raises(ValueError, match='no FusedGeometry follows'):
+        check_multitask_pipeline([dict(fused[1]), dict(type='PackMultiTaskInputs')])
+    with pytest.raises(ValueError, match="'MultiTaskResize' comes before a FusedGeometry"):
+        check_multitask_pipeline([dict(fused[1]), RESIZE, fused[3]])
+    with pytest.raises(TypeError, match='cannot fuse MultiTaskPad'):
+        FusedGeometry([EXPAND, dict(type='MultiTaskPad', size=(64, 64))])
+    with pytest.raises(ValueError, match='never decoded'):
+        PackMultiTaskInputs()(make_sample(0))
+    assert not LoadMultiTaskAnnotations(decode_dense=False).decode_dense
