@@ -10,7 +10,7 @@ from mmengine.config import Config
 from conftest import REPO, check_ok, run_python
 from mmdet.registry import DATASETS
 from mmrock.datasets import fused_pipeline, open_pack, pack_split
-from mmrock.datasets.converters.errors import DataFormatError
+from mmrock_data.converters.errors import DataFormatError
 
 PAPER = str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py')
 

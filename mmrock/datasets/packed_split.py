@@ -19,8 +19,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .converters.errors import DataFormatError
-from .converters.output_dir import absolute_out_dir, atomic_output_dir
+from mmrock_data.converters.errors import DataFormatError
+from mmrock_data.converters.output_dir import absolute_out_dir, atomic_output_dir
 
 FORMAT = 'mmrock-packed-split'
 VERSION = 1

@@ -15,9 +15,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.datasets.converters.errors import ConversionError  # noqa: E402
-from mmrock.datasets.converters.output_dir import add_output_args  # noqa: E402
-from mmrock.datasets.packed_split import pack_split  # noqa: E402
+from mmrock_data.converters.errors import ConversionError  # noqa: E402
+from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,6 +31,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # Packing decodes with the training pipeline's own loaders (mmcv): imported only now, so
+    # that --help and argument errors start without torch.
+    from mmrock.datasets.packed_split import pack_split
     try:
         count = pack_split(args.ann_file, args.out, data_root=args.data_root,
                            overwrite=args.overwrite, progress=not args.no_progress)

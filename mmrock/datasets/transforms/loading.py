@@ -7,7 +7,7 @@ from mmengine.fileio import get
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
-from ..converters.errors import DataFormatError
+from mmrock_data.converters.errors import DataFormatError
 
 
 # normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values)
