@@ -25,11 +25,11 @@ def _box(cx, cy, z0, w, d, h, color, texture='plain', yaw=0., label=None) -> Par
     return Part((cx, cy, z0 + h / 2), (w / 2, d / 2, h / 2), tuple(color), texture, yaw, label)
 
 
-def _jit(rng, color, amount=12.):
+def jitter(rng, color, amount=12.):
     return tuple(np.clip(np.asarray(color, float) + rng.uniform(-amount, amount, 3), 0, 255))
 
 
-def _pick(rng, options):
+def pick(rng, options):
     return options[int(rng.integers(len(options)))]
 
 
@@ -45,7 +45,7 @@ BOOKS = [(180, 40, 40), (40, 80, 160), (40, 130, 70), (200, 170, 50), (90, 50, 1
 
 def _bathtub(rng, **kw):
     w, d, h, t = rng.uniform(1.45, 1.7), rng.uniform(0.7, 0.8), rng.uniform(0.5, 0.58), 0.07
-    col = _jit(rng, WHITE, 6)
+    col = jitter(rng, WHITE, 6)
     parts = [_box(0, 0, 0, w, d, 0.12, col),
              _box(0, -d / 2 + t / 2, 0, w, t, h, col), _box(0, d / 2 - t / 2, 0, w, t, h, col),
              _box(-w / 2 + t / 2, 0, 0, t, d, h, col), _box(w / 2 - t / 2, 0, 0, t, d, h, col)]
@@ -53,12 +53,12 @@ def _bathtub(rng, **kw):
 
 
 def _bed(rng, **kw):
-    w = _pick(rng, [0.95, 1.4, 1.6, 1.8]) + rng.uniform(-0.03, 0.03)
+    w = pick(rng, [0.95, 1.4, 1.6, 1.8]) + rng.uniform(-0.03, 0.03)
     length, fh, mh = rng.uniform(1.95, 2.1), rng.uniform(0.22, 0.3), rng.uniform(0.18, 0.25)
     hb = rng.uniform(0.9, 1.2)
-    wood = _jit(rng, _pick(rng, WOODS))
+    wood = jitter(rng, pick(rng, WOODS))
     parts = [_box(0, 0, 0, w, length, fh, wood, 'wood'),
-             _box(0, -0.02, fh, w - 0.04, length - 0.08, mh, _jit(rng, _pick(rng, BEDDING)),
+             _box(0, -0.02, fh, w - 0.04, length - 0.08, mh, jitter(rng, pick(rng, BEDDING)),
                   'fabric'),
              _box(0, length / 2 - 0.03, 0, w + 0.04, 0.06, hb, wood, 'wood')]
     return Thing('bed', parts, w / 2 + 0.02, length / 2, hb,
@@ -67,11 +67,11 @@ def _bed(rng, **kw):
 
 def _bookshelf(rng, **kw):
     w, d, h, t = rng.uniform(0.8, 1.2), rng.uniform(0.3, 0.38), rng.uniform(1.6, 2.0), 0.025
-    wood = _jit(rng, _pick(rng, WOODS))
+    wood = jitter(rng, pick(rng, WOODS))
     parts = [_box(-w / 2 + t / 2, 0, 0, t, d, h, wood, 'wood'),
              _box(w / 2 - t / 2, 0, 0, t, d, h, wood, 'wood'),
              _box(0, 0, h - t, w, d, t, wood, 'wood'), _box(0, 0, 0, w, d, 0.08, wood, 'wood'),
-             _box(0, d / 2 - 0.01, 0, w, 0.02, h, _jit(rng, wood, 20), 'wood')]
+             _box(0, d / 2 - 0.01, 0, w, 0.02, h, jitter(rng, wood, 20), 'wood')]
     n = int(rng.integers(3, 6))
     levels = np.linspace(0.08, h - t, n + 1)
     for z in levels[1:-1]:
@@ -84,7 +84,7 @@ def _bookshelf(rng, **kw):
             if rng.random() < 0.85:
                 bd = rng.uniform(0.16, d - 0.04)
                 parts.append(_box(x + bw / 2, d / 2 - 0.02 - bd / 2, z0, bw, bd,
-                                  gap * rng.uniform(0.55, 0.9), _jit(rng, _pick(rng, BOOKS), 20),
+                                  gap * rng.uniform(0.55, 0.9), jitter(rng, pick(rng, BOOKS), 20),
                                   label='book'))
             x += bw
     return Thing('bookshelf', parts, w / 2, d / 2, h, top=(h, 0, 0, w / 2 - 0.02, d / 2 - 0.02))
@@ -92,15 +92,15 @@ def _bookshelf(rng, **kw):
 
 def _cardboard_box(rng, **kw):
     w, d, h = rng.uniform(0.28, 0.6), rng.uniform(0.25, 0.5), rng.uniform(0.2, 0.45)
-    parts = [_box(0, 0, 0, w, d, h, _jit(rng, (185, 145, 95), 15))]
+    parts = [_box(0, 0, 0, w, d, h, jitter(rng, (185, 145, 95), 15))]
     return Thing('box', parts, w / 2, d / 2, h, top=(h, 0, 0, w / 2, d / 2))
 
 
 def _chair(rng, **kw):
     s, sh, bh, leg = rng.uniform(0.42, 0.5), rng.uniform(0.43, 0.48), rng.uniform(0.38, 0.5), 0.035
-    col = _jit(rng, _pick(rng, [(170, 40, 40), (60, 60, 70), (140, 95, 55), (40, 90, 150),
+    col = jitter(rng, pick(rng, [(170, 40, 40), (60, 60, 70), (140, 95, 55), (40, 90, 150),
                                 (200, 200, 195)]))
-    legc = _pick(rng, [METAL, tuple(0.7 * np.asarray(col))])
+    legc = pick(rng, [METAL, tuple(0.7 * np.asarray(col))])
     parts = [_box(sx * (s / 2 - leg / 2), sy * (s / 2 - leg / 2), 0, leg, leg, sh - 0.04, legc)
              for sx in (-1, 1) for sy in (-1, 1)]
     parts += [_box(0, 0, sh - 0.04, s, s, 0.04, col), _box(0, s / 2 - 0.015, sh, s, 0.03, bh, col)]
@@ -109,8 +109,8 @@ def _chair(rng, **kw):
 
 def _counter(rng, **kw):
     w, d, h = rng.uniform(1.2, 2.4), rng.uniform(0.58, 0.65), rng.uniform(0.88, 0.92)
-    cab = _jit(rng, _pick(rng, [(225, 225, 215), (120, 85, 50), (90, 100, 110), (170, 190, 170)]))
-    top = _jit(rng, _pick(rng, [(70, 70, 75), (180, 175, 165), (40, 40, 45)]), 8)
+    cab = jitter(rng, pick(rng, [(225, 225, 215), (120, 85, 50), (90, 100, 110), (170, 190, 170)]))
+    top = jitter(rng, pick(rng, [(70, 70, 75), (180, 175, 165), (40, 40, 45)]), 8)
     parts = [_box(0, 0.05, 0, w - 0.06, d - 0.1, 0.1, (40, 40, 40)),
              _box(0, 0.01, 0.1, w - 0.02, d - 0.02, h - 0.14, cab),
              _box(0, 0, h - 0.04, w, d, 0.04, top, 'fabric')]
@@ -128,7 +128,7 @@ def _desk(rng, variant='office', **kw):
         w, d, h = rng.uniform(0.6, 0.75), rng.uniform(0.45, 0.55), rng.uniform(0.68, 0.74)
     else:
         w, d, h = rng.uniform(1.1, 1.6), rng.uniform(0.6, 0.75), rng.uniform(0.72, 0.76)
-    col = _jit(rng, _pick(rng, [(190, 150, 100), (235, 235, 230), (60, 60, 65), (160, 110, 65)]))
+    col = jitter(rng, pick(rng, [(190, 150, 100), (235, 235, 230), (60, 60, 65), (160, 110, 65)]))
     parts = [_box(0, 0, h - 0.03, w, d, 0.03, col, 'wood')]
     if rng.random() < 0.5:
         parts += [_box(sx * (w / 2 - 0.05), sy * (d / 2 - 0.05), 0, 0.05, 0.05, h - 0.03, METAL)
@@ -137,17 +137,17 @@ def _desk(rng, variant='office', **kw):
         parts += [_box(sx * (w / 2 - 0.015), 0, 0, 0.03, d - 0.04, h - 0.03, col)
                   for sx in (-1, 1)]
     if variant == 'office' and rng.random() < 0.5:
-        side = _pick(rng, [-1, 1])
+        side = pick(rng, [-1, 1])
         parts.append(_box(side * (w / 2 - 0.23), 0, 0.08, 0.4, d - 0.06, h - 0.12,
-                          _jit(rng, col, 15)))
+                          jitter(rng, col, 15)))
     return Thing('desk', parts, w / 2, d / 2, h, top=(h, 0, 0, w / 2 - 0.03, d / 2 - 0.03))
 
 
 def _door(rng, **kw):
     w, h, t = rng.uniform(0.8, 0.92), rng.uniform(2.0, 2.1), 0.04
-    wood = _jit(rng, _pick(rng, WOODS + [(200, 170, 120)]))
-    trim = _jit(rng, (235, 233, 225), 6)
-    side = _pick(rng, [-1, 1])
+    wood = jitter(rng, pick(rng, WOODS + [(200, 170, 120)]))
+    trim = jitter(rng, (235, 233, 225), 6)
+    side = pick(rng, [-1, 1])
     parts = [_box(0, 0, 0, w, t, h, wood, 'wood'),
              _box(-w / 2 - 0.035, 0.005, 0, 0.07, 0.03, h + 0.07, trim),
              _box(w / 2 + 0.035, 0.005, 0, 0.07, 0.03, h + 0.07, trim),
@@ -158,7 +158,7 @@ def _door(rng, **kw):
 
 def _dresser(rng, **kw):
     w, d, h = rng.uniform(0.8, 1.4), rng.uniform(0.45, 0.55), rng.uniform(0.75, 1.05)
-    col = _jit(rng, _pick(rng, [(100, 62, 35), (150, 105, 65), (230, 225, 215), (170, 120, 75)]))
+    col = jitter(rng, pick(rng, [(100, 62, 35), (150, 105, 65), (230, 225, 215), (170, 120, 75)]))
     front = tuple(np.asarray(col) * 0.85)
     parts = [_box(0, 0.02, 0, w - 0.04, d - 0.04, 0.06, (45, 35, 30)),
              _box(0, 0, 0.06, w, d, h - 0.06, col, 'wood')]
@@ -174,7 +174,7 @@ def _dresser(rng, **kw):
 
 def _garbage_bin(rng, **kw):
     s, h = rng.uniform(0.26, 0.38), rng.uniform(0.32, 0.6)
-    col = _jit(rng, _pick(rng, [(90, 90, 95), (40, 110, 60), (50, 80, 160), (200, 200, 200)]))
+    col = jitter(rng, pick(rng, [(90, 90, 95), (40, 110, 60), (50, 80, 160), (200, 200, 200)]))
     rim = tuple(np.asarray(col) * 0.7)
     parts = [_box(0, 0, 0, s, s, h, col), _box(0, 0, 0, 0.9 * s, 0.9 * s, h, col, yaw=math.pi / 4),
              _box(0, 0, h - 0.03, s + 0.02, s + 0.02, 0.03, rim)]
@@ -182,7 +182,7 @@ def _garbage_bin(rng, **kw):
 
 
 def _lamp(rng, variant='table', **kw):
-    shade = _jit(rng, (250, 238, 200), 5)
+    shade = jitter(rng, (250, 238, 200), 5)
     if variant == 'floor':
         pole, sw, sh = rng.uniform(1.3, 1.5), rng.uniform(0.35, 0.45), 0.3
         parts = [_box(0, 0, 0, 0.3, 0.3, 0.03, (50, 50, 50)),
@@ -209,19 +209,19 @@ def _screen(rng, cls, w, hgt, t, lift, foot, screen_color, texture):
 def _monitor(rng, **kw):
     w = rng.uniform(0.45, 0.62)
     return _screen(rng, 'monitor', w, w * rng.uniform(0.58, 0.68), 0.035, 0.1, (0.22, 0.18),
-                   _jit(rng, _pick(rng, [(45, 70, 110), (60, 110, 170), (200, 205, 215)]), 10),
+                   jitter(rng, pick(rng, [(45, 70, 110), (60, 110, 170), (200, 205, 215)]), 10),
                    'plain')
 
 
 def _television(rng, **kw):
     w = rng.uniform(0.8, 1.3)
     return _screen(rng, 'television', w, w * 0.58, 0.06, 0.09, (0.4, 0.22),
-                   _jit(rng, (140, 140, 140), 30), 'screen')
+                   jitter(rng, (140, 140, 140), 30), 'screen')
 
 
 def _night_stand(rng, **kw):
     w, d, h = rng.uniform(0.4, 0.55), rng.uniform(0.35, 0.45), rng.uniform(0.5, 0.65)
-    col = _jit(rng, _pick(rng, WOODS + [(225, 220, 210)]))
+    col = jitter(rng, pick(rng, WOODS + [(225, 220, 210)]))
     parts = [_box(0, 0, 0, w, d, h, col, 'wood'),
              _box(0, -d / 2 - 0.005, h * 0.55, w - 0.05, 0.01, h * 0.35,
                   tuple(np.asarray(col) * 0.85), 'wood'),
@@ -232,14 +232,14 @@ def _night_stand(rng, **kw):
 
 def _pillow(rng, **kw):
     w, d, h = rng.uniform(0.45, 0.65), rng.uniform(0.3, 0.42), rng.uniform(0.1, 0.16)
-    return Thing('pillow', [_box(0, 0, 0, w, d, h, _jit(rng, _pick(rng, PILLOWS), 8), 'fabric')],
+    return Thing('pillow', [_box(0, 0, 0, w, d, h, jitter(rng, pick(rng, PILLOWS), 8), 'fabric')],
                  w / 2, d / 2, h)
 
 
 def _sink(rng, variant='pedestal', **kw):
     if variant == 'counter':
         bw, bd = rng.uniform(0.5, 0.75), rng.uniform(0.38, 0.45)
-        steel = _jit(rng, (175, 180, 185), 8)
+        steel = jitter(rng, (175, 180, 185), 8)
         parts = [_box(0, 0, 0, bw, bd, 0.025, steel),
                  _box(0, -0.02, 0.025, bw - 0.08, bd - 0.12, 0.003, tuple(np.asarray(steel) * .6)),
                  _box(0, bd / 2 - 0.03, 0.025, 0.03, 0.03, 0.25, METAL),
@@ -247,7 +247,7 @@ def _sink(rng, variant='pedestal', **kw):
         return Thing('sink', parts, bw / 2, bd / 2, 0.27)
     bw, bd, top, bh, t = (rng.uniform(0.5, 0.6), rng.uniform(0.4, 0.48), rng.uniform(0.8, 0.88),
                           0.16, 0.04)
-    col = _jit(rng, WHITE, 5)
+    col = jitter(rng, WHITE, 5)
     parts = [_box(0, 0.05, 0, 0.17, 0.17, top - bh, col),
              _box(0, 0, top - bh, bw, bd, 0.05, col),
              _box(0, -bd / 2 + t / 2, top - bh, bw, t, bh, col),
@@ -263,9 +263,9 @@ def _sofa(rng, variant='sofa', **kw):
     w = rng.uniform(1.7, 2.3) if variant == 'sofa' else rng.uniform(0.8, 1.0)
     d, sh, bh = rng.uniform(0.82, 0.95), rng.uniform(0.4, 0.46), rng.uniform(0.75, 0.9)
     aw, ah = rng.uniform(0.15, 0.22), rng.uniform(0.55, 0.65)
-    col = _jit(rng, _pick(rng, FABRICS))
+    col = jitter(rng, pick(rng, FABRICS))
     inner = w - 2 * aw
-    parts = [_box(0, -0.1, 0, inner, d - 0.2, sh, _jit(rng, col, 6), 'fabric'),
+    parts = [_box(0, -0.1, 0, inner, d - 0.2, sh, jitter(rng, col, 6), 'fabric'),
              _box(0, d / 2 - 0.1, 0, inner, 0.2, bh, col, 'fabric'),
              _box(-w / 2 + aw / 2, 0, 0, aw, d, ah, col, 'fabric'),
              _box(w / 2 - aw / 2, 0, 0, aw, d, ah, col, 'fabric')]
@@ -283,7 +283,7 @@ def _table(rng, variant='dining', **kw):
     else:
         w, d, h = rng.uniform(1.1, 1.8), rng.uniform(0.75, 1.0), rng.uniform(0.72, 0.77)
     leg = rng.uniform(0.05, 0.07)
-    col = _jit(rng, _pick(rng, WOODS + [(230, 230, 225)]))
+    col = jitter(rng, pick(rng, WOODS + [(230, 230, 225)]))
     parts = [_box(0, 0, h - 0.04, w, d, 0.04, col, 'wood')]
     parts += [_box(sx * (w / 2 - 0.04 - leg / 2), sy * (d / 2 - 0.04 - leg / 2), 0, leg, leg,
                    h - 0.04, col, 'wood') for sx in (-1, 1) for sy in (-1, 1)]
@@ -294,11 +294,11 @@ def _toilet(rng, **kw):
     w, d, bh = rng.uniform(0.36, 0.42), rng.uniform(0.5, 0.6), rng.uniform(0.38, 0.42)
     tw, td, th = w + 0.04, 0.18, rng.uniform(0.35, 0.42)
     depth = d + td
-    col = _jit(rng, (250, 250, 248), 4)
+    col = jitter(rng, (250, 250, 248), 4)
     yb, yt = -depth / 2 + d / 2, depth / 2 - td / 2
     parts = [_box(0, yb + 0.05, 0, w * 0.6, d * 0.7, bh - 0.1, col),
              _box(0, yb, bh - 0.12, w, d, 0.12, col),
-             _box(0, yb, bh, w + 0.02, d + 0.01, 0.03, _jit(rng, col, 8)),
+             _box(0, yb, bh, w + 0.02, d + 0.01, 0.03, jitter(rng, col, 8)),
              _box(0, yt, 0.95 * bh, tw, td, th, col)]
     return Thing('toilet', parts, tw / 2, depth / 2, 0.95 * bh + th)
 
@@ -311,7 +311,7 @@ def _appliance(rng, variant='fridge', **kw):
     w, d, h = {'fridge': (0.7, 0.7, 1.8), 'washer': (0.6, 0.6, 0.86), 'stove': (0.6, 0.62, 0.9),
                'printer': (0.62, 0.58, 1.05), 'microwave': (0.5, 0.38, 0.3)}[variant]
     w, d, h = w * rng.uniform(0.92, 1.08), d * rng.uniform(0.95, 1.05), h * rng.uniform(0.93, 1.07)
-    body = _jit(rng, _pick(rng, [WHITE, (190, 192, 195), (120, 122, 128)]), 6)
+    body = jitter(rng, pick(rng, [WHITE, (190, 192, 195), (120, 122, 128)]), 6)
     dark = (35, 35, 38)
     parts = [_box(0, 0, 0, w, d, h, body)]
     if variant == 'fridge':
@@ -323,7 +323,7 @@ def _appliance(rng, variant='fridge', **kw):
         parts.append(_box(0, 0, h, w, d, 0.01, dark))
         parts.append(_box(0, -d / 2 - 0.005, 0.15, w - 0.08, 0.01, h * 0.5, dark))
     elif variant == 'printer':
-        parts += [_box(0, 0, h, w * 0.9, d * 0.8, 0.06, _jit(rng, (215, 215, 210), 5)),
+        parts += [_box(0, 0, h, w * 0.9, d * 0.8, 0.06, jitter(rng, (215, 215, 210), 5)),
                   _box(-w / 4, -d / 2 - 0.005, h * 0.55, w * 0.45, 0.01, h * 0.3, dark)]
     else:
         parts.append(_box(-w * 0.12, -d / 2 - 0.005, 0.04, w * 0.62, 0.01, h - 0.08, dark))
@@ -338,7 +338,7 @@ def _book(rng, **kw):
     for _ in range(int(rng.integers(1, 6))):
         t = rng.uniform(0.02, 0.05)
         parts.append(_box(rng.uniform(-0.015, 0.015), rng.uniform(-0.015, 0.015), z, w, d, t,
-                          _jit(rng, _pick(rng, BOOKS), 20), yaw=rng.uniform(-0.2, 0.2),
+                          jitter(rng, pick(rng, BOOKS), 20), yaw=rng.uniform(-0.2, 0.2),
                           label='book'))
         z += t
     return Thing('book', parts, w / 2 + 0.03, d / 2 + 0.03, z)
@@ -350,7 +350,7 @@ def _cabinet(rng, variant='tall', **kw):
                'filing': (rng.uniform(0.4, 0.5), rng.uniform(0.55, 0.65), rng.uniform(0.7, 1.35)),
                'wall': (rng.uniform(0.6, 1.4), rng.uniform(0.3, 0.36), rng.uniform(0.6, 0.8))
                }[variant]
-    col = _jit(rng, _pick(rng, [(225, 225, 215), (120, 85, 50), (150, 155, 160),
+    col = jitter(rng, pick(rng, [(225, 225, 215), (120, 85, 50), (150, 155, 160),
                                 (190, 170, 140)]))
     front = tuple(np.clip(np.asarray(col) * 0.9, 0, 255))
     parts = [_box(0, 0, 0, w, d, h, col)]
@@ -373,11 +373,11 @@ def _cabinet(rng, variant='tall', **kw):
 
 def _equipment(rng, variant='treadmill', **kw):
     """Unlabeled exercise equipment: treadmill, weight bench or exercise bike."""
-    dark, grey = _jit(rng, (40, 40, 45), 6), _jit(rng, (120, 120, 125), 10)
+    dark, grey = jitter(rng, (40, 40, 45), 6), jitter(rng, (120, 120, 125), 10)
     if variant == 'bench':
         w, d, h = rng.uniform(0.3, 0.4), rng.uniform(1.1, 1.3), rng.uniform(0.42, 0.48)
         parts = [_box(0, 0, 0, w * 0.3, d * 0.8, h - 0.06, grey),
-                 _box(0, 0, h - 0.06, w, d, 0.06, _jit(rng, _pick(rng, FABRICS)))]
+                 _box(0, 0, h - 0.06, w, d, 0.06, jitter(rng, pick(rng, FABRICS)))]
         return Thing('equipment', parts, w / 2, d / 2, h)
     if variant == 'bike':
         w, d, h = 0.5, rng.uniform(0.95, 1.1), rng.uniform(1.1, 1.3)
@@ -391,7 +391,7 @@ def _equipment(rng, variant='treadmill', **kw):
              _box(0, 0.1, 0.22, w - 0.2, d - 0.3, 0.01, (25, 25, 25)),
              _box(-w / 2 + 0.04, -d / 2 + 0.1, 0, 0.06, 0.08, h, grey),
              _box(w / 2 - 0.04, -d / 2 + 0.1, 0, 0.06, 0.08, h, grey),
-             _box(0, -d / 2 + 0.12, h - 0.1, w, 0.25, 0.1, _jit(rng, (60, 60, 70), 8), 'screen')]
+             _box(0, -d / 2 + 0.12, h - 0.1, w, 0.25, 0.1, jitter(rng, (60, 60, 70), 8), 'screen')]
     return Thing('equipment', parts, w / 2, d / 2, h)
 
 
@@ -399,17 +399,18 @@ def _panel(rng, variant='picture', **kw):
     """Unlabeled flat thing on a wall (its base height set by the planner): whiteboard, picture,
     window or mirror."""
     if variant == 'board':
-        w, h, col, tex = rng.uniform(1.2, 2.2), rng.uniform(0.9, 1.2), _jit(rng, WHITE, 4), 'plain'
+        w, h, col, tex = (rng.uniform(1.2, 2.2), rng.uniform(0.9, 1.2), jitter(rng, WHITE, 4),
+                          'plain')
     elif variant == 'window':
         w, h, col, tex = (rng.uniform(0.8, 1.6), rng.uniform(1.1, 1.5),
-                          _jit(rng, (205, 225, 245), 10), 'emissive')
+                          jitter(rng, (205, 225, 245), 10), 'emissive')
     elif variant == 'mirror':
         w, h, col, tex = (rng.uniform(1.0, 2.4), rng.uniform(1.6, 1.9),
-                          _jit(rng, (150, 165, 180), 10), 'plain')
+                          jitter(rng, (150, 165, 180), 10), 'plain')
     else:
         w, h, col, tex = (rng.uniform(0.35, 0.9), rng.uniform(0.3, 0.7),
-                          _jit(rng, _pick(rng, BOOKS + FABRICS), 30), 'screen')
-    frame = _jit(rng, _pick(rng, [(40, 40, 40), (235, 235, 230), (120, 85, 50)]), 6)
+                          jitter(rng, pick(rng, BOOKS + FABRICS), 30), 'screen')
+    frame = jitter(rng, pick(rng, [(40, 40, 40), (235, 235, 230), (120, 85, 50)]), 6)
     parts = [_box(0, 0, 0, w + 0.06, 0.03, h + 0.06, frame),
              _box(0, -0.017, 0.03, w, 0.004, h, col, tex)]
     return Thing('panel', parts, w / 2 + 0.03, 0.02, h + 0.06)
@@ -419,12 +420,12 @@ def _plant(rng, **kw):
     """Unlabeled potted plant."""
     s, ph = rng.uniform(0.25, 0.4), rng.uniform(0.25, 0.4)
     h = rng.uniform(0.6, 1.4)
-    green = _jit(rng, (60, 110, 55), 20)
-    parts = [_box(0, 0, 0, s, s, ph, _jit(rng, (170, 95, 60), 15))]
+    green = jitter(rng, (60, 110, 55), 20)
+    parts = [_box(0, 0, 0, s, s, ph, jitter(rng, (170, 95, 60), 15))]
     for k in range(3):
         fw = s * rng.uniform(1.1, 1.6)
         parts.append(_box(0, 0, ph + k * (h - ph) / 3, fw * (1 - 0.25 * k), fw * (1 - 0.25 * k),
-                          (h - ph) / 3 + 0.02, _jit(rng, green, 10), 'fabric',
+                          (h - ph) / 3 + 0.02, jitter(rng, green, 10), 'fabric',
                           yaw=rng.uniform(0, math.pi / 2)))
     r = max(s, parts[1].half[0] * 1.2)
     return Thing('plant', parts, r, r, h)
@@ -433,7 +434,7 @@ def _plant(rng, **kw):
 def _rug(rng, **kw):
     """Unlabeled rug flat on the floor (furniture may stand on it)."""
     w, d = rng.uniform(1.4, 2.4), rng.uniform(1.0, 1.7)
-    col = _jit(rng, _pick(rng, FABRICS + BEDDING), 15)
+    col = jitter(rng, pick(rng, FABRICS + BEDDING), 15)
     return Thing('rug', [_box(0, 0, 0, w, d, 0.012, col, 'fabric')], w / 2, d / 2, 0.012)
 
 

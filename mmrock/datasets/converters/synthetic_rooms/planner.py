@@ -6,7 +6,7 @@ import numpy as np
 
 from ...nyuv2_meta import IMAGE_HW
 from ..nyuv2_mat import kinect_intrinsics
-from .catalogue import _pick, make_thing
+from .catalogue import pick, make_thing
 from .scene import Camera, Thing
 
 
@@ -108,7 +108,7 @@ class Planner:
         w, d, _ = self.size
 
         def poses(t):
-            side = _pick(self.rng, walls)
+            side = pick(self.rng, walls)
             length = w if side == 'far' else d
             if length < 2 * t.hx + 0.1:
                 return None
@@ -169,7 +169,7 @@ class Planner:
     def around(self, cls, parent: Thing, sides=('front', 'back', 'left', 'right'), **variant):
         """A thing (chair) next to one of ``parent``'s sides, facing its centre."""
         def poses(t):
-            side = _pick(self.rng, sides)
+            side = pick(self.rng, sides)
             gap = t.hy + self.rng.uniform(-0.1, 0.05)
             lx = {'left': -parent.hx - gap, 'right': parent.hx + gap}.get(
                 side, self.rng.uniform(-parent.hx + t.hx, parent.hx - t.hx))
@@ -210,7 +210,7 @@ class Planner:
         targets = [t for t in self.floor if t.cls in candidates and t.hx > 0.45]
         if not targets:
             return None
-        target = _pick(self.rng, targets)
+        target = pick(self.rng, targets)
         dx, dy = target.x - cam[0], target.y - cam[1]
         dist = math.hypot(dx, dy)
         lamp = make_thing('lamp', self.rng, variant='floor')

@@ -41,7 +41,8 @@ def render(room: Room, camera: Camera, height: int = IMAGE_HW[0], width: int = I
     (H, W, 3) float32 unit normals in the camera frame (x right, y down, z forward; facing the
     camera), ``labels`` (H, W) uint16 (NAME_INDEX values, 0: unlabeled clutter), ``instances``
     (H, W) uint8 (1..k within each label, 0 where the label is 0) and ``part`` (H, W) int32
-    (0-5: floor, ceiling, west, east, north, south wall; 6+: cuboids). ``rng`` draws the image noise (default: no noise).
+    (0-5: floor, ceiling, west, east, north, south wall; 6+: cuboids). ``rng`` draws the image
+    noise (default: no noise).
     """
     intr = kinect_intrinsics(height, width)
     rot = camera.rotation().astype(np.float32)

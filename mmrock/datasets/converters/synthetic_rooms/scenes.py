@@ -10,7 +10,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ...nyuv2_meta import SCENE_CLASSES
-from .catalogue import _jit, _pick
+from .catalogue import jitter, pick
 from .planner import Planner, Retry
 from .scene import Camera, Room
 
@@ -249,9 +249,9 @@ def _dining_room(p: Planner):
 
 
 def _exercise_room(p: Planner):
-    p.free('equipment', required=True, variant=_pick(p.rng, ('treadmill', 'bike', 'bench')))
+    p.free('equipment', required=True, variant=pick(p.rng, ('treadmill', 'bike', 'bench')))
     for _ in range(int(p.rng.integers(0, 3))):
-        p.free('equipment', variant=_pick(p.rng, ('treadmill', 'bike', 'bench')))
+        p.free('equipment', variant=pick(p.rng, ('treadmill', 'bike', 'bench')))
     p.free('box', required=True, face_camera=False)
     p.free('garbage bin', required=True)
     if p.chance(0.6):
@@ -263,7 +263,7 @@ def _exercise_room(p: Planner):
 
 def _foyer(p: Planner):
     p.wall('door', required=True)
-    console = p.wall(_pick(p.rng, ('dresser', 'night stand')), required=True)
+    console = p.wall(pick(p.rng, ('dresser', 'night stand')), required=True)
     if p.chance(0.6):
         p.on('lamp', console)
     if p.chance(0.4):
@@ -376,7 +376,7 @@ def _office_kitchen(p: Planner):
     if p.chance(0.5):
         p.free('garbage bin')
     if p.chance(0.6):
-        _table_set(p, (1, 4), variant=_pick(p.rng, ('small', 'dining')))
+        _table_set(p, (1, 4), variant=pick(p.rng, ('small', 'dining')))
     _extras(p, box=0.3, plant=0.2)
 
 
@@ -419,7 +419,7 @@ def _reception_room(p: Planner):
 
 def _student_lounge(p: Planner):
     _sofa_group(p, required=True, pillows=(0, 2), coffee=0.7)
-    _some(p, (1, 3), p.free, 'sofa', required=True, variant=_pick(p.rng, ('sofa', 'armchair')))
+    _some(p, (1, 3), p.free, 'sofa', required=True, variant=pick(p.rng, ('sofa', 'armchair')))
     if p.chance(0.5):
         _table_set(p, (1, 4), variant='small')
     if p.chance(0.3):
@@ -509,11 +509,11 @@ def sample_view(rng: np.random.Generator, room: Room, camera: Camera) -> Camera:
 def sample_room(rng: np.random.Generator, scene_type: Optional[str] = None,
                 occluder_prob: float = 0.35) -> Tuple[Room, Camera]:
     """A furnished room of ``scene_type`` (random among SCENE_TYPES) and a camera that sees it."""
-    scene_type = scene_type or _pick(rng, SCENE_TYPES)
+    scene_type = scene_type or pick(rng, SCENE_TYPES)
     recipe, size_class, finishes = RECIPES[scene_type]
     (w0, w1), (d0, d1) = SIZES[size_class]
     for _ in range(50):
-        walls, floors, wall_tex, (h0, h1) = FINISHES[_pick(rng, finishes)]
+        walls, floors, wall_tex, (h0, h1) = FINISHES[pick(rng, finishes)]
         size = (rng.uniform(w0, w1), rng.uniform(d0, d1), rng.uniform(h0, h1))
         camera = sample_camera(rng, size)
         planner = Planner(rng, size, camera)
@@ -523,8 +523,8 @@ def sample_room(rng: np.random.Generator, scene_type: Optional[str] = None,
             continue
         if planner.chance(occluder_prob):
             planner.occlude()
-        floor_color, floor_tex = _pick(rng, floors)
-        room = Room(size, scene_type, planner.things, _jit(rng, _pick(rng, walls), 8), wall_tex,
-                    _jit(rng, floor_color, 10), floor_tex)
+        floor_color, floor_tex = pick(rng, floors)
+        room = Room(size, scene_type, planner.things, jitter(rng, pick(rng, walls), 8), wall_tex,
+                    jitter(rng, floor_color, 10), floor_tex)
         return room, camera
     raise RuntimeError(f'could not lay out a {scene_type}')
