@@ -15,6 +15,7 @@ def mmdet_default_scope():
 # The tools end to end (tests/test_tools.py, test_visualization.py, test_ddp.py): a tiny
 # synthetic NYUv2 made by the project's own generator and converter CLIs, a tiny ROCK config
 # inheriting the main one, and one short training shared by the tests that need a checkpoint.
+import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
@@ -100,6 +101,12 @@ def check_ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert proc.returncode == 0, \
         f'exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
     return proc
+
+
+def split_size(data_root: Path, split: str) -> int:
+    """Number of images in a converted NYUv2's ``annotations/nyuv2_{split}.json``."""
+    path = Path(data_root) / 'annotations' / f'nyuv2_{split}.json'
+    return len(json.loads(path.read_text())['images'])
 
 
 def write_tiny_config(path: Path, data_root: Path, extra: str = '') -> Path:

@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from mmrock_data.converters.nyuv2_mat import convert_nyuv2
 from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
+from conftest import split_size
 from sample_factory import build_model, make_sample, preprocess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ def test_mixed_config_yields_samples_with_and_without_labels(tiny_nyuv2, second_
     nyuv2.data_root, second.data_root = f'{tiny_nyuv2}/', f'{second_dataset}/'
     loader_cfg.update(batch_size=6, num_workers=0, persistent_workers=False)
     loader = Runner.build_dataloader(loader_cfg, seed=0)
-    assert len(loader.dataset) == 9 + len(loader.dataset.datasets[1])
+    assert len(loader.dataset) == split_size(tiny_nyuv2, 'train') + len(loader.dataset.datasets[1])
 
     seen = {'nyuv2': 0, 'second': 0}
     batches = iter(loader)

@@ -34,11 +34,12 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
     checkout, weights = paper_checkout
     config = f'configs/rock/{name}.py'
     # the README's offline way: the ImageNet file pointed at by --cfg-options; 2 iterations of
-    # 2 images (the schedule's 40k x 8 is what the command runs without these two options)
+    # 2 images, each iteration logged (the schedule's 40k x 8 is what the command runs without
+    # these options)
     proc = check_ok(checkout.run(
         'tools/train.py', config, '--cfg-options',
         f'model.backbone.init_cfg.checkpoint={weights}', 'train_cfg.max_iters=2',
-        'train_dataloader.batch_size=2'))
+        'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1'))
     log = proc.stdout + proc.stderr
     assert f'load model from: {weights}' in log
     assert 'unexpected key in source state_dict: fc.weight, fc.bias' in log

@@ -1,5 +1,6 @@
 """The synthetic NYUv2 generator: official file layout, geometry, determinism, content."""
 import importlib.util
+import json
 import math
 import os.path as osp
 import re
@@ -12,13 +13,13 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
-from mmrock_data.converters.nyuv2_mat import (backproject, kinect_intrinsics,
-                                              normals_from_depth)
-from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, Camera, Room,
-                                                    make_synthetic_nyuv2, make_thing, render,
-                                                    sample_room)
+from mmrock_data.converters.nyuv2_mat import (backproject, convert_nyuv2,
+                                                   kinect_intrinsics, normals_from_depth)
+from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, TEMPLATES, Camera, Room,
+                                                        make_synthetic_nyuv2, make_thing, render,
+                                                        sample_room)
 from mmrock_data.nyuv2_meta import (DETECTION_CLASSES, NAME_INDEX, NUM_NAMES,
-                                    SCENE_CLASSES)
+                                        SCENE_CLASSES)
 
 REPO = Path(__file__).resolve().parents[1]
 N, H, W = 8, 48, 64
@@ -32,6 +33,15 @@ def _strings(f, name):
         assert codes.dtype == np.uint16 and codes.ndim == 2 and codes.shape[1] == 1
         out.append(''.join(chr(c) for c in codes[:, 0]))
     return out
+
+
+def _assert_instances_count_from_one(labels, instances):
+    """Per image (H, W) and label > 0: the instance numbers present are exactly 1..k."""
+    for lab, ins in zip(labels, instances):
+        assert np.all(ins[lab == 0] == 0)
+        for value in np.unique(lab[lab > 0]):
+            present = np.unique(ins[lab == value])
+            assert present.tolist() == list(range(1, len(present) + 1)), (value, present)
 
 
 def _angle_deg(a, b):
@@ -82,13 +92,14 @@ def test_mat_layout_matches_the_official_file(generated):
     assert np.all(np.isfinite(depths)) and depths.min() > 0.3 and depths.max() < 10
     assert np.all((raw == 0) | (raw == depths)) and (raw == 0).any()
     assert set(np.unique(labels)) <= {0} | set(NAME_INDEX.values())
-    assert np.all(instances[labels > 0] > 0)
+    _assert_instances_count_from_one(labels, instances)
     assert images.std() > 20  # not blank
     # splits.mat: MATLAB v5, 1-based columns, split by scene, about 55/45
     splits = scipy.io.loadmat(info['splits'])
     train, test = splits['trainNdxs'], splits['testNdxs']
     assert train.ndim == 2 and train.shape[1] == 1 and test.shape[1] == 1
-    train, test = train.ravel().astype(int) - 1, test.ravel().astype(int) - 1
+    assert train.dtype.kind == 'u' and test.dtype.kind == 'u'  # usable as indices as loaded
+    train, test = train.ravel() - 1, test.ravel() - 1
     assert sorted(np.r_[train, test].tolist()) == list(range(N))
     assert train.tolist() == info['train'] and test.tolist() == info['test']
     assert not {scenes[i] for i in train} & {scenes[i] for i in test}
@@ -180,8 +191,9 @@ def test_fragmented_instance_and_instance_numbers():
     sofa = make_thing('sofa', rng, x=2.0, y=4.5, instance=1)
     sofa.y = 5.0 - sofa.hy - 0.01
     lamp = make_thing('lamp', rng, x=2.0, y=3.2, instance=1, variant='floor')
-    chairs = [make_thing('chair', rng, x=x, y=2.6, yaw=math.pi, instance=k + 1)
-              for k, x in enumerate((0.8, 3.2))]
+    # chair 2 stands behind the camera: the image numbers the chairs it shows 1, 2
+    chairs = [make_thing('chair', rng, x=x, y=y, yaw=math.pi, instance=k + 1)
+              for k, (x, y) in enumerate(((0.8, 2.6), (2.0, 0.2), (3.2, 2.6)))]
     room.things = [sofa, lamp] + chairs
     camera = Camera((2.0, 0.4, 1.4), yaw=0., pitch=-0.3)
     out = render(room, camera, 120, 160)
@@ -190,29 +202,94 @@ def test_fragmented_instance_and_instance_numbers():
     assert set(np.unique(out['instances'][sofa_px])) == {1}
     chair_px = out['labels'] == NAME_INDEX['chair']
     assert set(np.unique(out['instances'][chair_px])) == {1, 2}
+    assert set(np.unique(out['instances'][chair_px & (np.arange(160) > 80)])) == {2}
+    _assert_instances_count_from_one(out['labels'][None], out['instances'][None])
+
+
+# required things of each scene type (detection classes and clutter)
+SIGNATURES = {
+    'basement': {'box'}, 'bathroom': {'toilet', 'sink'}, 'bedroom': {'bed'},
+    'bookstore': {'bookshelf'}, 'cafe': {'table', 'chair'}, 'classroom': {'desk'},
+    'computer_lab': {'desk'}, 'conference_room': {'table', 'chair'},
+    'dinette': {'table', 'chair'}, 'dining_room': {'table', 'chair'},
+    'exercise_room': {'equipment', 'box', 'garbage bin'}, 'foyer': {'door'},
+    'furniture_store': {'sofa'}, 'home_office': {'desk', 'monitor'},
+    'home_storage': {'bookshelf', 'box'}, 'indoor_balcony': {'table', 'chair'},
+    'kitchen': {'counter', 'sink'}, 'laundry_room': {'appliance', 'counter', 'garbage bin'},
+    'living_room': {'sofa', 'television'}, 'office': {'desk', 'monitor'},
+    'office_kitchen': {'counter', 'sink', 'appliance', 'garbage bin'}, 'playroom': {'box'},
+    'printer_room': {'appliance', 'counter', 'box'}, 'reception_room': {'counter', 'chair'},
+    'student_lounge': {'sofa'}, 'study': {'desk', 'bookshelf'}, 'study_room': {'table', 'chair'}}
 
 
 def test_scene_types_follow_the_furniture():
-    signature = {'bedroom': {'bed'}, 'bathroom': {'toilet', 'sink'},
-                 'living_room': {'sofa', 'television'}, 'kitchen': {'counter', 'sink'},
-                 'dining_room': {'table', 'chair'}, 'office': {'desk', 'monitor'},
-                 'home_office': {'desk', 'monitor'}, 'bookstore': {'bookshelf'}}
+    assert SCENE_TYPES == SCENE_CLASSES and set(SIGNATURES) == set(SCENE_TYPES)
     seen = set()
     for j, scene_type in enumerate(SCENE_TYPES):
         for k in range(3):
             room, camera = sample_room(np.random.default_rng((11, j, k)), scene_type)
             classes = {t.cls for t in room.things}
-            assert signature[scene_type] <= classes, (scene_type, classes)
-            assert classes <= set(DETECTION_CLASSES)
+            assert SIGNATURES[scene_type] <= classes, (scene_type, classes)
+            assert classes <= set(TEMPLATES)
             out = render(room, camera, 60, 80)
-            visible = {c for c in DETECTION_CLASSES if (out['labels'] == NAME_INDEX[c]).any()}
-            assert len(visible) >= 2
-            seen |= visible
+            visible = [(c, i) for c in DETECTION_CLASSES
+                       for i in np.unique(out['instances'][out['labels'] == NAME_INDEX[c]])]
+            assert len(visible) >= 2, (scene_type, visible)
+            seen |= {c for c, _ in visible}
             counts = {}
             for t in room.things:  # instance numbers count within each class from 1
                 counts.setdefault(t.cls, []).append(t.instance)
             assert all(sorted(v) == list(range(1, len(v) + 1)) for v in counts.values())
     assert seen == set(DETECTION_CLASSES)
+
+
+def test_scene_types_differ_in_content_not_in_colour():
+    """Leave-one-out nearest centroid over 27 x 6 rooms: the counts of things per class and the
+    room's size tell the scene type apart; the wall and floor colours hardly do (chance: 1/27)."""
+    classes = sorted(TEMPLATES)
+    content, colour, scene = [], [], []
+    for j, scene_type in enumerate(SCENE_TYPES):
+        for k in range(6):
+            room, _ = sample_room(np.random.default_rng((13, j, k)), scene_type)
+            counts = np.bincount([classes.index(t.cls) for t in room.things],
+                                 minlength=len(classes))
+            content.append(np.r_[np.log1p(counts), room.size[0] * room.size[1] / 10,
+                                 room.size[2]])
+            colour.append(np.r_[room.wall_color, room.floor_color] / 64)
+            scene.append(j)
+    scene = np.array(scene)
+
+    def accuracy(x):
+        x, hits = np.asarray(x), 0
+        for i in range(len(x)):
+            others = np.arange(len(x)) != i
+            centroids = np.stack([x[others & (scene == j)].mean(0) for j in range(27)])
+            hits += np.argmin(((centroids - x[i]) ** 2).sum(1)) == scene[i]
+        return hits / len(x)
+
+    assert accuracy(content) > 0.7
+    assert accuracy(colour) < 0.25
+
+
+def test_every_scene_type_is_generated_and_converted(tmp_path):
+    layouts = {j: sample_room(np.random.default_rng((17, j)), scene_type)
+               for j, scene_type in enumerate(SCENE_TYPES)}
+    info = make_synthetic_nyuv2(tmp_path / 'raw', len(SCENE_TYPES), seed=5, height=48, width=64,
+                                forced_layouts=layouts, progress=False)
+    assert info['scene_types'] == list(SCENE_TYPES)
+    with h5py.File(info['mat'], 'r') as f:
+        _assert_instances_count_from_one(f['labels'][()].transpose(0, 2, 1),
+                                         f['instances'][()].transpose(0, 2, 1))
+    convert_nyuv2(info['mat'], info['splits'], tmp_path / 'out', normals_dir=info['normals'],
+                  progress=False)
+    images = []
+    for split in ('train', 'test'):
+        with open(tmp_path / 'out' / 'annotations' / f'nyuv2_{split}.json') as fh:
+            images += json.load(fh)['images']
+    assert sorted(img['nyu_index'] for img in images) == list(range(len(SCENE_TYPES)))
+    for img in images:
+        assert img['scene'] == SCENE_TYPES[img['nyu_index']]
+        assert SCENE_CLASSES[img['scene_id']] == img['scene']
 
 
 def test_objects_are_clearly_visible():

@@ -10,7 +10,7 @@ from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
 
-from conftest import check_ok, run_python, write_tiny_config
+from conftest import check_ok, run_python, split_size, write_tiny_config
 from mmrock.evaluation import compact_prediction
 from mmrock.models.test_time_augs import ROCKTTAModel
 
@@ -154,7 +154,8 @@ def test_tools_test_tta(tiny_trained, tiny_nyuv2, tmp_path):
         assert math.isfinite(metrics[key]), key
     with open(dump, 'rb') as f:
         preds = pickle.load(f)
-    assert len(preds) == 3 and preds[0]['pred_normals']['data'].shape == (3, 6, 8)
+    assert len(preds) == split_size(tiny_nyuv2, 'test')
+    assert preds[0]['pred_normals']['data'].shape == (3, 6, 8)
 
 
 def test_tta_needs_the_config_keys(tiny_trained, tiny_rock_config, tmp_path):

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 from PIL import Image
 
-from conftest import check_ok, run_python
+from conftest import check_ok, run_python, split_size
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 from mmrock.visualization import (ROCKLocalVisualizer, capture_task_maps, depth_range,
                                   depth_to_rgb, normals_to_rgb, predict_with_scene_maps,
@@ -221,12 +221,12 @@ def test_figure1_panels(visualizer, tmp_path):
 # mmdet's tools and the project's, on the tiny trained model
 
 
-def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tmp_path):
+def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     work_dir = tmp_path / 'test'
     check_ok(run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'],
                         '--work-dir', work_dir, '--show-dir', 'painted'))
     pngs = sorted(work_dir.glob('*/painted/*.png'))
-    assert len(pngs) == 3  # the 3 test rooms
+    assert len(pngs) == split_size(tiny_nyuv2, 'test')  # the test rooms
     for png in pngs:
         drawn = read_rgb(png)
         assert drawn.shape[1::-1] == grid_size(2, 3)  # GT and prediction rows at 120x160
@@ -291,12 +291,12 @@ def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_c
     np.testing.assert_allclose(np.load(preds[0]['depth_path']), pred['depth'], rtol=1e-5)
 
 
-def test_browse_dataset(tiny_rock_config, tmp_path):
+def test_browse_dataset(tiny_rock_config, tiny_nyuv2, tmp_path):
     out = tmp_path / 'browse'
     check_ok(run_python('tools/analysis_tools/browse_dataset.py', tiny_rock_config,
                         '--output-dir', out, '--not-show'))
     pngs = sorted(out.glob('*.png'))
-    assert len(pngs) == 9  # the 9 training rooms, augmented to the 96x128 input
+    assert len(pngs) == split_size(tiny_nyuv2, 'train')  # the training rooms, at the 96x128 input
     for png in pngs:
         drawn = read_rgb(png)
         assert drawn.shape[1::-1] == grid_size(1, 3, h=96, w=128)  # ground truth only

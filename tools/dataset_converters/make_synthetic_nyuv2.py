@@ -6,7 +6,7 @@
 
 Writes DIR/nyu_depth_v2_labeled.mat, DIR/splits.mat, DIR/normals_gt/{normals,masks}/NNNN.png and
 DIR/val_scenes.txt; convert them with tools/dataset_converters/nyuv2.py. Details:
-mmrock_data/converters/synthetic_rooms.py.
+mmrock_data/converters/synthetic_rooms/.
 """
 import argparse
 import os.path as osp
