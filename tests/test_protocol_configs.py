@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from mmdet.registry import DATASETS
+from mmdet.registry import DATASETS, METRICS
 from mmengine.config import Config
 
 from mmrock.engine.data_check import _leaf_datasets, missing_data_message
@@ -121,3 +121,11 @@ def test_a_folder_without_val_split_is_named(tiny_nyuv2):
     assert message.startswith(f'Dataset not found: {root}annotations/nyuv2_val.json (')
     assert "the val split of the paper's protocol" in message and '--val-split' in message
     assert '\n' not in message and missing_data_message(cfg, 'test') is None
+
+
+def test_eigen_depth_option_of_the_readme():
+    """``--cfg-options test_evaluator.1.eigen_depth=True`` turns it on for testing only."""
+    cfg = Config.fromfile(str(CONFIGS / 'rock' / 'ssd_r50_rock_nyuv2.py'))
+    cfg.merge_from_dict({'test_evaluator.1.eigen_depth': True})
+    assert METRICS.build(cfg.test_evaluator[1]).eigen_depth
+    assert not METRICS.build(cfg.val_evaluator[1]).eigen_depth
