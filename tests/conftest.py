@@ -59,8 +59,10 @@ test_pipeline = [
 ]
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))
+# no val split in these rooms: validation at the end on the test split, nothing selected there
 val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+                      dataset=dict(data_root=data_root, ann_file='annotations/nyuv2_test.json',
+                                   pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type='ZeroOnEmptyCocoMetric', ann_file=data_root + 'annotations/nyuv2_test.json',
@@ -117,19 +119,38 @@ def write_tiny_config(path: Path, data_root: Path, extra: str = '') -> Path:
     return path
 
 
+def convert_synthetic(raw: Path, out: Path, val_split: bool = False) -> Path:
+    """nyuv2.py (the real converter) on the official-format files make_synthetic_nyuv2.py wrote
+    in ``raw``; with ``val_split``, its val_scenes.txt moved to a val split."""
+    val = ['--val-split', raw / 'val_scenes.txt'] if val_split else []
+    check_ok(run_python('tools/dataset_converters/nyuv2.py',
+                        '--mat', raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
+                        '--normals', raw / 'normals_gt', '--out', out, '--no-progress', *val))
+    return out
+
+
 @pytest.fixture(scope='session')
-def tiny_nyuv2(tmp_path_factory) -> Path:
+def tiny_raw(tmp_path_factory) -> Path:
     """12 synthetic rooms at 120x160, written in the official format by
-    make_synthetic_nyuv2.py and converted by nyuv2.py (the real converter)."""
-    root = tmp_path_factory.mktemp('tiny_nyuv2')
-    raw, data = root / 'raw', root / 'nyuv2'
+    make_synthetic_nyuv2.py."""
+    raw = tmp_path_factory.mktemp('tiny_raw')
     check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
                         '--num', 12, '--seed', 0, '--height', 120, '--width', 160,
                         '--no-progress'))
-    check_ok(run_python('tools/dataset_converters/nyuv2.py',
-                        '--mat', raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
-                        '--normals', raw / 'normals_gt', '--out', data, '--no-progress'))
-    return data
+    return raw
+
+
+@pytest.fixture(scope='session')
+def tiny_nyuv2(tmp_path_factory, tiny_raw) -> Path:
+    """The 12 tiny rooms converted to train / test splits."""
+    return convert_synthetic(tiny_raw, tmp_path_factory.mktemp('tiny_nyuv2') / 'nyuv2')
+
+
+@pytest.fixture(scope='session')
+def tiny_nyuv2_val(tmp_path_factory, tiny_raw) -> Path:
+    """The 12 tiny rooms converted to train / val / test splits (the paper's protocol)."""
+    return convert_synthetic(tiny_raw, tmp_path_factory.mktemp('tiny_nyuv2_val') / 'nyuv2',
+                             val_split=True)
 
 
 @pytest.fixture(scope='session')

@@ -10,6 +10,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import PixelData
 
 from mmrock.evaluation import AuxiliaryTaskMetric
+from mmrock.evaluation.metrics.auxiliary_metric import eigen_crop
 
 
 def rotated_z(deg, scale=2.):
@@ -37,8 +38,8 @@ def sample(scene=None, scores=None, depth=None, pred_depth=None, normals=None,
     return s
 
 
-def evaluate(samples):
-    evaluator = Evaluator(AuxiliaryTaskMetric())
+def evaluate(samples, **kwargs):
+    evaluator = Evaluator(AuxiliaryTaskMetric(**kwargs))
     evaluator.process(samples)
     return evaluator.evaluate(len(samples))
 
@@ -119,3 +120,68 @@ def test_per_sample_result_is_small():
     s.pred_normals = PixelData(data=torch.randn(3, 480, 640, generator=rng))
     metric.process({}, [s.to_dict()])
     assert len(pickle.dumps(metric.results[0])) < 150_000  # vs 3.7 MB of float32 maps
+
+
+def depth_map(pixels, fill):
+    """(gt, pred) 48x64 lists: gt 0 (invalid) but at ``pixels`` {(row, col): (g, p)}, pred
+    ``fill`` elsewhere. The Eigen crop of 48x64 is rows 5:47, cols 4:60."""
+    gt, pred = np.zeros((48, 64)), np.full((48, 64), fill)
+    for (row, col), (g, p) in pixels.items():
+        gt[row, col], pred[row, col] = g, p
+    return dict(depth=gt.tolist(), pred_depth=pred.tolist())
+
+
+def test_eigen_crop_bounds():
+    assert eigen_crop(480, 640) == (45, 471, 41, 601)
+    assert eigen_crop(240, 320) == (23, 236, 21, 301)  # 22.5 -> 23, 235.5 -> 236, ...
+    assert eigen_crop(48, 64) == (5, 47, 4, 60)
+
+
+def test_eigen_depth_averages_images_where_pooled_pools_pixels():
+    """Image A: 1 pixel (g 1, p 2); image B: 3 pixels (g 4, p 4.5), all inside the crop."""
+    samples = [sample(**depth_map({(10, 10): (1., 2.)}, 2.)),
+               sample(**depth_map({(10, c): (4., 4.5) for c in (10, 11, 12)}, 4.5))]
+    pooled = evaluate(samples)
+    assert not any('eigen' in key for key in pooled)
+    m = evaluate(samples, eigen_depth=True)
+    assert {k: v for k, v in m.items() if 'eigen' not in k} == pooled
+    # pooled over 4 pixels: AbsRel (1 + 3 x 0.125) / 4, RMSE sqrt((1 + 3 x 0.25) / 4), 3 / 4 hits
+    assert pooled['aux/depth_abs_rel'] == pytest.approx(0.34375)
+    assert pooled['aux/depth_rmse'] == pytest.approx(math.sqrt(0.4375))  # 0.6614
+    assert pooled['aux/depth_delta1'] == pytest.approx(75.)
+    # per image (A: AbsRel 1, RMSE 1, ratio 2; B: 0.125, 0.5, ratio 1.125), then averaged
+    assert m['aux/depth_eigen_abs_rel'] == pytest.approx(0.5625)
+    assert m['aux/depth_eigen_rmse'] == pytest.approx(0.75)
+    assert m['aux/depth_eigen_log10'] == pytest.approx(
+        (math.log10(2) + math.log10(1.125)) / 2)  # 0.1761
+    for k in (1, 2, 3):  # 2 > 1.25^3 = 1.95
+        assert m[f'aux/depth_eigen_delta{k}'] == pytest.approx(50.)
+
+
+def test_eigen_depth_crop_cap_and_clip():
+    pixels = {
+        (10, 10): (2., 30.),  # inside; prediction clipped to 10 m: AbsRel 4, squared error 64
+        (5, 4): (1., 1.),     # inside (the crop's first row and column)
+        (10, 59): (5., 5.),   # inside (its last column)
+        (4, 10): (1., 3.),    # above the crop
+        (47, 10): (1., 2.),   # below it (row end excluded)
+        (10, 60): (1., 2.),   # right of it
+        (20, 20): (12., 12.)  # ground truth beyond 10 m
+    }
+    m = evaluate([sample(**depth_map(pixels, 1.))], eigen_depth=True)
+    assert m['aux/depth_eigen_abs_rel'] == pytest.approx(4 / 3)
+    assert m['aux/depth_eigen_rmse'] == pytest.approx(math.sqrt(64 / 3))
+    assert m['aux/depth_eigen_delta1'] == pytest.approx(200 / 3)
+    # pooled: every pixel with gt > 0, predictions not clipped above
+    assert m['aux/depth_abs_rel'] == pytest.approx((14 + 0 + 0 + 2 + 1 + 1 + 0) / 7)
+
+
+def test_log_line_states_the_depth_protocol(monkeypatch):
+    from mmengine.logging import MMLogger
+    lines = []
+    monkeypatch.setattr(MMLogger.get_current_instance(), 'info', lines.append)
+    samples = [sample(**depth_map({(10, 10): (1., 2.)}, 2.))]
+    evaluate(samples)
+    assert 'depth_*: pooled over all pixels' in lines[-1] and 'eigen' not in lines[-1]
+    evaluate(samples, eigen_depth=True)
+    assert 'depth_eigen_*: per image, then averaged over images, Eigen crop' in lines[-1]

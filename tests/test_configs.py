@@ -22,6 +22,8 @@ def test_config_builds(name):
     cfg.model.backbone.init_cfg = None
     MODELS.build(cfg.model)
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg[split] is None:                        # validation off
+            continue
         dataset = cfg[split].dataset
         while 'dataset' in dataset:                   # wrappers (ConcatDataset, RepeatDataset)
             dataset = dataset.dataset
@@ -30,6 +32,6 @@ def test_config_builds(name):
             assert DATASETS.get(d.type) is not None
             for t in d.pipeline:
                 assert TRANSFORMS.get(t['type']) is not None, t['type']
-    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+    for evaluator in filter(None, (cfg.val_evaluator, cfg.test_evaluator)):
         for metric in evaluator if isinstance(evaluator, list) else [evaluator]:
             assert METRICS.get(metric['type']) is not None

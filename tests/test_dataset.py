@@ -71,7 +71,7 @@ def nyu_root(tmp_path):
     ]
     coco = dict(images=images, annotations=anns,
                 categories=[dict(id=i, name=n) for n, i in cat.items()])
-    for split in ('train', 'test'):
+    for split in ('train', 'val', 'test'):
         (tmp_path / 'annotations' / f'nyuv2_{split}.json').write_text(json.dumps(coco))
     return tmp_path
 
@@ -148,7 +148,7 @@ def test_depth_invalid_values_and_flags(nyu_root, monkeypatch):
     np.testing.assert_array_equal(out['gt_depth'], [[0, 0], [0, 2.5]])
 
 
-@pytest.mark.parametrize('split', ['train_dataloader', 'val_dataloader'])
+@pytest.mark.parametrize('split', ['train_dataloader', 'val_dataloader', 'test_dataloader'])
 def test_base_config_pipelines(nyu_root, split):
     cfg = Config.fromfile(str(BASE_CONFIG))
     dataset_cfg = cfg[split].dataset

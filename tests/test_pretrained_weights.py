@@ -245,9 +245,9 @@ def test_local_torchvision_file_loads_every_backbone_weight(torchvision_file):
     assert 'missing keys in source state_dict' not in log
 
 
-def test_train_offline_stops_with_one_line(tiny_nyuv2, tmp_path):
+def test_train_offline_stops_with_one_line(tiny_nyuv2_val, tmp_path):
     """The paper command offline (downloads refused by a dead proxy, empty torch cache)."""
-    user_checkout = UserCheckout(tmp_path / 'user', tiny_nyuv2)
+    user_checkout = UserCheckout(tmp_path / 'user', tiny_nyuv2_val)
     env = dict(TORCH_HOME=str(tmp_path / 'empty_torch_home'), https_proxy='http://127.0.0.1:9',
                HTTPS_PROXY='http://127.0.0.1:9', no_proxy='', NO_PROXY='')
     proc = user_checkout.run('tools/train.py', 'configs/rock/ssd_r50_rock_nyuv2.py', env=env)

@@ -207,6 +207,7 @@ def test_metric_report_table_and_json(tmp_path):
                'coco/bbox_mAP_l': -1.0, 'coco/bed_precision': 0.3,
                'coco/bathtub_precision': float('nan'), 'coco/chair_precision': -1.0,
                'aux/scene_acc': 55.5, 'aux/depth_abs_rel': 0.1234, 'aux/normal_30': 70.,
+               'aux/depth_eigen_abs_rel': 0.1111,
                'other/score': float('inf')}
     sections = dict(metric_rows(metrics))
     assert list(sections) == ['Detection (COCO bbox)', 'Auxiliary tasks', 'Other metrics']
@@ -217,6 +218,7 @@ def test_metric_report_table_and_json(tmp_path):
     rows = table_rows(format_metric_table(metrics))
     assert rows['mAP@0.5 (%)'] == '37.60' and 'bed' not in rows  # per class: CocoMetric's log
     assert rows['depth AbsRel'] == '0.123' and rows['normals within 30 deg (%)'] == '70.00'
+    assert rows['depth AbsRel (Eigen)'] == '0.111'
     assert 'depth RMSE (m)' not in rows  # only the metrics present
     empty = table_rows(format_metric_table({'aux/scene_acc': 10.}))
     assert empty['mAP@0.5 (%)'] == 'n/a'  # CocoMetric gave nothing (no detection)

@@ -6,7 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/utils/checkpoint.py)
+    # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/utils/checkpoint.py).
+    # save_best keeps the best checkpoint on the val split; a config whose val loader reads a
+    # test split sets save_best=None (checked for every config by tests/test_protocol_configs.py).
     checkpoint=dict(type='ResumableCheckpointHook', by_epoch=False, interval=5000,
                     max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),

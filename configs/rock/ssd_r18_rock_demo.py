@@ -46,9 +46,13 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=8, num_workers=1,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
+# The demo rooms have train and test splits only (tools/demo.py converts them without
+# `--val-split`): training validates once, at its last iteration, on the test rooms, and selects
+# nothing there (no save_best below; tools/demo.py tests the last checkpoint).
 val_dataloader = dict(
     batch_size=8, num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, ann_file='annotations/nyuv2_test.json',
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 tta_pipeline = [*test_pipeline[:2], _base_.tta_pipeline[-1]]  # flip after this config's resize
 val_evaluator = [

@@ -1,6 +1,7 @@
 # ROCK: the SSD baseline with the ROCK block refining C5 (docs/design.md, "The model"):
 # shared encoder 2048 -> 512 -> 512, linear task convs into 27 / 128 / 3 x 128 maps, pooling
 # predictors, decoders back to 2048, residual sum. Loss weights: scene 3, depth 3, normals 30.
+# Same data protocol as ssd_r50_nyuv2.py (train 673 / val 122 / test 654).
 _base_ = ['./ssd_r50_nyuv2.py']
 
 model = dict(

@@ -26,15 +26,16 @@ def annotation_path(ds_cfg: dict) -> str:
 
 def make_synthetic_dataset(out_dir: str, num_images: int, seed: int = 0) -> str:
     """Generate ``num_images`` synthetic 480x640 rooms in the official NYUv2 layout under
-    ``out_dir/raw`` and convert them into ``out_dir/nyuv2`` (reused when already there).
-    Returns the data root (``out_dir/nyuv2/``)."""
+    ``out_dir/raw`` and convert them into ``out_dir/nyuv2`` (reused when already there), with a
+    val split as the configs read it when the rooms have train scenes to spare. Returns the data
+    root (``out_dir/nyuv2/``)."""
     from mmrock_data.converters import convert_nyuv2, make_synthetic_nyuv2
     raw, root = osp.join(out_dir, 'raw'), osp.join(out_dir, 'nyuv2')
     if not osp.exists(osp.join(root, 'annotations', 'nyuv2_train.json')):
-        make_synthetic_nyuv2(raw, num_images, seed=seed, progress=False)
-        convert_nyuv2(osp.join(raw, 'nyu_depth_v2_labeled.mat'), osp.join(raw, 'splits.mat'),
-                      root, normals_dir=osp.join(raw, 'normals_gt'), overwrite=True,
-                      progress=False)
+        info = make_synthetic_nyuv2(raw, num_images, seed=seed, progress=False)
+        convert_nyuv2(info['mat'], info['splits'], root, normals_dir=info['normals'],
+                      val_split=info['val_split'] if info['val_scenes'] else None,
+                      overwrite=True, progress=False)
     return root + '/'
 
 

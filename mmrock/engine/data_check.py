@@ -96,13 +96,16 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
                 '(README.md, "ROCK for your detector and your data"); or point the config at '
                 f'your data {where}.')
     out = (root or DEFAULT_DATA_ROOT).rstrip('/')
-    return (f'Dataset not found: {path}{more} ({kind} of the config). Get NYUv2: download the '
-            'official files, then `python tools/dataset_converters/nyuv2.py --mat '
-            f'nyu_depth_v2_labeled.mat --splits splits.mat --normals normals_gt --out {out}` '
-            '(README.md, "Data: NYUv2"); or generate synthetic rooms: `make demo`, or '
-            '`python tools/dataset_converters/make_synthetic_nyuv2.py --out DIR --num N` then '
-            f'nyuv2.py on DIR\'s files with `--out {out}`; or point the config at your data '
-            f'{where}.')
+    val = (": the val split of the paper's protocol (a folder converted without `--val-split` "
+           'is replaced with `--overwrite`)' if osp.basename(path) == 'nyuv2_val.json' else '')
+    return (f'Dataset not found: {path}{more} ({kind} of the config){val}. Get NYUv2: download '
+            'the official files, then `python tools/dataset_converters/nyuv2.py --mat '
+            'nyu_depth_v2_labeled.mat --splits splits.mat --normals normals_gt --val-split '
+            f'val_split.txt --out {out}` (README.md, "Data: NYUv2", "NYUv2 protocols"); or '
+            'generate synthetic rooms: `make demo`, or `python '
+            'tools/dataset_converters/make_synthetic_nyuv2.py --out DIR --num N` then nyuv2.py '
+            f"on DIR's files (`--val-split DIR/val_scenes.txt`) with `--out {out}`; or point the "
+            f'config at your data {where}.')
 
 
 def pipeline_message(cfg, phase: str) -> Optional[str]:

@@ -28,13 +28,21 @@ AUXILIARY_ROWS = (
     ('depth_abs_rel', 'depth AbsRel'),
     ('depth_rmse', 'depth RMSE (m)'),
     ('depth_delta1', 'depth delta<1.25 (%)'),
+    # AuxiliaryTaskMetric(eigen_depth=True): per image, Eigen crop, gt <= 10 m
+    ('depth_eigen_abs_rel', 'depth AbsRel (Eigen)'),
+    ('depth_eigen_rmse', 'depth RMSE (m) (Eigen)'),
+    ('depth_eigen_log10', 'depth log10 (Eigen)'),
+    ('depth_eigen_delta1', 'depth delta<1.25 (%) (Eigen)'),
+    ('depth_eigen_delta2', 'depth delta<1.25^2 (%) (Eigen)'),
+    ('depth_eigen_delta3', 'depth delta<1.25^3 (%) (Eigen)'),
     ('normal_mean', 'normals mean angle (deg)'),
     ('normal_median', 'normals median angle (deg)'),
     ('normal_11.25', 'normals within 11.25 deg (%)'),
     ('normal_22.5', 'normals within 22.5 deg (%)'),
     ('normal_30', 'normals within 30 deg (%)'),
 )
-PRECISE_LABELS = ('depth AbsRel', 'depth RMSE (m)')  # shown with one more decimal
+PRECISE_LABELS = ('depth AbsRel', 'depth RMSE (m)', 'depth AbsRel (Eigen)',  # one more decimal
+                  'depth RMSE (m) (Eigen)', 'depth log10 (Eigen)')
 
 
 def _finite(value) -> Optional[float]:

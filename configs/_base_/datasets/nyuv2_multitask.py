@@ -1,6 +1,8 @@
-# NYUv2 detection (19 classes) + scene / depth / normal labels, ROCK protocol.
-# Data as written by the NYUv2 converter (tools/dataset_converters; docs/design.md, "NYUv2
-# data").
+# NYUv2 detection (19 classes) + scene / depth / normal labels, the paper's protocol: train on
+# 673 images, validate (and keep the best checkpoint) on 122 images of scenes moved out of the
+# official 795 training images, test on the official 654 test images, which select nothing.
+# Data as written by the NYUv2 converter with `--val-split SCENES.txt` (tools/dataset_converters;
+# README.md, "NYUv2 protocols"): annotations/nyuv2_{train,val,test}.json.
 # Types below live in mmdet's registries once mmrock is imported: the
 # inheriting config gets `default_scope = 'mmdet'` and
 # `custom_imports = dict(imports=['mmrock'])` from _base_/default_runtime.py
@@ -69,7 +71,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='annotations/nyuv2_train.json',
+        ann_file='annotations/nyuv2_train.json',  # 673 images (795 minus the val scenes)
         data_prefix=data_prefix,
         filter_cfg=dict(filter_empty_gt=False),
         pipeline=train_pipeline,
@@ -83,18 +85,20 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='annotations/nyuv2_test.json',
+        ann_file='annotations/nyuv2_val.json',
         data_prefix=data_prefix,
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
-test_dataloader = val_dataloader
+test_dataloader = dict(val_dataloader,
+                       dataset=dict(val_dataloader['dataset'],
+                                    ann_file='annotations/nyuv2_test.json'))
 
 val_evaluator = [
     # mmdet's CocoMetric, giving 0 mAP (not an empty result) to a model without detections
     dict(
         type='ZeroOnEmptyCocoMetric',
-        ann_file=data_root + 'annotations/nyuv2_test.json',
+        ann_file=data_root + 'annotations/nyuv2_val.json',
         metric='bbox',
         classwise=True,
         # COCOeval's standard maxDets (mmdet's default scores 1000 detections per image)
@@ -103,4 +107,5 @@ val_evaluator = [
         backend_args=backend_args),
     dict(type='AuxiliaryTaskMetric')
 ]
-test_evaluator = val_evaluator
+test_evaluator = [dict(val_evaluator[0], ann_file=data_root + 'annotations/nyuv2_test.json'),
+                  val_evaluator[1]]

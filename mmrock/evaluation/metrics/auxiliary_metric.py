@@ -1,5 +1,6 @@
 """Scene, depth and surface-normal metrics of ROCK's auxiliary tasks."""
-from typing import Dict, List, Optional, Sequence
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -11,6 +12,11 @@ from mmdet.registry import METRICS
 
 MIN_PRED_DEPTH = 1e-3  # metres; predictions are clamped to it (AbsRel, delta)
 NORMAL_THRESHOLDS = (11.25, 22.5, 30.)  # degrees
+# The standard NYUv2 depth protocol (Eigen et al., NIPS 2014): crop rows 45:471, cols 41:601 of
+# the 480 x 640 frame, ground truth valid in (0, 10] m, predictions clipped to [1e-3, 10] m.
+EIGEN_FRAME = (480, 640)
+EIGEN_CROP = (45, 471, 41, 601)  # row start, row end, col start, col end (ends excluded)
+EIGEN_MAX_DEPTH = 10.  # metres
 
 
 def _gt_and_pred(sample: dict, task: str) -> Optional[tuple]:
@@ -28,6 +34,14 @@ def _gt_and_pred(sample: dict, task: str) -> Optional[tuple]:
     return gt, pred
 
 
+def eigen_crop(height: int, width: int) -> Tuple[int, int, int, int]:
+    """(row start, row end, col start, col end) of the Eigen crop of a ``height`` x ``width``
+    map: the 480 x 640 bounds scaled by height / 480 (rows) and width / 640 (cols), each rounded
+    half up; (45, 471, 41, 601) at 480 x 640, (23, 236, 21, 301) at 240 x 320."""
+    scales = (height / EIGEN_FRAME[0], ) * 2 + (width / EIGEN_FRAME[1], ) * 2
+    return tuple(int(math.floor(b * s + 0.5)) for b, s in zip(EIGEN_CROP, scales))
+
+
 @METRICS.register_module()
 class AuxiliaryTaskMetric(BaseMetric):
     """Scene top-1 accuracy; depth AbsRel, RMSE, delta<1.25; normal angles.
@@ -41,7 +55,20 @@ class AuxiliaryTaskMetric(BaseMetric):
     pooled over all valid pixels of the set (not averaged per image):
     AbsRel = mean |p - g| / g, RMSE = sqrt(mean (p - g)^2), delta1 = % of
     max(p / g, g / p) < 1.25, with p clamped to >= 1 mm; normal errors are
-    angles in degrees (mean, median, % below 11.25 / 22.5 / 30).
+    angles in degrees (mean, median, % below 11.25 / 22.5 / 30). Keys (with
+    the ``aux/`` prefix): ``scene_acc``, ``depth_abs_rel``, ``depth_rmse``,
+    ``depth_delta1``, ``normal_mean``, ``normal_median``, ``normal_11.25``,
+    ``normal_22.5``, ``normal_30``.
+
+    With ``eigen_depth=True`` the depth is also scored as the NYUv2 depth
+    literature does (Eigen et al. 2014), under keys of their own:
+    ``depth_eigen_abs_rel``, ``depth_eigen_rmse``, ``depth_eigen_log10``
+    (mean |log10 p - log10 g|) and ``depth_eigen_delta{1,2,3}`` (% of
+    max(p / g, g / p) < 1.25, 1.25^2, 1.25^3). Each image is scored on its
+    own, then the images are averaged (an image without valid pixel is
+    left out); pixels: the Eigen crop (:func:`eigen_crop`: rows 45:471,
+    cols 41:601 at 480 x 640, scaled for other label sizes) where
+    0 < g <= 10 m; predictions clipped to [1e-3, 10] m.
 
     Per sample only sums are kept, plus a sparse histogram of angles in
     ``angle_bin``-degree bins from which the median is read (linear inside
@@ -51,6 +78,8 @@ class AuxiliaryTaskMetric(BaseMetric):
     Args:
         angle_bin (float): Bin width in degrees of the angle histogram.
             Defaults to 0.01.
+        eigen_depth (bool): Also report the depth metrics of the standard
+            NYUv2 protocol (``depth_eigen_*``). Defaults to False.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Metric name prefix. Defaults to 'aux'.
     """
@@ -59,10 +88,12 @@ class AuxiliaryTaskMetric(BaseMetric):
 
     def __init__(self,
                  angle_bin: float = 0.01,
+                 eigen_depth: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.angle_bin = angle_bin
+        self.eigen_depth = eigen_depth
 
     @staticmethod
     def _depth_sums(gt: torch.Tensor, pred: torch.Tensor) -> Optional[dict]:
@@ -76,6 +107,23 @@ class AuxiliaryTaskMetric(BaseMetric):
             abs_rel=float(((p - g).abs() / g).sum()),
             sq_err=float(((p - g)**2).sum()),
             delta1=int((torch.maximum(p / g, g / p) < 1.25).sum()))
+
+    @staticmethod
+    def _depth_eigen(gt: torch.Tensor, pred: torch.Tensor) -> Optional[dict]:
+        """One image's depth metrics under the Eigen protocol (gt, pred
+        (1, H, W), metres); None when no pixel is valid."""
+        r0, r1, c0, c1 = eigen_crop(*gt.shape[-2:])
+        g, p = gt[..., r0:r1, c0:c1], pred[..., r0:r1, c0:c1]
+        valid = (g > 0) & (g <= EIGEN_MAX_DEPTH)
+        if not valid.any():
+            return None
+        g, p = g[valid], p[valid].clamp(MIN_PRED_DEPTH, EIGEN_MAX_DEPTH)
+        ratio = torch.maximum(p / g, g / p)
+        return dict(
+            abs_rel=float(((p - g).abs() / g).mean()),
+            rmse=float(((p - g)**2).mean().sqrt()),
+            log10=float((p.log10() - g.log10()).abs().mean()),
+            **{f'delta{k}': float((ratio < 1.25**k).double().mean()) for k in (1, 2, 3)})
 
     def _normal_sums(self, gt: torch.Tensor,
                      pred: torch.Tensor) -> Optional[dict]:
@@ -108,6 +156,8 @@ class AuxiliaryTaskMetric(BaseMetric):
             depth = _gt_and_pred(sample, 'depth')
             if depth is not None:
                 result['depth'] = self._depth_sums(*depth)
+                if self.eigen_depth:
+                    result['depth_eigen'] = self._depth_eigen(*depth)
             normals = _gt_and_pred(sample, 'normals')
             if normals is not None:
                 result['normals'] = self._normal_sums(*normals)
@@ -142,6 +192,18 @@ class AuxiliaryTaskMetric(BaseMetric):
                 np.sqrt(sum(d['sq_err'] for d in depth) / num))
             metrics['depth_delta1'] = 100. * sum(d['delta1']
                                                  for d in depth) / num
+        protocol = 'depth_*: pooled over all pixels with gt > 0'
+        eigen = [r['depth_eigen'] for r in results if 'depth_eigen' in r]
+        if eigen:
+            counts['depth_eigen'] = len(eigen)
+            for key in eigen[0]:
+                scale = 100. if key.startswith('delta') else 1.
+                metrics[f'depth_eigen_{key}'] = scale * float(
+                    np.mean([e[key] for e in eigen]))
+        if self.eigen_depth:
+            protocol += ('; depth_eigen_*: per image, then averaged over '
+                         'images, Eigen crop, gt in (0, 10] m, predictions '
+                         'clipped to [0.001, 10] m')
         normals = [r['normals'] for r in results if 'normals' in r]
         if normals:
             counts['normals'] = len(normals)
@@ -152,5 +214,6 @@ class AuxiliaryTaskMetric(BaseMetric):
             for t, hits in zip(NORMAL_THRESHOLDS, within):
                 metrics[f'normal_{t:g}'] = 100. * float(hits) / num
         MMLogger.get_current_instance().info(
-            f'Auxiliary metrics over samples per task {counts}: {metrics}')
+            f'Auxiliary metrics over samples per task {counts} ({protocol}): '
+            f'{metrics}')
         return metrics
