@@ -5,6 +5,7 @@ Every file in configs/ loads; none keeps a best checkpoint (``save_best``) while
 654) or, for the ``*_nyuv2-795`` ones, the public re-implementation's (train 795, no validation,
 the last checkpoint tested on 654)."""
 import json
+import py_compile
 from pathlib import Path
 from typing import Optional
 
@@ -129,3 +130,10 @@ def test_eigen_depth_option_of_the_readme():
     cfg.merge_from_dict({'test_evaluator.1.eigen_depth': True})
     assert METRICS.build(cfg.test_evaluator[1]).eigen_depth
     assert not METRICS.build(cfg.val_evaluator[1]).eigen_depth
+
+
+def test_every_config_byte_compiles(tmp_path):
+    """pip byte-compiles the configs it ships (mmrock/.mim/configs): a comment that Python reads
+    as an encoding declaration, or any syntax error, must not reach an install."""
+    for i, name in enumerate(ALL_CONFIGS):
+        py_compile.compile(str(CONFIGS / name), cfile=str(tmp_path / f'{i}.pyc'), doraise=True)
