@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from conftest import REPO, check_ok, run_python, write_tiny_config
-from mmrock.engine.ablation import DEFAULT_CONFIGS, summarise, to_markdown
+from mmrock.engine.ablation import DEFAULT_CONFIGS, data_root_options, summarise, to_markdown
 
 MEAN_STD = re.compile(r'^-?\d+\.\d+ ± \d+\.\d+$')
 
@@ -83,3 +83,33 @@ def test_default_set_configs_build(config):
     if name == 'ssd_r18_rock-per-side-anchors_1xb8-400it_demo':
         assert type(model.detector.bbox_head.prior_generator).__name__ == \
             'PerSideSSDAnchorGenerator'
+
+
+@pytest.mark.parametrize('config', ['configs/rock/ssd_r50_rock_1xb8-30k_nyuv2-795.py',
+                                    'configs/rock/ssd_r50_rock_nyuv2.py',
+                                    'configs/rock/ssd_r18_rock_demo.py'])
+def test_data_root_options_redirect_every_file_and_keep_the_splits(config, tmp_path):
+    options = data_root_options(str(REPO / config), '/elsewhere/rooms')
+    cfg = Config.fromfile(str(REPO / config))
+    cfg.merge_from_dict(dict(o.split('=', 1) for o in options))  # what --cfg-options does
+    roots, ann_files = [], []
+
+    def walk(node):
+        if isinstance(node, dict):
+            roots.extend([node['data_root']] if 'data_root' in node else [])
+            ann_files.extend([node['ann_file']] if 'ann_file' in node else [])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk({k: cfg.get(k) for k in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                                   'val_evaluator', 'test_evaluator')})
+    assert roots and set(roots) == {'/elsewhere/rooms/'}
+    # evaluators' absolute files moved, the loaders' relative ones (their split) kept
+    original = Config.fromfile(str(REPO / config))
+    assert sorted(a.split('/')[-1] for a in ann_files if a.startswith('/')) == sorted(
+        m['ann_file'].split('/')[-1] for k in ('val_evaluator', 'test_evaluator')
+        for m in (original.get(k) or []) if isinstance(m, dict) and m.get('ann_file'))
+    assert all(a.startswith('/elsewhere/rooms/') or not a.startswith('/') for a in ann_files)

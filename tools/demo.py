@@ -102,7 +102,7 @@ def main():
     if args.data_only:
         print(f'Dataset: {data_root}/')
         return
-    cfg_options = data_root_options(data_root) + [
+    cfg_options = data_root_options(str(ROOT / DEMO_CONFIG), data_root) + [
         f'randomness.seed={args.seed}',
         'model.test_cfg.score_thr=0.0']  # score every box: an untrained model's are all low
     if args.iters:

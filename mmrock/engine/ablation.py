@@ -53,15 +53,37 @@ class AblationError(RuntimeError):
     """A run failed; the message (one line) names it and its log."""
 
 
-def data_root_options(data_root: str) -> List[str]:
-    """``--cfg-options`` that point a config's loaders and COCO evaluators at another converted
-    NYUv2-format folder (train / test splits of the converter)."""
+def data_root_options(config: str, data_root: str) -> List[str]:
+    """``--cfg-options`` that point ``config``'s loaders and COCO evaluators at another converted
+    NYUv2-format folder, keeping each one's split file. Loaders that are off (``None``) are left
+    alone; wrapped datasets (``ConcatDataset``, ``RepeatDataset``) get their leaves redirected."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
     root = f'{str(data_root).rstrip("/")}/'
-    return [f'data_root={root}'] + [
-        f'{loader}.dataset.data_root={root}'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    ] + [f'{evaluator}.0.ann_file={root}annotations/nyuv2_test.json'
-         for evaluator in ('val_evaluator', 'test_evaluator')]
+    options = [f'data_root={root}']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(loader) is not None:
+            options += [f'{key}.data_root={root}'
+                        for key in _leaf_dataset_keys(cfg[loader].dataset, f'{loader}.dataset')]
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        metrics = cfg.get(evaluator)
+        metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
+        for i, metric in enumerate(metrics):
+            if isinstance(metric, dict) and metric.get('ann_file'):
+                key = f'{evaluator}.{i}' if isinstance(cfg[evaluator], (list, tuple)) else evaluator
+                options.append(
+                    f'{key}.ann_file={root}annotations/{osp.basename(metric["ann_file"])}')
+    return options
+
+
+def _leaf_dataset_keys(dataset: dict, key: str) -> List[str]:
+    """Dotted config keys of the datasets that read files, below ``dataset`` at ``key``."""
+    if 'datasets' in dataset:
+        return [k for i, d in enumerate(dataset['datasets'])
+                for k in _leaf_dataset_keys(d, f'{key}.datasets.{i}')]
+    if 'dataset' in dataset:
+        return _leaf_dataset_keys(dataset['dataset'], f'{key}.dataset')
+    return [key]
 
 
 @dataclass
@@ -127,10 +149,10 @@ def execute(run: Run, cfg_options: Sequence[str] = ()) -> dict:
     return run.metrics()
 
 
-def run_all(runs: Sequence[Run], cfg_options: Sequence[str] = (),
+def run_all(runs: Sequence[Run], cfg_options: Optional[Dict[str, Sequence[str]]] = None,
             echo: Callable[[str], None] = print) -> Dict[str, Dict[int, dict]]:
     """Execute the runs in order, saying which one runs and how long each took;
-    ``{config name: {seed: metrics}}``."""
+    ``{config name: {seed: metrics}}``. ``cfg_options``: config path -> its overrides."""
     results: Dict[str, Dict[int, dict]] = {}
     for i, run in enumerate(runs, 1):
         what = f'[{i}/{len(runs)}] {run.name} seed {run.seed}'
@@ -139,7 +161,7 @@ def run_all(runs: Sequence[Run], cfg_options: Sequence[str] = (),
         else:
             echo(f'{what}: training and testing in {run.work_dir} ...')
             start = time.time()
-            execute(run, cfg_options)
+            execute(run, (cfg_options or {}).get(run.config, ()))
             echo(f'{what}: done in {(time.time() - start) / 60:.1f} min')
         results.setdefault(run.name, {})[run.seed] = run.metrics()
     return results

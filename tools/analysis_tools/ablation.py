@@ -42,9 +42,10 @@ def main(argv=None) -> int:
     if missing:
         print(f'error: config not found: {missing[0]}', file=sys.stderr)
         return 1
-    options = data_root_options(args.data_root) if args.data_root else []
-    options += args.cfg_options
-    runs = plan([osp.abspath(c) for c in args.configs], range(args.seeds), Path(args.out))
+    configs = [osp.abspath(c) for c in args.configs]
+    runs = plan(configs, range(args.seeds), Path(args.out))
+    options = {c: (data_root_options(c, args.data_root) if args.data_root else []) +
+               args.cfg_options for c in configs}
     try:
         results = run_all(runs, options)
     except AblationError as exc:
