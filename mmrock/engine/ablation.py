@@ -23,7 +23,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 # The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task;
-# then two variants of ROCK: started near identity, and the per-side anchor scales.
+# then two variants of ROCK: started near identity, and the per-side anchor scales (also on SSD,
+# to tell the anchors' effect from ROCK's).
 DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_flatmtl_1xb8-400it_demo.py',
@@ -33,6 +34,7 @@ DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_rock-normals_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock-near-identity_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock-per-side-anchors_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_per-side-anchors_1xb8-400it_demo.py',
 )
 # (key in tools/test.py's metrics.json, column title, scale to the shown unit)
 METRICS = (
