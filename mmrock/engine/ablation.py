@@ -60,14 +60,16 @@ def data_root_options(config: str, data_root: str) -> List[str]:
     NYUv2-format folder, keeping each one's split file. Loaders that are off (``None``) are left
     alone; wrapped datasets (``ConcatDataset``, ``RepeatDataset``) get their leaves redirected."""
     from mmengine.config import Config
+
+    from .data_check import DATALOADERS, EVALUATORS, leaf_dataset_items
     cfg = Config.fromfile(config)
     root = f'{str(data_root).rstrip("/")}/'
     options = [f'data_root={root}']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in DATALOADERS:
         if cfg.get(loader) is not None:
-            options += [f'{key}.data_root={root}'
-                        for key in _leaf_dataset_keys(cfg[loader].dataset, f'{loader}.dataset')]
-    for evaluator in ('val_evaluator', 'test_evaluator'):
+            options += [f'{key}.data_root={root}' for key, _ in
+                        leaf_dataset_items(cfg[loader].dataset, f'{loader}.dataset')]
+    for evaluator in EVALUATORS:
         metrics = cfg.get(evaluator)
         metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
         for i, metric in enumerate(metrics):
@@ -76,16 +78,6 @@ def data_root_options(config: str, data_root: str) -> List[str]:
                 options.append(
                     f'{key}.ann_file={root}annotations/{osp.basename(metric["ann_file"])}')
     return options
-
-
-def _leaf_dataset_keys(dataset: dict, key: str) -> List[str]:
-    """Dotted config keys of the datasets that read files, below ``dataset`` at ``key``."""
-    if 'datasets' in dataset:
-        return [k for i, d in enumerate(dataset['datasets'])
-                for k in _leaf_dataset_keys(d, f'{key}.datasets.{i}')]
-    if 'dataset' in dataset:
-        return _leaf_dataset_keys(dataset['dataset'], f'{key}.dataset')
-    return [key]
 
 
 @dataclass

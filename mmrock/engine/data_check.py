@@ -9,17 +9,23 @@ EVALUATORS = ('val_evaluator', 'test_evaluator')
 DEFAULT_DATA_ROOT = 'data/nyuv2'
 
 
-def _leaf_datasets(dataset_cfg) -> Iterator[dict]:
-    """The datasets of a dataset config, through wrappers (``dataset=`` / ``datasets=[...]``)."""
+def leaf_dataset_items(dataset_cfg, key: str = 'dataset') -> Iterator[Tuple[str, dict]]:
+    """``(dotted config key, dataset config)`` of the datasets of a dataset config found at
+    ``key``, through wrappers (``dataset=`` / ``datasets=[...]``)."""
     if not dataset_cfg:
         return
     if 'dataset' in dataset_cfg:
-        yield from _leaf_datasets(dataset_cfg['dataset'])
+        yield from leaf_dataset_items(dataset_cfg['dataset'], f'{key}.dataset')
     elif 'datasets' in dataset_cfg:
-        for sub in dataset_cfg['datasets']:
-            yield from _leaf_datasets(sub)
+        for i, sub in enumerate(dataset_cfg['datasets']):
+            yield from leaf_dataset_items(sub, f'{key}.datasets.{i}')
     else:
-        yield dataset_cfg
+        yield key, dataset_cfg
+
+
+def _leaf_datasets(dataset_cfg) -> Iterator[dict]:
+    """The datasets of a dataset config, through wrappers."""
+    return (dataset for _, dataset in leaf_dataset_items(dataset_cfg))
 
 
 def _join(root: Optional[str], path: str) -> str:
