@@ -41,6 +41,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def dist_env(tmp_path) -> dict:
+    """The environment of a 2-process torchrun on a free port, with ``tmp_path`` importable."""
+    return dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
+                PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
+
+
 def dist_train_two_processes(tmp_path, data_root, hook_module: str, hook: str,
                              extra: str = '', iters: int = 2):
     """tools/dist_train.sh with 2 CPU processes on the tiny config plus ``extra`` config lines,
@@ -54,11 +60,9 @@ val_cfg = val_dataloader = val_evaluator = None
 train_cfg = dict(max_iters={iters}, val_interval=100)
 ''' + extra)
     work_dir = tmp_path / 'wd'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-               PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
     proc = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                           str(work_dir)], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=600)
+                           str(work_dir)], cwd=REPO, env=dist_env(tmp_path), capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'Iter(train) [{iters}/{iters}]' in proc.stdout + proc.stderr
     return work_dir
@@ -84,6 +88,30 @@ def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
     state = torch.load(work_dir / 'iter_2.pth', weights_only=False)['state_dict']
     for name in p1:
         assert torch.equal(state[name], p1[name]), name
+
+    # and dist_test.sh tests it on 2 processes: both exit cleanly, rank 0 alone reports
+    test_dir = tmp_path / 'wd_test'
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', str(tmp_path / 'ddp.py'),
+                           str(work_dir / 'iter_2.pth'), '2', '--work-dir', str(test_dir)],
+                          cwd=REPO, env=dist_env(tmp_path), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (test_dir / 'metrics.json').is_file()
+    assert proc.stdout.count('ddp.py @ iter_2.pth') == 1, proc.stdout[-3000:]
+
+
+def test_finish_distributed_destroys_the_process_group(tmp_path):
+    """train.py and test.py end with it: a gloo group left to interpreter exit can abort a rank
+    whose run succeeded (SIGABRT, 'terminate called without an active exception')."""
+    import torch.distributed as dist
+
+    from mmrock.engine.runner_cfg import finish_distributed
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
+                            world_size=1)
+    dist.all_reduce(torch.ones(3))
+    finish_distributed()
+    assert not dist.is_initialized()
+    finish_distributed()  # and without a group it does nothing
 
 
 BALANCER_DUMP_HOOK = '''

@@ -6,8 +6,8 @@ import os.path as osp
 import sys
 
 import mmrock  # noqa: F401  (registers models, datasets, metrics)
-from mmrock.engine.runner_cfg import (build_runner, load_checked_config, parse_tool_args,
-                                      setup_distributed)
+from mmrock.engine.runner_cfg import (build_runner, finish_distributed, load_checked_config,
+                                      parse_tool_args, setup_distributed)
 
 METRICS_JSON = 'metrics.json'
 
@@ -70,9 +70,13 @@ def main():
         from mmrock.evaluation import DumpMultiTaskResults
         runner.test_evaluator.metrics.append(DumpMultiTaskResults(
             out_file_path=args.out, with_aux=not args.out_no_aux))
-    metrics = runner.test()
+    reports = is_main_process()  # asked before the process group is gone (then every rank is 0)
+    try:
+        metrics = runner.test()
+    finally:
+        finish_distributed()
 
-    if is_main_process():
+    if reports:
         from mmrock.evaluation.report import dump_metrics_json, format_metric_table
         title = f'{osp.basename(args.config)} @ {osp.basename(args.checkpoint)}'
         table = format_metric_table(metrics, title=title)

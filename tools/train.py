@@ -5,7 +5,8 @@ import sys
 import mmrock  # noqa: F401  (registers models, datasets, hooks; torch>=2.6 resume)
 from mmrock.engine import NonFiniteLossError
 from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp,
-                                      enable_auto_scale_lr, load_checked_config, parse_tool_args,
+                                      enable_auto_scale_lr, finish_distributed,
+                                      load_checked_config, parse_tool_args,
                                       prepare_pretrained_or_exit, setup_distributed)
 from mmrock.models.heads import MissingAuxiliaryLabelError
 
@@ -41,6 +42,8 @@ def main():
         runner.train()
     except (NonFiniteLossError, MissingAuxiliaryLabelError) as exc:
         sys.exit(str(exc))
+    finally:
+        finish_distributed()
 
 
 if __name__ == '__main__':

@@ -115,6 +115,14 @@ def setup_distributed(cfg: Config) -> None:
                                       world_size=int(os.environ['WORLD_SIZE']), **kwargs)
 
 
+def finish_distributed() -> None:
+    """Destroy the process group, if any, once this rank's run is over. Left to interpreter exit,
+    gloo's worker threads can still hold work when Python tears down, and a rank whose run
+    succeeded aborts ('terminate called without an active exception', SIGABRT), failing the job."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the flags tools/train.py and tools/test.py share (:func:`add_runner_args`), parse,
     and export ``--local-rank`` (:func:`set_local_rank_env`)."""
