@@ -72,12 +72,13 @@ def test_default_set_configs_build(config):
                 'ssd_r18_rock_demo': {'scene', 'depth', 'normals'},
                 'ssd_r18_rock-near-identity_1xb8-400it_demo': {'scene', 'depth', 'normals'},
                 'ssd_r18_rock-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_per-side-anchors_1xb8-400it_demo': set()}
+                'ssd_r18_per-side-anchors_1xb8-400it_demo': set(),
+                'ssd_r18_flatmtl-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'}}
     name = config.split('/')[-1][:-3]
     if name not in expected:  # ssd_r18_rock-<task>_1xb8-400it_demo
         expected[name] = {name.split('-')[1].split('_')[0]}
     assert heads == expected[name]
-    if name == 'ssd_r18_flatmtl_1xb8-400it_demo':
+    if name.startswith('ssd_r18_flatmtl'):
         assert not model.rock.residual
     if name == 'ssd_r18_rock-near-identity_1xb8-400it_demo':
         assert model.rock.decoder_norm_init == 0.1

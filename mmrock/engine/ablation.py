@@ -35,6 +35,7 @@ DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_rock-near-identity_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_rock-per-side-anchors_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_per-side-anchors_1xb8-400it_demo.py',
+    'configs/rock/ssd_r18_flatmtl-per-side-anchors_1xb8-400it_demo.py',
 )
 # (key in tools/test.py's metrics.json, column title, scale to the shown unit)
 METRICS = (
