@@ -4,6 +4,8 @@ import json
 import math
 import os.path as osp
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -323,3 +325,30 @@ def test_cli(tmp_path):
         assert (tmp_path / 'syn' / name).is_file()
     with h5py.File(tmp_path / 'syn' / 'nyu_depth_v2_labeled.mat', 'r') as f:
         assert f['images'].shape == (2, 3, 32, 24)
+
+
+# the generator's CLI in a fresh interpreter that gets SIGTERM after its second room
+_TERMINATED = """
+import os, runpy, signal, sys
+import mmrock_data.converters.synthetic_rooms.generate as generate
+write, written = generate.write_normals_png, []
+def write_then_terminate(*args):
+    write(*args)
+    written.append(1)
+    if len(written) == 2:
+        os.kill(os.getpid(), signal.SIGTERM)
+generate.write_normals_png = write_then_terminate
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+def test_sigterm_leaves_no_partial_mat(tmp_path):
+    out = tmp_path / 'raw'
+    cli = REPO / 'tools' / 'dataset_converters' / 'make_synthetic_nyuv2.py'
+    proc = subprocess.run(
+        [sys.executable, '-c', _TERMINATED, str(cli), '--out', str(out), '--num', '4',
+         '--height', '48', '--width', '64', '--no-progress'],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert not [p.name for p in out.iterdir() if p.suffix in ('.mat', '.part')]

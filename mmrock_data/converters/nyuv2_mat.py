@@ -38,6 +38,7 @@ Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: 
 import json
 import os
 import os.path as osp
+import signal
 from contextlib import closing
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -534,6 +535,8 @@ _worker: Optional[_ImageConverter] = None
 def _init_worker(converter: _ImageConverter) -> None:
     global _worker
     _worker = converter
+    # the main process cleans up on SIGTERM; its workers (stopped by SIGTERM) just end
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _convert_in_worker(i: int) -> List[Tuple[int, int, List[int]]]:

@@ -1,9 +1,11 @@
 """All-or-nothing output folders of the converters: written in a sibling temporary folder that
-replaces ``out`` only once complete, removed on any failure."""
+replaces ``out`` only once complete, removed on any failure (SIGTERM included)."""
 import os
 import os.path as osp
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
@@ -17,6 +19,26 @@ def absolute_out_dir(out_dir, overwrite: bool) -> str:
     if osp.lexists(out) and not overwrite:
         raise ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
     return out
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, ``timeout``, a job scheduler's stop) raises
+    ``SystemExit(143)`` in the main thread instead of ending the process on the spot, so that
+    the cleanup of the enclosing blocks runs. The previous handler is restored after. Nothing
+    changes off the main thread (where Python cannot set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
@@ -38,25 +60,27 @@ def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
 @contextmanager
 def atomic_output_dir(out: str, subdirs: Sequence[str], overwrite: bool) -> Iterator[str]:
     """Yield a temporary folder ``<out>.tmp-XXXX`` (with ``subdirs`` made) next to ``out``; it
-    replaces ``out`` when the block ends normally and is removed when it raises. An ``OSError``
-    (writing) becomes :class:`ConversionError` naming ``out``."""
+    replaces ``out`` when the block ends normally and is removed when it raises or the process
+    gets SIGTERM (:func:`sigterm_raises`). An ``OSError`` (writing) becomes
+    :class:`ConversionError` naming ``out``."""
     parent = osp.dirname(out) or '.'
-    try:
-        os.makedirs(parent, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-', dir=parent)
-    except OSError as exc:
-        raise ConversionError(f'{out}: cannot create the output folder ({exc})')
-    try:
-        for sub in subdirs:
-            os.mkdir(osp.join(tmp, sub))
-        yield tmp
-        _replace_dir(tmp, out, overwrite)
-    except OSError as exc:  # reading errors are DataFormatErrors: this is writing
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ConversionError(f'{out}: cannot write ({exc})') from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with sigterm_raises():
+        try:
+            os.makedirs(parent, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=osp.basename(out) + '.tmp-', dir=parent)
+        except OSError as exc:
+            raise ConversionError(f'{out}: cannot create the output folder ({exc})')
+        try:
+            for sub in subdirs:
+                os.mkdir(osp.join(tmp, sub))
+            yield tmp
+            _replace_dir(tmp, out, overwrite)
+        except OSError as exc:  # reading errors are DataFormatErrors: this is writing
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ConversionError(f'{out}: cannot write ({exc})') from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def add_output_args(parser, example: str) -> None:

@@ -6,6 +6,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from ...nyuv2_meta import IMAGE_HW
+from ..output_dir import sigterm_raises
 from .mat_writer import NYUv2MatWriter, write_normals_png, write_splits_mat
 from .render import render_image
 from .scene import Camera, Room
@@ -95,24 +96,25 @@ def make_synthetic_nyuv2(out_dir, num: int, seed: int = 0, height: int = IMAGE_H
     scene_types, scenes = [None] * num, [None] * num
     part_path = mat_path + '.part'
     bar = tqdm(total=num, desc='synthetic NYUv2', unit='img', disable=not progress)
-    try:
-        with NYUv2MatWriter(part_path, num, height, width) as writer:
-            for r, (room, views) in enumerate(rooms):
-                for i, camera in views:
-                    img = render_image(room, camera, height, width,
-                                       np.random.default_rng((seed, 1_000_003, i)))
-                    writer.write(i, img['rgb'], img['depth'], img['raw_depth'], img['labels'],
-                                 img['instances'], room.scene_type, scene_names[r])
-                    write_normals_png(normals_root, i, img['normals'], img['normal_mask'])
-                    scene_types[i], scenes[i] = room.scene_type, scene_names[r]
-                    bar.update(1)
-        os.replace(part_path, mat_path)
-    except BaseException:
-        if osp.exists(part_path):
-            os.unlink(part_path)
-        raise
-    finally:
-        bar.close()
+    with sigterm_raises():  # SIGTERM removes the partial .mat too
+        try:
+            with NYUv2MatWriter(part_path, num, height, width) as writer:
+                for r, (room, views) in enumerate(rooms):
+                    for i, camera in views:
+                        img = render_image(room, camera, height, width,
+                                           np.random.default_rng((seed, 1_000_003, i)))
+                        writer.write(i, img['rgb'], img['depth'], img['raw_depth'], img['labels'],
+                                     img['instances'], room.scene_type, scene_names[r])
+                        write_normals_png(normals_root, i, img['normals'], img['normal_mask'])
+                        scene_types[i], scenes[i] = room.scene_type, scene_names[r]
+                        bar.update(1)
+            os.replace(part_path, mat_path)
+        except BaseException:
+            if osp.exists(part_path):
+                os.unlink(part_path)
+            raise
+        finally:
+            bar.close()
     splits_path = osp.join(out_dir, SPLITS_NAME)
     write_splits_mat(splits_path, train, test)
     val_path = osp.join(out_dir, VAL_SPLIT_NAME)
