@@ -228,3 +228,42 @@ def test_metric_report_table_and_json(tmp_path):
     loaded = json.loads(text)  # strict JSON: NaN and inf became null
     assert loaded['coco/bathtub_precision'] is None and loaded['coco/bbox_mAP'] == 0.185
     assert loaded['other/score'] is None and loaded['coco/chair_precision'] == -1.0
+
+
+def _demo_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('mmrock_demo', REPO / 'tools' / 'demo.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_regenerates_rooms_made_otherwise(tmp_path, monkeypatch, capsys):
+    """`make demo` / `make ablation` reuse data/synthetic_nyuv2 only if it holds the rooms asked
+    for: made by this generator version, with this number of images and seed."""
+    demo = _demo_module()
+    runs = []
+
+    def run_here(*args):  # the tools of this checkout, writing under tmp_path
+        runs.append(args[0])
+        check_ok(run_python(REPO / args[0], *args[1:], '--no-progress', cwd=tmp_path))
+
+    monkeypatch.setattr(demo, 'ROOT', tmp_path)
+    monkeypatch.setattr(demo, 'run', run_here)
+    data = tmp_path / demo.SYNTHETIC_DATA
+    assert demo.ensure_dataset(12, 0) == demo.SYNTHETIC_DATA and len(runs) == 2
+    assert json.loads((data / demo.ROOMS_RECORD).read_text()) == demo.rooms_made(12, 0)
+    assert split_size(data, 'train') + split_size(data, 'test') == 12
+
+    demo.ensure_dataset(12, 0)  # the same rooms: reused
+    assert len(runs) == 2 and 'reusing' in capsys.readouterr().out
+
+    demo.ensure_dataset(10, 0)  # another number of images: replaced
+    assert len(runs) == 4 and 'num_images 12 (now 10)' in capsys.readouterr().out
+    assert split_size(data, 'train') + split_size(data, 'test') == 10
+
+    (data / demo.ROOMS_RECORD).unlink()  # rooms of an earlier mmrock (before the record)
+    assert 'earlier mmrock' in demo.stale_rooms(data, demo.rooms_made(10, 0))
+    record = dict(demo.rooms_made(10, 0), generator=1)
+    (data / demo.ROOMS_RECORD).write_text(json.dumps(record))
+    assert demo.stale_rooms(data, demo.rooms_made(10, 0)).startswith('generator 1 (now ')

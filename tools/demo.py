@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -22,6 +23,7 @@ DEMO_CONFIG = 'configs/rock/ssd_r18_rock_demo.py'
 REAL_DATA = Path('data/nyuv2')
 SYNTHETIC_RAW = Path('data/synthetic_nyuv2_raw')
 SYNTHETIC_DATA = Path('data/synthetic_nyuv2')
+ROOMS_RECORD = 'demo_rooms.json'  # how the synthetic rooms there were made
 
 
 def parse_args():
@@ -48,22 +50,49 @@ def run(*args: str) -> None:
         sys.exit(f'demo: step failed: {" ".join(args[:2])}')
 
 
+def rooms_made(num_images: int, seed: int) -> dict:
+    """What the demo's synthetic rooms are made from (recorded next to them as ROOMS_RECORD)."""
+    from mmrock_data.converters.synthetic_rooms import ROOMS_VERSION
+    return dict(generator=ROOMS_VERSION, num_images=num_images, seed=seed, height=240, width=320)
+
+
+def stale_rooms(data: Path, wanted: dict) -> Optional[str]:
+    """Why the converted synthetic rooms in ``data`` are not the ``wanted`` ones (None: they
+    are; the rooms must exist)."""
+    try:
+        made = json.loads((data / ROOMS_RECORD).read_text())
+    except (OSError, ValueError):
+        return 'made by an earlier mmrock, which kept no record of how'
+    changed = [f'{key} {made.get(key)} (now {value})' for key, value in wanted.items()
+               if made.get(key) != value]
+    return ', '.join(changed) or None
+
+
 def ensure_dataset(num_images: int, seed: int) -> Path:
-    """Return the data root to use, generating and converting synthetic rooms when needed."""
+    """Return the data root to use, generating and converting synthetic rooms when needed: when
+    there are none, or when those there were made otherwise (another generator version, number
+    of images or seed)."""
     if (ROOT / REAL_DATA / 'annotations' / 'nyuv2_train.json').is_file():
         print(f'Using the converted NYUv2 found in {REAL_DATA}/ (training stays the light demo '
               'schedule; use configs/rock/ssd_r50_rock_nyuv2.py for the paper).')
         return REAL_DATA
+    wanted = rooms_made(num_images, seed)
     if (ROOT / SYNTHETIC_DATA / 'annotations' / 'nyuv2_train.json').is_file():
-        print(f'No NYUv2 in {REAL_DATA}/: reusing the synthetic rooms in {SYNTHETIC_DATA}/.')
-        return SYNTHETIC_DATA
+        reason = stale_rooms(ROOT / SYNTHETIC_DATA, wanted)
+        if reason is None:
+            print(f'No NYUv2 in {REAL_DATA}/: reusing the synthetic rooms in {SYNTHETIC_DATA}/.')
+            return SYNTHETIC_DATA
+        print(f'The synthetic rooms in {SYNTHETIC_DATA}/ are not those asked for ({reason}): '
+              'replacing them.')
     print(f'No NYUv2 in {REAL_DATA}/: generating {num_images} synthetic rooms (official .mat '
           'format, 240x320) and converting them with the NYUv2 converter.')
     run('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', str(SYNTHETIC_RAW),
         '--num', str(num_images), '--seed', str(seed), '--height', '240', '--width', '320')
-    run('tools/dataset_converters/nyuv2.py', '--mat', str(SYNTHETIC_RAW / 'nyu_depth_v2_labeled.mat'),
-        '--splits', str(SYNTHETIC_RAW / 'splits.mat'), '--normals', str(SYNTHETIC_RAW / 'normals_gt'),
-        '--out', str(SYNTHETIC_DATA))
+    run('tools/dataset_converters/nyuv2.py',
+        '--mat', str(SYNTHETIC_RAW / 'nyu_depth_v2_labeled.mat'),
+        '--splits', str(SYNTHETIC_RAW / 'splits.mat'),
+        '--normals', str(SYNTHETIC_RAW / 'normals_gt'), '--out', str(SYNTHETIC_DATA), '--overwrite')
+    (ROOT / SYNTHETIC_DATA / ROOMS_RECORD).write_text(json.dumps(wanted) + '\n')
     return SYNTHETIC_DATA
 
 

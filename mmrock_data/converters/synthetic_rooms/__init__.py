@@ -33,14 +33,14 @@ Everything is deterministic given ``seed``: room k is drawn from
 ``np.random.default_rng((seed, k))``.
 """
 from .catalogue import TEMPLATES, make_thing
-from .generate import make_synthetic_nyuv2
+from .generate import ROOMS_VERSION, make_synthetic_nyuv2
 from .mat_writer import NYUv2MatWriter, default_names, write_normals_png, write_splits_mat
 from .render import raw_depth, render, render_image
 from .scene import Camera, Part, Room, Thing
 from .scenes import SCENE_TYPES, sample_camera, sample_room, sample_view
 
 __all__ = [
-    'TEMPLATES', 'make_thing', 'make_synthetic_nyuv2', 'NYUv2MatWriter', 'default_names',
-    'write_normals_png', 'write_splits_mat', 'raw_depth', 'render', 'render_image', 'Camera',
-    'Part', 'Room', 'Thing', 'SCENE_TYPES', 'sample_camera', 'sample_room', 'sample_view'
+    'TEMPLATES', 'make_thing', 'make_synthetic_nyuv2', 'ROOMS_VERSION', 'NYUv2MatWriter',
+    'default_names', 'write_normals_png', 'write_splits_mat', 'raw_depth', 'render',
+    'render_image', 'Camera', 'Part', 'Room', 'Thing', 'SCENE_TYPES', 'sample_camera', 'sample_room', 'sample_view'
 ]

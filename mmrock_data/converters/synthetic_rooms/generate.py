@@ -12,6 +12,9 @@ from .render import render_image
 from .scene import Camera, Room
 from .scenes import sample_room, sample_view
 
+# What a given seed produces: bumped whenever the rooms change, so that tools reusing generated
+# rooms can tell stale ones (1: 8 scene types; 2: all 27, integer split indices, gap-free ids).
+ROOMS_VERSION = 2
 MAT_NAME = 'nyu_depth_v2_labeled.mat'
 SPLITS_NAME = 'splits.mat'
 NORMALS_DIR = 'normals_gt'
