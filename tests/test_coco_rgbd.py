@@ -159,3 +159,15 @@ def test_scene_id_out_of_range_is_an_error(source, tmp_path):
                        r'scene_classes\)'):
         MultiTaskCocoDataset(data_root=str(out), ann_file='annotations/train.json',
                              metainfo=dict(scene_classes=('lab', )))
+
+
+def test_worker_processes_write_the_same_files(source, tmp_path):
+    src, _ = source
+    trees = {}
+    for nproc in ('1', '3'):
+        out = tmp_path / f'out{nproc}'
+        assert tool.main(argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'),
+                              '--nproc', nproc)) == 0
+        trees[nproc] = {str(p.relative_to(out)): p.read_bytes()
+                        for p in sorted(out.rglob('*')) if p.is_file()}
+    assert len(trees['1']) == 3 * 4 + 1 and trees['1'] == trees['3']

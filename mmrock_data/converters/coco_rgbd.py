@@ -20,9 +20,9 @@ Output layout under ``out_dir`` (NAME = the image's file_name, STEM = it without
                              scene_classes (the CSV's scene names, sorted)
 
 As the NYUv2 converter: every check that needs no pixel data runs before anything is written,
-images are streamed one at a time (memory of one image), output goes to a temporary folder
-renamed to ``out_dir`` at the end and removed on any failure; a bad input raises
-:class:`DataFormatError`, one line ``<file>: <problem>``.
+images are streamed one at a time (memory of one image a process; ``nproc`` worker processes
+write them), output goes to a temporary folder renamed to ``out_dir`` at the end and removed on
+any failure; a bad input raises :class:`DataFormatError`, one line ``<file>: <problem>``.
 """
 import csv
 import json
@@ -30,6 +30,7 @@ import math
 import os
 import os.path as osp
 import shutil
+from contextlib import closing
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -39,6 +40,7 @@ from .errors import ConversionError, DataFormatError
 from .nyuv2_mat import (decode_normals, encode_depth_mm, encode_normals, normals_from_depth,
                         save_png)
 from .output_dir import absolute_out_dir, atomic_output_dir
+from .parallel import map_in_order
 
 
 def _read_coco(path: str) -> dict:
@@ -135,6 +137,36 @@ def _image_hw(path: str, entry: dict) -> Tuple[int, int]:
     return h, w
 
 
+class _ImageWriter:
+    """Writes one image's files into ``out`` (copy, depth, normals, mask) and returns the
+    json fields naming them. Picklable, for worker processes."""
+
+    def __init__(self, images_dir: str, depth_dir: str, depth_scale: float,
+                 normals_dir: Optional[str], intrinsics: Optional[Sequence[float]],
+                 out: str) -> None:
+        self.images_dir, self.depth_dir, self.depth_scale = images_dir, depth_dir, depth_scale
+        self.normals_dir, self.intrinsics, self.out = normals_dir, intrinsics, out
+
+    def __call__(self, img: dict) -> dict:
+        name = img['file_name']
+        src = osp.join(self.images_dir, name)
+        hw = _image_hw(src, img)
+        for sub in ('images', 'depth', 'normals', 'normal_masks'):
+            os.makedirs(osp.join(self.out, sub, osp.dirname(name)), exist_ok=True)
+        shutil.copyfile(src, osp.join(self.out, 'images', name))
+        png = _stem_png(name)
+        depth = _read_depth(osp.join(self.depth_dir, png), hw, self.depth_scale)
+        save_png(osp.join(self.out, 'depth', png), encode_depth_mm(depth))
+        if self.normals_dir is None:
+            normals, mask = normals_from_depth(depth, self.intrinsics)
+            normals = encode_normals(normals, mask)
+        else:
+            normals, mask = _read_normals(osp.join(self.normals_dir, png), hw)
+        save_png(osp.join(self.out, 'normals', png), normals)
+        save_png(osp.join(self.out, 'normal_masks', png), np.where(mask, 255, 0).astype(np.uint8))
+        return dict(depth_file=png, normal_file=png, normal_mask_file=png)
+
+
 def convert_coco_rgbd(coco_jsons: Sequence[str],
                       images_dir: str,
                       depth_dir: str,
@@ -144,6 +176,7 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
                       intrinsics: Optional[Sequence[float]] = None,
                       scenes_csv: Optional[str] = None,
                       overwrite: bool = False,
+                      nproc: int = 1,
                       progress: bool = True) -> Dict[str, int]:
     """Convert COCO json(s) + depth (+ normals, scenes) into ``out_dir`` (layout in the module
     docstring).
@@ -160,6 +193,7 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
         intrinsics: (fx, fy, cx, cy) in pixels, needed without ``normals_dir``.
         scenes_csv: CSV of ``image_id,scene`` rows.
         overwrite: replace an existing ``out_dir`` (only once the new one is complete).
+        nproc: worker processes writing images (1: in this process).
         progress: show a tqdm progress bar (stderr).
 
     Returns:
@@ -199,29 +233,16 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
 
     subdirs = ('images', 'depth', 'normals', 'normal_masks', 'annotations')
     with atomic_output_dir(out, subdirs, overwrite) as tmp:
+        writer = _ImageWriter(images_dir, depth_dir, depth_scale, normals_dir, intrinsics, tmp)
         added = {}
-        for name, img in tqdm(entries.items(), desc='COCO RGB-D', unit='img',
-                              disable=not progress):
-            src = osp.join(images_dir, name)
-            hw = _image_hw(src, img)
-            dst = osp.join(tmp, 'images', name)
-            for sub in ('images', 'depth', 'normals', 'normal_masks'):
-                os.makedirs(osp.join(tmp, sub, osp.dirname(name)), exist_ok=True)
-            shutil.copyfile(src, dst)
-            png = _stem_png(name)
-            depth = _read_depth(osp.join(depth_dir, png), hw, depth_scale)
-            save_png(osp.join(tmp, 'depth', png), encode_depth_mm(depth))
-            if normals_dir is None:
-                normals, mask = normals_from_depth(depth, intrinsics)
-                normals = encode_normals(normals, mask)
-            else:
-                normals, mask = _read_normals(osp.join(normals_dir, png), hw)
-            save_png(osp.join(tmp, 'normals', png), normals)
-            save_png(osp.join(tmp, 'normal_masks', png), np.where(mask, 255, 0).astype(np.uint8))
-            added[name] = dict(depth_file=png, normal_file=png, normal_mask_file=png)
-            if img['id'] in scenes:
-                added[name].update(scene=scenes[img['id']],
-                                   scene_id=scene_classes.index(scenes[img['id']]))
+        # closed (its workers stopped) before the temporary folder is removed on an error
+        with closing(map_in_order(writer, entries.values(), nproc)) as written:
+            for img, files in tqdm(zip(entries.values(), written), total=len(entries),
+                                   desc='COCO RGB-D', unit='img', disable=not progress):
+                added[img['file_name']] = files
+                if img['id'] in scenes:
+                    files.update(scene=scenes[img['id']],
+                                 scene_id=scene_classes.index(scenes[img['id']]))
         counts = {}
         for (path, coco), name in zip(cocos, names):
             coco = dict(coco, images=[dict(img, **added[img['file_name']])

@@ -38,15 +38,15 @@ Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: 
 import json
 import os
 import os.path as osp
-import signal
 from contextlib import closing
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
 from .errors import ConversionError, DataFormatError
 from .output_dir import absolute_out_dir, atomic_output_dir
+from .parallel import map_in_order
 from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
                           SCENE_CLASSES)
 
@@ -529,35 +529,6 @@ class _ImageConverter:
             self._mat = None
 
 
-_worker: Optional[_ImageConverter] = None
-
-
-def _init_worker(converter: _ImageConverter) -> None:
-    global _worker
-    _worker = converter
-    # the main process cleans up on SIGTERM; its workers (stopped by SIGTERM) just end
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _convert_in_worker(i: int) -> List[Tuple[int, int, List[int]]]:
-    return _worker(i)
-
-
-def _convert_images(converter: _ImageConverter, indices: Sequence[int],
-                    nproc: int) -> Iterator[List[Tuple[int, int, List[int]]]]:
-    """The boxes of ``indices`` in order, converted in this process or by ``nproc`` workers (a
-    few images in flight each: memory stays bounded)."""
-    if nproc <= 1:
-        try:
-            yield from map(converter, indices)
-        finally:
-            converter.close()
-        return
-    import multiprocessing
-    with multiprocessing.Pool(nproc, _init_worker, (converter,)) as pool:
-        yield from pool.imap(_convert_in_worker, indices, chunksize=2)
-
-
 def convert_nyuv2(mat_path,
                   splits_path,
                   out_dir,
@@ -632,7 +603,7 @@ def convert_nyuv2(mat_path,
                                     height, width)
         ann_id = 0
         # closed (its workers stopped) before the temporary folder is removed on an error
-        with closing(_convert_images(converter, indices, nproc)) as boxes:
+        with closing(map_in_order(converter, indices, nproc)) as boxes:
             for i, image_boxes in tqdm(zip(indices, boxes), total=len(indices), desc='NYUv2',
                                        unit='img', disable=not progress):
                 name = f'{i:04d}.png'

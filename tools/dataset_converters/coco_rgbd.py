@@ -4,12 +4,13 @@
     python tools/dataset_converters/coco_rgbd.py --coco-json train.json [val.json ...] \
         --images IMAGES --depth DEPTHS --depth-scale 1000 \
         (--normals NORMALS | --intrinsics FX FY CX CY) [--scenes scenes.csv] \
-        --out data/my_rgbd [--overwrite]
+        --out data/my_rgbd [--overwrite] [--nproc N]
 
 Layout and json fields: mmrock_data/converters/coco_rgbd.py. Exit status 1 with one line
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -34,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
                         help='camera intrinsics in pixels of the images (without --normals)')
     parser.add_argument('--scenes', help='CSV of "image_id,scene" rows (scene labels)')
+    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
+                        help='worker processes (default: the CPUs, at most 4)')
     add_output_args(parser, 'data/my_rgbd')
     return parser.parse_args(argv)
 
@@ -44,7 +47,8 @@ def main(argv=None) -> int:
         counts = convert_coco_rgbd(args.coco_json, args.images, args.depth, args.depth_scale,
                                    args.out, normals_dir=args.normals,
                                    intrinsics=args.intrinsics, scenes_csv=args.scenes,
-                                   overwrite=args.overwrite, progress=not args.no_progress)
+                                   overwrite=args.overwrite, nproc=args.nproc,
+                                   progress=not args.no_progress)
     except ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
