@@ -28,8 +28,9 @@ test: install
 demo: install
 	$(VPY) tools/demo.py
 
-# The demo-scale ablation (SSD, flat MTL, ROCK, ROCK per task, ROCK near identity, ROCK and SSD
-# with per-side anchors; 3 seeds) on the demo's rooms, scored as the demo scores (every box kept).
+# The demo-scale ablation (SSD, flat MTL, ROCK, ROCK per task, ROCK near identity; SSD, flat MTL
+# and ROCK with per-side anchors; 3 seeds) on the demo's rooms, scored as the demo scores (every
+# box kept).
 # Resumable: run it again to continue; results in work_dirs/ablation/ablation.{md,json,png}.
 ablation: install
 	$(VPY) tools/demo.py --data-only

@@ -23,8 +23,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 # The paper's comparison at demo scale: SSD, flat multi-task learning, ROCK, ROCK with one task;
-# then two variants of ROCK: started near identity, and the per-side anchor scales (also on SSD,
-# to tell the anchors' effect from ROCK's).
+# then two variants of ROCK: started near identity, and the per-side anchor scales (with SSD and
+# flat MTL on them too, to tell the anchors' effect from ROCK's).
 DEFAULT_CONFIGS = (
     'configs/rock/ssd_r18_1xb8-400it_demo.py',
     'configs/rock/ssd_r18_flatmtl_1xb8-400it_demo.py',
