@@ -57,9 +57,10 @@ def test_summary_mean_and_sample_std():
     summary = summarise(runs)
     assert summary['a']['mAP@0.5']['mean'] == pytest.approx(20.)
     assert summary['a']['mAP@0.5']['std'] == pytest.approx(10.)  # sample std of 10, 30, 20
-    assert summary['b']['mAP@0.5'] == dict(values=[25.], mean=25., std=0.)
+    assert summary['b']['mAP@0.5'] == dict(values=[25.], mean=25., std=None)
     assert 'scene top-1 %' not in summary['b']  # missing in a seed: not summarised
     assert '| a | 0, 1, 2 | 20.0 ± 10.0 |' in to_markdown(summary)
+    assert '| b | 0 | 25.0 |' in to_markdown(summary)  # one seed: no spread shown
 
 
 @pytest.mark.parametrize('config', DEFAULT_CONFIGS)

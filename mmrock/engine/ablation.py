@@ -165,7 +165,7 @@ def run_all(runs: Sequence[Run], cfg_options: Optional[Dict[str, Sequence[str]]]
 def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
     """``{config: {'seeds': [...], column: {'values': [...], 'mean': m, 'std': s}}}`` for the
     columns of :data:`METRICS` present in every seed's metrics (std: sample standard deviation,
-    0 for one seed; values in the shown units)."""
+    None for one seed; values in the shown units)."""
     summary = {}
     for name, per_seed in results.items():
         seeds = sorted(per_seed)
@@ -175,8 +175,9 @@ def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
             if any(v is None or not math.isfinite(v) for v in values):
                 continue
             values = [v * scale for v in values]
+            # one seed has no spread to show: std None (null), the mean alone in the table
             row[title] = dict(values=values, mean=statistics.fmean(values),
-                              std=statistics.stdev(values) if len(values) > 1 else 0.)
+                              std=statistics.stdev(values) if len(values) > 1 else None)
         summary[name] = row
     return summary
 
@@ -189,12 +190,16 @@ def to_markdown(summary: dict) -> str:
     def fmt(value, title):
         return f'{value:.{digits.get(title, 1)}f}'
 
+    def mean_std(cell, title):
+        if cell['std'] is None:
+            return fmt(cell['mean'], title)
+        return f'{fmt(cell["mean"], title)} ± {fmt(cell["std"], title)}'
+
     head = ['config', 'seeds'] + titles
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for name, row in summary.items():
         cells = [name, ', '.join(map(str, row['seeds']))] + [
-            f'{fmt(row[t]["mean"], t)} ± {fmt(row[t]["std"], t)}' if t in row else 'n/a'
-            for t in titles]
+            mean_std(row[t], t) if t in row else 'n/a' for t in titles]
         lines.append('| ' + ' | '.join(cells) + ' |')
     lines += ['', 'Per seed (in seed order):', '',
               '| config | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 1)]
@@ -216,7 +221,7 @@ def bar_chart(summary: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(6., 1.4 * len(names)), 4.))
     for i, title in enumerate(titles):
         means = [summary[n][title]['mean'] if title in summary[n] else 0. for n in names]
-        stds = [summary[n][title]['std'] if title in summary[n] else 0. for n in names]
+        stds = [(summary[n][title]['std'] or 0.) if title in summary[n] else 0. for n in names]
         xs = [k + (i - (len(titles) - 1) / 2) * width for k in range(len(names))]
         ax.bar(xs, means, width, yerr=stds, capsize=3, label=title)
     ax.set_xticks(range(len(names)))
