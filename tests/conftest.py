@@ -91,6 +91,33 @@ def run_python(*args, env=None, timeout=600, cwd=REPO) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=timeout)
 
 
+# argv: MODULE FUNCTION N TOOL ARGS...: the tool in this interpreter, with MODULE.FUNCTION
+# patched to send SIGTERM to the tool's main process after its N-th call (workers forked later
+# inherit the patch), as `kill`, `timeout` or a job scheduler would mid-run
+_TERMINATE_AFTER = """
+import importlib, os, runpy, signal, sys
+module = importlib.import_module(sys.argv[1])
+original, after, calls, main = getattr(module, sys.argv[2]), int(sys.argv[3]), [], os.getpid()
+def call_then_terminate(*args):
+    original(*args)
+    calls.append(1)
+    if len(calls) == after:
+        os.kill(main, signal.SIGTERM)
+setattr(module, sys.argv[2], call_then_terminate)
+sys.argv = sys.argv[4:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+def run_terminated(module: str, function: str, after: int, tool,
+                   *args) -> subprocess.CompletedProcess:
+    """``python TOOL ARGS`` that gets SIGTERM after the ``after``-th call of
+    ``module.function`` (see ``_TERMINATE_AFTER``)."""
+    return subprocess.run([sys.executable, '-c', _TERMINATE_AFTER, module, function, str(after),
+                           str(tool), *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
 METRIC_ROW = re.compile(r'^\|   (.+?)\s+\| +(\S+) \|$')
 
 

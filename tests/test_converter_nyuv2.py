@@ -14,6 +14,7 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
+from conftest import run_terminated
 from mmrock_data.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError,
                                               convert_nyuv2, decode_normals,
                                               kinect_intrinsics, normals_from_depth)
@@ -631,31 +632,13 @@ def test_error_in_a_worker_is_the_same_one_line_error(tmp_path):
 # stopped from outside
 
 
-# the CLI in a fresh interpreter whose third written PNG is followed by a SIGTERM to the
-# converting process (the main one: with workers, the worker's parent), as `kill`, `timeout` or a
-# job scheduler would send it mid-conversion
-_TERMINATED = """
-import os, runpy, signal, sys
-import mmrock_data.converters.nyuv2_mat as nyuv2_mat
-save_png, written, main = nyuv2_mat.save_png, [], os.getpid()
-def save_then_terminate(*args):
-    save_png(*args)
-    written.append(1)
-    if len(written) == 3:
-        os.kill(main, signal.SIGTERM)
-nyuv2_mat.save_png = save_then_terminate
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name='__main__')
-"""
-
-
 @pytest.mark.parametrize('nproc', ['1', '2'])
 def test_sigterm_leaves_no_output_behind(tiny_raw, tmp_path, nproc):
     out = tmp_path / 'nyuv2'
-    proc = subprocess.run(
-        [sys.executable, '-c', _TERMINATED, str(CLI), '--mat',
-         str(tiny_raw / 'nyu_depth_v2_labeled.mat'), '--splits', str(tiny_raw / 'splits.mat'),
-         '--normals', str(tiny_raw / 'normals_gt'), '--nproc', nproc, '--no-progress',
-         '--out', str(out)], capture_output=True, text=True, timeout=120)
+    # SIGTERM to the converting process after its third PNG (with workers: written by them)
+    proc = run_terminated(
+        'mmrock_data.converters.nyuv2_mat', 'save_png', 3, CLI,
+        '--mat', tiny_raw / 'nyu_depth_v2_labeled.mat', '--splits', tiny_raw / 'splits.mat',
+        '--normals', tiny_raw / 'normals_gt', '--nproc', nproc, '--no-progress', '--out', out)
     assert proc.returncode == 143, proc.stderr  # 128 + SIGTERM, as the shell reports it
     assert list(tmp_path.iterdir()) == [], 'the temporary folder stayed'

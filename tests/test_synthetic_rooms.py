@@ -4,8 +4,6 @@ import json
 import math
 import os.path as osp
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -15,6 +13,7 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
+from conftest import run_terminated
 from mmrock_data.converters.nyuv2_mat import (backproject, convert_nyuv2,
                                                    kinect_intrinsics, normals_from_depth)
 from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, TEMPLATES, Camera, Room,
@@ -327,28 +326,12 @@ def test_cli(tmp_path):
         assert f['images'].shape == (2, 3, 32, 24)
 
 
-# the generator's CLI in a fresh interpreter that gets SIGTERM after its second room
-_TERMINATED = """
-import os, runpy, signal, sys
-import mmrock_data.converters.synthetic_rooms.generate as generate
-write, written = generate.write_normals_png, []
-def write_then_terminate(*args):
-    write(*args)
-    written.append(1)
-    if len(written) == 2:
-        os.kill(os.getpid(), signal.SIGTERM)
-generate.write_normals_png = write_then_terminate
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name='__main__')
-"""
-
-
 def test_sigterm_leaves_no_partial_mat(tmp_path):
     out = tmp_path / 'raw'
     cli = REPO / 'tools' / 'dataset_converters' / 'make_synthetic_nyuv2.py'
-    proc = subprocess.run(
-        [sys.executable, '-c', _TERMINATED, str(cli), '--out', str(out), '--num', '4',
-         '--height', '48', '--width', '64', '--no-progress'],
-        capture_output=True, text=True, timeout=120)
+    # SIGTERM after the second room
+    proc = run_terminated('mmrock_data.converters.synthetic_rooms.generate', 'write_normals_png',
+                          2, cli, '--out', out, '--num', 4, '--height', 48, '--width', 64,
+                          '--no-progress')
     assert proc.returncode == 143, proc.stderr
     assert not [p.name for p in out.iterdir() if p.suffix in ('.mat', '.part')]

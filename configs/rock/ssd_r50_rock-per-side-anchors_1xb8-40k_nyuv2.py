@@ -3,13 +3,8 @@
 # the aspect ratios), instead of the default square anchors of min_sizes[k] pixels
 # (docs/design.md, "Anchors"). First level 0.07, then linear from 0.15 to 1.05 over our 7 levels.
 _base_ = ['./ssd_r50_rock_nyuv2.py']
+from mmrock.models.task_modules import per_side_anchor_generator
 
 model = dict(
-    bbox_head=dict(
-        anchor_generator=dict(
-            _delete_=True,
-            type='PerSideSSDAnchorGenerator',
-            strides=_base_.model.bbox_head.anchor_generator.strides,
-            ratios=_base_.model.bbox_head.anchor_generator.ratios,
-            scales=[0.07, 0.15, 0.30, 0.45, 0.60, 0.75, 0.90, 1.05],
-            input_size=(640, 480))))
+    bbox_head=dict(anchor_generator=per_side_anchor_generator(
+        _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))

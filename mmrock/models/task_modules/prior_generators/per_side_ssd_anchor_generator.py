@@ -1,10 +1,28 @@
 """SSD anchors whose scales are fractions of each side of a non-square input."""
-from typing import List, Sequence, Tuple
+from typing import List, Mapping, Sequence, Tuple
 
 import torch
 from mmdet.models.task_modules.prior_generators import SSDAnchorGenerator
 from mmdet.registry import TASK_UTILS
 from torch import Tensor
+
+# The public re-implementation's scales on SSD's 7 levels: 0.07, then linear from 0.15 to 1.05
+REIMPLEMENTATION_SCALES = (0.07, 0.15, 0.30, 0.45, 0.60, 0.75, 0.90, 1.05)
+
+
+def per_side_anchor_generator(square: Mapping, input_size: Tuple[int, int],
+                              scales: Sequence[float] = REIMPLEMENTATION_SCALES) -> dict:
+    """The ``anchor_generator`` config replacing ``square`` (an SSD head's default
+    ``SSDAnchorGenerator`` config) by :class:`PerSideSSDAnchorGenerator` on ``input_size``
+    (W, H), with the same strides and ratios (as many anchors per cell: the same head). In a
+    config::
+
+        from mmrock.models.task_modules import per_side_anchor_generator
+        model = dict(bbox_head=dict(anchor_generator=per_side_anchor_generator(
+            _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))
+    """
+    return dict(_delete_=True, type='PerSideSSDAnchorGenerator', strides=square['strides'],
+                ratios=square['ratios'], scales=list(scales), input_size=tuple(input_size))
 
 
 @TASK_UTILS.register_module()
