@@ -1,4 +1,5 @@
 """The converters' per-image work, in this process or in worker processes, results in order."""
+import os
 import signal
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
@@ -36,3 +37,9 @@ def map_in_order(work: Callable[[Item], Result], items: Iterable[Item],
     import multiprocessing
     with multiprocessing.Pool(nproc, _init_worker, (work, )) as pool:
         yield from pool.imap(_call, items, chunksize=2)
+
+
+def add_nproc_arg(parser) -> None:
+    """The converters' ``--nproc`` flag (worker processes for :func:`map_in_order`)."""
+    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
+                        help='worker processes (default: the CPUs, at most 4)')

@@ -10,7 +10,6 @@ Layout and json fields: mmrock_data/converters/coco_rgbd.py. Exit status 1 with 
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -19,6 +18,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmrock_data.converters.coco_rgbd import convert_coco_rgbd  # noqa: E402
 from mmrock_data.converters.errors import ConversionError  # noqa: E402
 from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.parallel import add_nproc_arg  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,8 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
                         help='camera intrinsics in pixels of the images (without --normals)')
     parser.add_argument('--scenes', help='CSV of "image_id,scene" rows (scene labels)')
-    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
-                        help='worker processes (default: the CPUs, at most 4)')
+    add_nproc_arg(parser)
     add_output_args(parser, 'data/my_rgbd')
     return parser.parse_args(argv)
 

@@ -9,7 +9,6 @@ Layout and json fields: mmrock_data/converters/nyuv2_mat.py. Exit status 1 with 
 ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -18,6 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmrock_data.converters.nyuv2_mat import (  # noqa: E402
 NYUv2ConversionError, convert_nyuv2)
 from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.parallel import add_nproc_arg  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,8 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                          'intrinsics)')
     parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
                         'images go to a val split')
-    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
-                        help='worker processes (default: the CPUs, at most 4)')
+    add_nproc_arg(parser)
     add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
 
