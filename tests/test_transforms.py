@@ -243,3 +243,19 @@ def test_pca_lighting_colour_only():
     np.testing.assert_array_equal(shift_with(7), shift[0, 0])  # deterministic given the seed
     assert not np.allclose(shift_with(8), shift[0, 0])
     np.testing.assert_allclose(shift_with(7, channel_order='rgb'), shift[0, 0][::-1], atol=1e-4)
+
+
+def test_pca_lighting_layouts_give_the_same_sums():
+    """Float32 images in any layout (contiguous, FusedGeometry's flipped views, a strided crop)
+    and uint8 images: img + shift in float32, written as (3, H, W) memory."""
+    rng = np.random.default_rng(0)
+    base = rng.uniform(-20, 280, (30, 41, 3)).astype(np.float32)
+    views = [base, base[::-1], base[:, ::-1], base[::-1, ::-1], base[3:20, 5:30],
+             base[::2, 1::3], rng.integers(0, 256, (30, 41, 3)).astype(np.uint8)]
+    for img in views:
+        np.random.seed(3)
+        out = PCALighting()(dict(img=img))['img']
+        np.random.seed(3)
+        shift = (255. * PCALighting.EIGVEC @ (np.random.normal(0, 0.1, 3) * PCALighting.EIGVAL))
+        np.testing.assert_array_equal(out, img + shift[::-1].astype(np.float32))
+        assert out.dtype == np.float32 and out.transpose(2, 0, 1).flags.c_contiguous

@@ -1,4 +1,6 @@
 """Loading of boxes plus the auxiliary depth / normal / scene labels."""
+from typing import Tuple
+
 import cv2
 import mmcv
 import numpy as np
@@ -10,8 +12,12 @@ from mmdet.registry import TRANSFORMS
 from mmrock_data.converters.errors import DataFormatError
 
 
-# normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values)
+# normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values),
+# its negation (a flipped axis), its square, and per mask value what makes |n| infinite when invalid
 NORMAL_LUT = np.arange(256).astype(np.float32) * (2. / 255.) - 1.
+SIGNED_NORMAL_LUTS = {1: NORMAL_LUT, -1: -NORMAL_LUT}
+NORMAL_SQUARE_LUT = NORMAL_LUT * NORMAL_LUT
+INVALID_TO_INF_LUT = np.where(np.arange(256) == 0, np.inf, 0).astype(np.float32)
 
 
 def decode_depth(code: np.ndarray, depth_scale: float) -> np.ndarray:
@@ -23,24 +29,30 @@ def decode_depth(code: np.ndarray, depth_scale: float) -> np.ndarray:
     return np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
 
 
-def decode_normals(code: np.ndarray) -> np.ndarray:
-    """Normal PNG + mask ``code`` (H, W, 4) uint8 (RGB: n = 2v/255 - 1; A: 0 = invalid) ->
-    unit normals (3, H, W) float32, the zero vector where invalid or null. The float32
-    operations of ``v / max(np.linalg.norm(v), 1e-6)``, per channel plane (so the same values,
-    in fewer passes)."""
+def decode_normals(code: np.ndarray, signs: Tuple[int, int, int] = (1, 1, 1),
+                   z_scale: float = 1.) -> np.ndarray:
+    """Normal PNG + mask ``code`` (H, W, 4) uint8 (RGB: v = 2c/255 - 1; A: 0 = invalid) ->
+    unit normals (3, H, W) float32, the zero vector where invalid: ``u / np.linalg.norm(u)``
+    with u = (v_x, v_y, v_z * z_scale) * signs (zooms and flips; see ``zoom_dense``). Every
+    code's v is longer than sqrt(3) / 255: no division by about 0. Per channel plane, the
+    values, their squares and the mask's infinite length (x / inf = 0) are read from tables:
+    few passes over the pixels. With ``z_scale`` 1, the float32 values of the formula."""
     h, w = code.shape[:2]
-    planes = np.empty((3, h, w), np.float32)
     channels = cv2.split(np.ascontiguousarray(code))
+    luts = [SIGNED_NORMAL_LUTS[sign] for sign in signs]
+    square_luts = [NORMAL_SQUARE_LUT] * 3
+    if z_scale != 1:
+        luts[2] = luts[2] * np.float32(z_scale)
+        square_luts[2] = luts[2] * luts[2]
+    planes = np.empty((3, h, w), np.float32)
     for c in range(3):
-        cv2.LUT(channels[c], NORMAL_LUT, dst=planes[c])
-    norm = planes[0] * planes[0]
-    norm += planes[1] * planes[1]
-    norm += planes[2] * planes[2]
-    np.sqrt(norm, out=norm)
-    valid = (norm > np.float32(1e-6)) & (channels[3] != 0)
-    np.maximum(norm, np.float32(1e-6), out=norm)
-    norm[~valid] = np.inf  # x / inf is 0 (signed): the zero vector where invalid
-    planes /= norm
+        cv2.LUT(channels[c], luts[c], dst=planes[c])
+    norm, square = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+    cv2.LUT(channels[0], square_luts[0], dst=norm)
+    for c in (1, 2):
+        norm += cv2.LUT(channels[c], square_luts[c], dst=square)
+    norm += cv2.LUT(channels[3], INVALID_TO_INF_LUT, dst=square)
+    planes /= np.sqrt(norm, out=norm)
     return planes
 
 

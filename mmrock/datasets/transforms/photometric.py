@@ -1,10 +1,23 @@
 """Krizhevsky et al.'s PCA lighting noise (not in mmdet)."""
+import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from numpy import random
 
 from mmdet.registry import TRANSFORMS
+
+
+def unflipped_contiguous(img: np.ndarray) -> np.ndarray:
+    """``img`` (H, W, C) as a C-contiguous array; a flipped view of a contiguous array (what
+    FusedGeometry's flips return) is flipped back by cv2 (SIMD), anything else copied."""
+    if img.flags.c_contiguous:
+        return img
+    base = img[::-1 if img.strides[0] < 0 else 1, ::-1 if img.strides[1] < 0 else 1]
+    if base.flags.c_contiguous:
+        return cv2.flip(base, {(True, False): 0, (False, True): 1, (True, True): -1}[
+            (img.strides[0] < 0, img.strides[1] < 0)])
+    return np.ascontiguousarray(img)
 
 
 @TRANSFORMS.register_module()
@@ -44,11 +57,17 @@ class PCALighting(BaseTransform):
             shift = shift[::-1]
         img = results['img']
         shift = shift.astype(np.float32)
-        # one channel plane at a time: the same float32 sums, written as (3, H, W) memory so
-        # that packing the image (C, H, W) copies nothing
+        # the same float32 sums, written as (3, H, W) memory so that packing the image (C, H, W)
+        # copies nothing
         planes = np.empty((img.shape[2], ) + img.shape[:2], np.float32)
-        for c in range(img.shape[2]):
-            np.add(img[..., c], shift[c], out=planes[c], dtype=np.float32)
+        if img.dtype == np.float32:
+            # cv2.split into the planes, then contiguous adds: 2-3x the speed of strided adds
+            split = cv2.split(unflipped_contiguous(img), list(planes))
+            assert all(a.ctypes.data == b.ctypes.data for a, b in zip(split, planes))
+            planes += shift[:, None, None]
+        else:
+            for c in range(img.shape[2]):
+                np.add(img[..., c], shift[c], out=planes[c], dtype=np.float32)
         results['img'] = planes.transpose(1, 2, 0)
         return results
 
