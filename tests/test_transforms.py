@@ -126,6 +126,36 @@ def test_crop_min_iou_and_centre_rule(min_iou, monkeypatch):
     assert len(results['gt_bboxes']) == 1 and results['gt_bboxes_labels'].tolist() == [3]
 
 
+@pytest.mark.parametrize('max_trials', [1, 2, 50])
+def test_fixed_ratio_trials_at_once_equal_the_loop(max_trials):
+    """The trials drawn and scored at once give the base class' one-by-one loop's crop, keep mask
+    and generator state after (accepted first, later, or never; with and without boxes)."""
+    from mmrock.datasets.transforms.geometry import MultiTaskMinIoURandomCrop
+    crop = FixedRatioMinIoURandomCrop(min_crop_size=0.3, max_trials=max_trials)
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for seed in range(300):
+        n = int(rng.integers(0, 4))
+        xy = rng.uniform(0, [560, 400], (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(5, 300, (n, 2))], 1).astype(np.float32)
+        centers = (boxes[:, :2] + boxes[:, 2:]) / 2
+        min_iou = float(rng.choice([0.1, 0.3, 0.5, 0.7, 0.9]))
+        results = []
+        for first_accepted in (crop._first_accepted,
+                               lambda *a: MultiTaskMinIoURandomCrop._first_accepted(crop, *a)):
+            np.random.seed(seed)
+            results.append((first_accepted(480, 640, min_iou, boxes, centers),
+                            np.random.random()))
+        (got, after), (expected, expected_after) = results
+        assert after == expected_after
+        assert (got is None) == (expected is None)
+        if got is not None:
+            np.testing.assert_array_equal(got[0], expected[0])
+            np.testing.assert_array_equal(got[1], expected[1])
+        outcomes.add('none' if got is None else 'boxless' if not n else 'accepted')
+    assert outcomes == {'none', 'boxless', 'accepted'}
+
+
 def test_crop_drops_boxes_whose_centre_is_outside(monkeypatch):
     results = make_results()
     results['gt_bboxes'] = HorizontalBoxes(np.array([BOX, [0, 0, 8, 6]], np.float32))
