@@ -100,18 +100,26 @@ def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
     assert proc.stdout.count('ddp.py @ iter_2.pth') == 1, proc.stdout[-3000:]
 
 
-def test_finish_distributed_destroys_the_process_group(tmp_path):
+def test_finish_distributed_frees_the_model_then_the_process_group(tmp_path):
     """train.py and test.py end with it: a gloo group left to interpreter exit can abort a rank
-    whose run succeeded (SIGABRT, 'terminate called without an active exception')."""
+    whose run succeeded (SIGABRT, 'terminate called without an active exception'). The DDP
+    wrapper's reducer holds the group and its last gloo work, so the runner's model goes first."""
+    import types
+    import weakref
+
     import torch.distributed as dist
 
     from mmrock.engine.runner_cfg import finish_distributed
     dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
                             world_size=1)
-    dist.all_reduce(torch.ones(3))
-    finish_distributed()
+    ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 2))
+    ddp(torch.ones(4, 3)).sum().backward()  # the reducer's bucket allreduce ran
+    runner, alive = types.SimpleNamespace(model=ddp), weakref.ref(ddp)
+    del ddp
+    finish_distributed(runner)
+    assert alive() is None and runner.model is None
     assert not dist.is_initialized()
-    finish_distributed()  # and without a group it does nothing
+    finish_distributed(runner)  # and without a group it does nothing
 
 
 BALANCER_DUMP_HOOK = '''

@@ -74,7 +74,7 @@ def main():
     try:
         metrics = runner.test()
     finally:
-        finish_distributed()
+        finish_distributed(runner)
 
     if reports:
         from mmrock.evaluation.report import dump_metrics_json, format_metric_table

@@ -43,7 +43,7 @@ def main():
     except (NonFiniteLossError, MissingAuxiliaryLabelError) as exc:
         sys.exit(str(exc))
     finally:
-        finish_distributed()
+        finish_distributed(runner)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ Kept out of the tools so that they stay thin and these rules are tested on their
 """
 import argparse
 import datetime
+import gc
 import os
 import os.path as osp
 import sys
@@ -115,12 +116,19 @@ def setup_distributed(cfg: Config) -> None:
                                       world_size=int(os.environ['WORLD_SIZE']), **kwargs)
 
 
-def finish_distributed() -> None:
-    """Destroy the process group, if any, once this rank's run is over. Left to interpreter exit,
-    gloo's worker threads can still hold work when Python tears down, and a rank whose run
-    succeeded aborts ('terminate called without an active exception', SIGABRT), failing the job."""
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+def finish_distributed(runner=None) -> None:
+    """Once this rank's run is over, free ``runner``'s model, then destroy the process group, if
+    any. The DDP wrapper's reducer holds the group and its last buckets' gloo work, so
+    ``destroy_process_group`` alone does not free the group while the runner lives (mmengine
+    keeps every runner). Left to interpreter exit, gloo's worker threads can still hold work whose
+    tensors need the GIL while Python tears down, and a rank whose run succeeded aborts
+    ('terminate called without an active exception', SIGABRT), failing the job."""
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    if runner is not None:
+        runner.model = None
+        gc.collect()  # modules hold reference cycles
+    torch_dist.destroy_process_group()
 
 
 def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
