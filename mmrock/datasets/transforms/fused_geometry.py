@@ -24,16 +24,27 @@ def nearest_index(new: int, old: int) -> np.ndarray:
     return np.minimum(np.floor(np.arange(new) * (1. / (new / old))).astype(np.int64), old - 1)
 
 
+def _valid_span(index: np.ndarray) -> Tuple[int, int]:
+    """The range of positions whose ``index`` is valid (>= 0), when they are consecutive (an
+    expand / crop / resize / flip of arange(n)); else the whole index."""
+    valid = np.flatnonzero(index >= 0)
+    if valid.size == 0:
+        return 0, 0
+    if valid[-1] - valid[0] + 1 != valid.size:
+        return 0, len(index)
+    return int(valid[0]), int(valid[-1]) + 1
+
+
 def _run(index: np.ndarray) -> Tuple[int, int, int, int, int]:
     """An index array (-1 = canvas fill) made by expands, crops and flips of arange(n): (fill
     before, first source, end source, step +-1, fill after)."""
-    valid = np.flatnonzero(index >= 0)
-    if valid.size == 0:
+    start, end = _valid_span(index)
+    if start == end:
         return len(index), 0, 0, 1, 0
-    run = index[valid[0]:valid[-1] + 1]
+    run = index[start:end]
     step = -1 if run.size > 1 and run[1] < run[0] else 1
     assert (np.diff(run) == step).all(), 'not an expand / crop / flip of the source'
-    return int(valid[0]), int(run.min()), int(run.max()) + 1, step, len(index) - 1 - int(valid[-1])
+    return start, int(run.min()), int(run.max()) + 1, step, len(index) - end
 
 
 def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill,
@@ -66,17 +77,6 @@ def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill,
     flat[top:top + h, (left + w) * channels:] = fill_row[(left + w) * channels:]
     out[top:top + h, left:left + w] = view
     return out
-
-
-def _valid_span(index: np.ndarray) -> Tuple[int, int]:
-    """The range of positions whose ``index`` is valid (>= 0), when they are consecutive (an
-    expand / crop / resize / flip of arange(n)); else the whole index."""
-    valid = np.flatnonzero(index >= 0)
-    if valid.size == 0:
-        return 0, 0
-    if valid[-1] - valid[0] + 1 != valid.size:
-        return 0, len(index)
-    return int(valid[0]), int(valid[-1]) + 1
 
 
 def on_zeros(block: np.ndarray, top: int, left: int, shape: Tuple[int, int]) -> np.ndarray:
