@@ -118,6 +118,16 @@ def run_terminated(module: str, function: str, after: int, tool,
                           timeout=120)
 
 
+class Payload:
+    """Unpickling it creates the file ``marker``: stands in for code hidden in a checkpoint."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return Path.touch, (self.marker, )
+
+
 METRIC_ROW = re.compile(r'^\|   (.+?)\s+\| +(\S+) \|$')
 
 

@@ -100,7 +100,41 @@ def unknown_csv_id(src):
     return str(src / 'scenes.csv'), 'line 5: unknown image id 999 (not in the COCO json files)'
 
 
-@pytest.mark.parametrize('spoil', [bad_depth_size, missing_depth, unknown_csv_id])
+def eight_bit_depth(src):
+    """An 8-bit PNG among the 16-bit millimetres: 75..197 would be read as 0.08..0.2 m."""
+    Image.fromarray(np.full((64, 80), 150, np.uint8)).save(src / 'depth' / '001.png')
+    return str(src / 'depth' / '001.png'), ('depth image is 8-bit, expected 16-bit '
+                                            'single-channel (1000 units per metre) (pass '
+                                            '--allow-8bit-depth if its 8-bit values are in '
+                                            'those units)')
+
+
+def unknown_category(src):
+    coco = json.loads((src / 'train.json').read_text())
+    coco['annotations'][1]['category_id'] = 7
+    (src / 'train.json').write_text(json.dumps(coco))
+    return str(src / 'train.json'), ("annotation 2 of image 101: category_id 7 is not among the "
+                                     "categories' ids (1, 2)")
+
+
+def exif_rotated_jpeg(src):
+    """A JPEG whose EXIF orientation makes OpenCV rotate it: PIL's size is the stored one."""
+    coco = json.loads((src / 'train.json').read_text())
+    coco['images'][2]['file_name'] = '002.jpg'
+    (src / 'train.json').write_text(json.dumps(coco))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.open(src / 'images' / '002.png').convert('RGB').save(src / 'images' / '002.jpg',
+                                                                exif=exif)
+    return str(src / 'images' / '002.jpg'), (
+        'EXIF orientation 6: OpenCV, which mmdet loads images with, rotates or mirrors it on '
+        'reading, so its pixels would no longer match its size, boxes and depth; store it '
+        'upright without the tag (its boxes and depth to match), or remove the tag if they '
+        'refer to the stored pixels')
+
+
+@pytest.mark.parametrize('spoil', [bad_depth_size, missing_depth, unknown_csv_id,
+                                   eight_bit_depth, unknown_category, exif_rotated_jpeg])
 def test_bad_input_gives_one_line_and_no_output(spoil, source, tmp_path, capsys):
     src, _ = source
     path, problem = spoil(src)
@@ -109,6 +143,15 @@ def test_bad_input_gives_one_line_and_no_output(spoil, source, tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f'error: {path}: {problem}']
     assert sorted(os.listdir(tmp_path)) == ['src']  # no output, no temporary folder
+
+
+def test_8bit_depth_when_allowed(source, tmp_path):
+    """--allow-8bit-depth: the 8-bit values are read in --depth-scale units."""
+    src, _ = source
+    Image.fromarray(np.full((64, 80), 150, np.uint8)).save(src / 'depth' / '001.png')
+    out = tmp_path / 'out'
+    assert tool.main(argv(src, out, *intrinsics_args(), '--allow-8bit-depth', scale='100')) == 0
+    assert (np.asarray(Image.open(out / 'depth' / '001.png')) == 1500).all()  # mm
 
 
 @pytest.mark.parametrize('scale', ['0', '-1000', 'nan'])

@@ -1,8 +1,12 @@
 """README "ROCK for your detector and your data", walked as written: your RGB-D data through
-tools/dataset_converters/coco_rgbd.py, a stock mmdet config (ATSS) plus the ROCK lines and the
-multi-task pipeline line, trained by tools/train.py; a stock checkpoint of the plain detector
-loads into the ROCK model; missing labels stop training unless allowed."""
+tools/dataset_converters/coco_rgbd.py, a stock mmdet config (ATSS, on mmdet's runtime) plus the
+ROCK lines and the multi-task pipeline line, trained by tools/train.py, its checkpoint tested by
+tools/test.py and run by ROCKInferencer; a stock checkpoint of the plain detector loads into the
+ROCK model; missing labels stop training unless allowed; a wrong in_index / in_channels and a
+stock config's wrapped dataset are named before anything runs."""
+import json
 import logging
+import pathlib
 import re
 
 import pytest
@@ -11,8 +15,8 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
-from conftest import REPO, check_ok, run_python
-from rgbd_factory import INTRINSICS, make_rgbd_source
+from conftest import REPO, Payload, check_ok, run_python, table_rows
+from rgbd_factory import INTRINSICS, SCENES, make_rgbd_source
 
 README = (REPO / 'README.md').read_text()
 # the README's config, as written (section "ROCK for your detector and your data")
@@ -50,13 +54,18 @@ test_cfg = test_dataloader = test_evaluator = None
 LOSS = re.compile(r'(loss_scene|loss_depth|loss_normals|\w+_labelled): (-?[\d.]+)')
 
 
+EMPTY_IMAGE = 105  # the image without boxes: its depth, normals and scene still train ROCK
+
+
 @pytest.fixture(scope='module')
 def own_data(tmp_path_factory):
-    """6 images 64x80 in the user's format (val.json = train.json), converted by the README's
-    command (paths replaced)."""
+    """6 images 64x80 in the user's format (val.json = train.json), one without boxes,
+    converted by the README's command (paths replaced)."""
     src = tmp_path_factory.mktemp('my')
-    make_rgbd_source(src)
-    (src / 'val.json').write_text((src / 'train.json').read_text())
+    coco = make_rgbd_source(src)
+    coco['annotations'] = [a for a in coco['annotations'] if a['image_id'] != EMPTY_IMAGE]
+    (src / 'train.json').write_text(json.dumps(coco))
+    (src / 'val.json').write_text(json.dumps(coco))
     out = src.parent / 'data_my_rgbd'
     command = README_CONVERT.replace('\\\n', ' ').replace('my/', f'{src}/').replace(
         'data/my_rgbd', str(out)).replace('518.9 519.5 325.6 253.7', ' '.join(map(str, INTRINSICS)))
@@ -98,10 +107,18 @@ def iteration_values(output: str):
     return values
 
 
-def test_stock_atss_with_rock_trains_on_own_data(own_data, stock_checkpoint, tmp_path):
-    config = write_config(tmp_path / 'atss_rock.py', own_data, stock_checkpoint[0])
-    proc = check_ok(run_python('tools/train.py', config, '--work-dir', tmp_path / 'wd'))
-    out = proc.stdout + proc.stderr
+@pytest.fixture(scope='module')
+def atss_trained(own_data, stock_checkpoint, tmp_path_factory):
+    """tools/train.py on the README's config (mmdet's runtime and CheckpointHook): one epoch.
+    Returns the config, the work dir and the run's output."""
+    root = tmp_path_factory.mktemp('atss')
+    config = write_config(root / 'atss_rock.py', own_data, stock_checkpoint[0])
+    proc = check_ok(run_python('tools/train.py', config, '--work-dir', root / 'wd'))
+    return dict(config=config, work_dir=root / 'wd', output=proc.stdout + proc.stderr)
+
+
+def test_stock_atss_with_rock_trains_on_own_data(atss_trained, stock_checkpoint):
+    out = atss_trained['output']
     n = len(stock_checkpoint[1])
     assert (f"Plain ATSS checkpoint: loaded {n} of the detector's {n} weights (under detector.); "
             'ROCK (rock.*) starts from its own initialisation.') in out
@@ -111,8 +128,70 @@ def test_stock_atss_with_rock_trains_on_own_data(own_data, stock_checkpoint, tmp
         assert all(v > 0 for v in values[name]), (name, values[name])
     for name in ('scene_labelled', 'depth_labelled', 'normals_labelled'):
         assert values[name] == [1.0, 1.0, 1.0]
-    assert (tmp_path / 'wd' / 'epoch_1.pth').is_file()
     assert 'coco/bbox_mAP' in out and 'aux/scene_acc' in out and 'aux/depth_abs_rel' in out
+    # mmdet's runtime, but mmrock's checkpoint hook: plain types, exact-resume state
+    assert Config.fromfile(str(atss_trained['config'])).default_hooks.checkpoint.type == \
+        'CheckpointHook'
+    checkpoint = torch.load(atss_trained['work_dir'] / 'epoch_1.pth', weights_only=True)
+    assert {'state_dict', 'message_hub', 'optimizer', 'rng_states'} <= set(checkpoint)
+    assert checkpoint['meta']['dataset_meta']['scene_classes'] == tuple(sorted(SCENES))
+
+
+def test_images_without_boxes_are_trained(own_data, stock_checkpoint, tmp_path):
+    """The stock config's filter_empty_gt would drop the image without boxes; the README's
+    dataset (filter_cfg=None) keeps it, with its auxiliary labels."""
+    from mmdet.registry import DATASETS
+    cfg = _load(write_config(tmp_path / 'c.py', own_data, stock_checkpoint[0]))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 6
+    empty = next(dataset[i] for i in range(6)
+                 if dataset.get_data_info(i)['img_id'] == EMPTY_IMAGE)['data_samples']
+    assert len(empty.gt_instances) == 0 and 'gt_depth' in empty and 'gt_scene_label' in empty
+
+
+def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock_checkpoint,
+                                                   tmp_path):
+    """The checkpoint of mmdet's runtime through tools/test.py and ROCKInferencer (SceneHead
+    without num_classes: from the checkpoint's metadata); a pickled payload is refused; a
+    checkpoint pickled as mmdet's own CheckpointHook writes it loads with the opt-in."""
+    from mmrock.apis import ROCKInferencer
+    from mmrock.utils import PickledCheckpointError, from_plain
+    config, ckpt = atss_trained['config'], atss_trained['work_dir'] / 'epoch_1.pth'
+    proc = check_ok(run_python('tools/test.py', config, ckpt, '--work-dir', tmp_path / 't'))
+    rows = table_rows(proc.stdout)
+    assert 'mAP@0.5 (%)' in rows and 'scene top-1 accuracy (%)' in rows, proc.stdout[-2000:]
+
+    # the config's dataset moved away: the scene classes come from the checkpoint
+    moved = pathlib.Path(str(config).replace('.py', '_moved.py'))
+    moved.write_text(config.read_text().replace(f"data_root = '{own_data}/'",
+                                                f"data_root = '{tmp_path}/none/'"))
+    inferencer = ROCKInferencer(model=str(moved), weights=str(ckpt), device='cpu',
+                                show_progress=False)
+    assert inferencer.cfg.model.rock.aux_heads.scene.num_classes == len(SCENES)
+    images = [str(own_data / 'images' / f'00{i}.png') for i in (0, 1)]
+    # a batch of 2: the test sizes' last level is 1x1, where GroupNorm needs two images
+    for pred in inferencer(images, batch_size=2)['predictions']:
+        assert len(pred['scene_scores']) == len(SCENES) and pred['scene_class'] in SCENES
+        assert sum(pred['scene_scores']) == pytest.approx(1, abs=1e-5)
+    with pytest.raises(ValueError, match=r"^SceneHead.num_classes is not set and neither the "
+                       r"checkpoint's metadata nor the dataset gives scene_classes: set "):
+        ROCKInferencer(model=str(moved), weights=str(stock_checkpoint[0]), device='cpu')
+    with pytest.raises(ValueError, match='^SceneHead.num_classes is not set and the dataset '
+                       'gives no scene_classes: set model.rock.aux_heads.scene.num_classes'):
+        ROCKInferencer(model=str(moved), weights=None, device='cpu')
+
+    marker = tmp_path / 'payload_ran'
+    checkpoint = torch.load(ckpt, weights_only=True)
+    torch.save(dict(checkpoint, meta=dict(checkpoint['meta'], x=Payload(marker))),
+               tmp_path / 'hostile.pth')
+    with pytest.raises(PickledCheckpointError, match='allow_pickled_checkpoints = True'):
+        ROCKInferencer(model=str(config), weights=str(tmp_path / 'hostile.pth'), device='cpu')
+    assert not marker.exists()
+    legacy = tmp_path / 'legacy.pth'  # HistoryBuffers pickled, as mmdet's CheckpointHook saves
+    torch.save(from_plain(checkpoint), legacy)
+    proc = check_ok(run_python('tools/test.py', config, legacy, '--work-dir', tmp_path / 'l',
+                               '--cfg-options', 'allow_pickled_checkpoints=True'))
+    assert table_rows(proc.stdout) == rows and 'full unpickling' in proc.stdout + proc.stderr
 
 
 def test_pipeline_without_aux_labels_stops_with_one_line(own_data, stock_checkpoint, tmp_path):
@@ -231,3 +310,102 @@ def test_scene_classes_come_from_the_dataset(own_data, stock_checkpoint, tmp_pat
     assert message.startswith(f'Dataset not found: {REPO / "no_such_data"}')
     assert '(MultiTaskCocoDataset of the config)' in message and 'coco_rgbd.py' in message
     assert 'NYUv2' not in message
+
+
+SWIN_ROCK = """
+_base_ = ['mmdet::swin/retinanet_swin-t-p4-w7_fpn_1x_coco.py']
+custom_imports = dict(imports=['mmrock'], allow_failed_imports=False)
+model = dict(type='ROCKDetector', detector_type='RetinaNet',
+             rock=dict(type='ROCKNeck', in_channels={in_channels}, in_index={in_index},
+                       encoder_channels=32,
+                       aux_heads=dict(scene=dict(type='SceneHead', num_classes=2))))
+"""
+RULE = ("(in_index: the position in the backbone's output tuple, which its out_indices choose; "
+        'in_channels: that output\'s channels; README.md, "ROCK for your detector and your '
+        'data")')
+RESNET18 = 'ResNet returns 4 feature map(s), of [0] 64, [1] 128, [2] 256, [3] 512 channels'
+SWIN_T = 'SwinTransformer returns 3 feature map(s), of [0] 192, [1] 384, [2] 768 channels'
+
+
+@pytest.mark.parametrize('backbone, in_index, in_channels, message', [
+    ('resnet', 4, 512, f'model.rock.in_index=4 is out of range: {RESNET18}. Use in_index=3 (or '
+     f'-1, the deepest) with in_channels=512 {RULE}'),
+    ('resnet', 3, 2048, f'model.rock.in_channels=2048 does not match output [3] of the '
+     f'backbone: {RESNET18}. Set in_channels=512 for in_index=3 {RULE}'),
+    ('swin', 3, 768, f'model.rock.in_index=3 is out of range: {SWIN_T}. Use in_index=2 (or -1, '
+     f'the deepest) with in_channels=768 {RULE}'),
+    ('swin', 2, 384, f'model.rock.in_channels=384 does not match output [2] of the backbone: '
+     f'{SWIN_T}. Set in_channels=768 for in_index=2, or in_index=1 for the output with 384 '
+     f'{RULE}'),
+])
+def test_wrong_rock_input_is_named_when_built(backbone, in_index, in_channels, message,
+                                              own_data, stock_checkpoint, tmp_path):
+    """ResNet-18 (the README's config at test sizes) and Swin-T (mmdet's RetinaNet config)."""
+    from mmdet.registry import MODELS
+    from mmrock.models.utils.backbone_outputs import ROCKInputError
+    if backbone == 'swin':
+        path = tmp_path / 'swin_rock.py'
+        path.write_text(SWIN_ROCK.format(in_index=in_index, in_channels=in_channels))
+        cfg = Config.fromfile(str(path))
+    else:
+        path = write_config(tmp_path / 'atss_rock.py', own_data, stock_checkpoint[0],
+                            extra=f"model['rock'].update(in_index={in_index}, "
+                            f'in_channels={in_channels})\n')
+        cfg = _load(path)  # SceneHead.num_classes from the dataset
+    with pytest.raises(ROCKInputError) as error:
+        MODELS.build(cfg.model)
+    assert str(error.value) == message
+    if (backbone, in_index) == ('resnet', 4):  # the user's path: one line, before training
+        proc = run_python('tools/train.py', path, '--work-dir', tmp_path / 'wd')
+        assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1] == message
+        assert not list((tmp_path / 'wd').rglob('*.pth'))
+
+
+WRAPPED = """
+_base_ = ['mmdet::centernet/centernet_r18_8xb16-crop512-140e_coco.py']  # RepeatDataset, times=5
+from mmrock.datasets import multitask_dataset
+custom_imports = dict(imports=['mmrock'], allow_failed_imports=False)
+data_root = {root!r}
+pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+            dict(type='PackMultiTaskInputs')]
+val_cfg = val_dataloader = val_evaluator = None
+train_dataloader = dict(dataset={dataset}(
+    {base}type='MultiTaskCocoDataset', data_root=data_root, ann_file='annotations/train.json',
+    data_prefix=dict(img='images/'), filter_cfg=None, pipeline=pipeline))
+"""
+
+
+def test_wrapped_stock_datasets(own_data, tmp_path):
+    """A stock config whose train set is a RepeatDataset: multitask_dataset puts yours inside
+    it; merged as a plain dict, yours stays outside and the data check names the wrapper."""
+    from mmdet.registry import DATASETS
+    from mmrock.datasets import multitask_dataset
+    from mmrock.engine.data_check import missing_data_message
+    path = tmp_path / 'wrapped.py'
+    path.write_text(WRAPPED.format(root=f'{own_data}/', dataset='multitask_dataset',
+                                   base='_base_.train_dataloader.dataset, '))
+    cfg = Config.fromfile(str(path))
+    assert missing_data_message(cfg, 'train') is None
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert type(dataset).__name__ == 'RepeatDataset' and len(dataset) == 5 * 6
+    assert type(dataset.dataset).__name__ == 'MultiTaskCocoDataset'
+
+    path.write_text(WRAPPED.format(root=f'{own_data}/', dataset='dict', base=''))
+    message = missing_data_message(Config.fromfile(str(path)), 'train')
+    assert message.startswith(
+        'Dataset not found: data/coco/ (CocoDataset of the config, inside MultiTaskCocoDataset '
+        'at train_dataloader.dataset.dataset: the stock config wraps its dataset, and your '
+        'dataset keys merged into the wrapper leave the stock one inside; give yours with '
+        "`dataset=multitask_dataset(_base_.train_dataloader.dataset, type='MultiTaskCocoDataset'"
+        ', ...)`'), message
+    assert '\n' not in message
+
+    mine = dict(type='MultiTaskCocoDataset', ann_file='a.json', data_prefix=dict(img='i/'))
+    balanced = dict(type='ClassBalancedDataset', oversample_thr=1e-3, dataset=dict(
+        type='LVISV1Dataset', ann_file='lvis.json', data_prefix=dict(img=''), test_mode=False))
+    assert multitask_dataset(balanced, **mine) == dict(
+        type='ClassBalancedDataset', oversample_thr=1e-3, _delete_=True, dataset=dict(
+            type='MultiTaskCocoDataset', ann_file='a.json', data_prefix=dict(img='i/'),
+            test_mode=False))
+    concat = dict(type='ConcatDataset', datasets=[dict(type='VOCDataset'), dict(type='VOC')])
+    assert multitask_dataset(concat, **mine) == dict(mine, _delete_=True)

@@ -196,8 +196,27 @@ def test_from_scratch_needs_a_trainable_stem_and_bn():
     assert 'norm_eval=True' in pw.from_scratch_problem(cfg)
     cfg.model.backbone.norm_eval = False
     assert pw.from_scratch_problem(cfg) is None
+    cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=False)  # BN affine frozen
+    problem = pw.from_scratch_problem(cfg)
+    assert 'frozen_stages=-1 / norm_eval=False / norm_cfg.requires_grad=False' in problem
+    assert problem.count('model.backbone.norm_cfg.requires_grad=True') == 1
+    cfg.model.backbone.norm_cfg.requires_grad = True
+    assert pw.from_scratch_problem(cfg) is None
     cfg.model.backbone.frozen_stages = 1
     cfg.load_from = 'some_checkpoint.pth'  # the weights come from there
+    assert pw.from_scratch_problem(cfg) is None
+
+
+def test_from_scratch_detr_backbone_needs_trainable_bn(tmp_path):
+    """A DETR-family config (BN with requires_grad=False) with the from-scratch settings of the
+    fetch-failure message still keeps BN's scale and shift fixed: refused."""
+    (tmp_path / 'detr.py').write_text(
+        "_base_ = ['mmdet::conditional_detr/conditional-detr_r50_8xb2-50e_coco.py']\n"
+        'model = dict(backbone=dict(init_cfg=None, frozen_stages=-1, norm_eval=False))\n')
+    cfg = Config.fromfile(str(tmp_path / 'detr.py'))
+    problem = pw.from_scratch_problem(cfg)
+    assert 'norm_cfg.requires_grad=False' in problem and '\n' not in problem
+    cfg.merge_from_dict({'model.backbone.norm_cfg.requires_grad': True})
     assert pw.from_scratch_problem(cfg) is None
 
 

@@ -2,7 +2,6 @@
 refused (its code never runs) unless the config opts in; stock mmdet checkpoints and mmrock's
 own ones, resume state included, load with ``weights_only=True``."""
 import logging
-import pathlib
 import random
 from collections import Counter, namedtuple
 from types import SimpleNamespace
@@ -16,19 +15,10 @@ from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmrock  # noqa: F401  (the import under test)
-from conftest import check_ok, run_python
-from mmrock.utils import (ResumableCheckpointHook, from_plain, get_rng_states,
+from conftest import Payload, check_ok, run_python
+from mmrock.utils import (PickledCheckpointError, ResumableCheckpointHook,
+                          checkpoint_loading_for, from_plain, get_rng_states,
                           pickled_checkpoint_loading, to_plain, weights_only_loading)
-
-
-class Payload:
-    """Unpickling it creates the file ``marker``: stands in for code hidden in a checkpoint."""
-
-    def __init__(self, marker: pathlib.Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return pathlib.Path.touch, (self.marker, )
 
 
 def tiny_model() -> torch.nn.Module:
@@ -83,6 +73,32 @@ def test_config_key_opts_in_for_the_run_only(hostile):
     with pytest.raises(Exception, match='(?i)weights.only'):
         load_checkpoint(tiny_model(), str(path))
     assert not marker.exists()
+
+
+def test_a_script_opt_in_is_kept_by_runs_inside_it(hostile):
+    """``checkpoint_loading_for`` (tools, hook, inferencer) refuses unless opted in, and keeps
+    the unpickling of an enclosing ``pickled_checkpoint_loading()`` block."""
+    path, marker = hostile
+    with checkpoint_loading_for(Config()), pytest.raises(PickledCheckpointError):
+        load_checkpoint(tiny_model(), str(path))
+    assert not marker.exists()
+    with pickled_checkpoint_loading(), checkpoint_loading_for(Config()):
+        load_checkpoint(tiny_model(), str(path))
+    assert marker.exists()
+
+
+def test_tools_swap_the_plain_checkpoint_hook():
+    """mmdet's runtime's CheckpointHook becomes mmrock's, same arguments; others are kept."""
+    from mmrock.engine.runner_cfg import use_resumable_checkpoint_hook
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                                         max_keep_ckpts=2))))
+    use_resumable_checkpoint_hook(cfg)
+    assert cfg.default_hooks.checkpoint == dict(type='ResumableCheckpointHook', interval=1,
+                                                max_keep_ckpts=2)
+    for hooks in (dict(checkpoint=dict(type='MyCheckpointHook')), dict(checkpoint=None), {}):
+        cfg = Config(dict(default_hooks=hooks))
+        use_resumable_checkpoint_hook(cfg)
+        assert cfg.default_hooks == hooks
 
 
 def test_stock_mmdet_checkpoint_loads(tmp_path):
@@ -165,6 +181,25 @@ def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):
         'init_detector(sys.argv[1], sys.argv[2], device="cpu"); print("loaded")'),
         tiny_rock_config, tiny_trained['checkpoint']))
     assert 'loaded' in proc.stdout
+
+
+def test_mmrock_init_detector(tiny_trained, tiny_rock_config, hostile):
+    """mmrock.apis.init_detector: SceneHead.num_classes from the checkpoint's metadata, a
+    pickled payload refused unless the config opts in."""
+    from mmrock.apis import init_detector
+    unset = {'model.rock.aux_heads.scene.num_classes': None}
+    model = init_detector(str(tiny_rock_config), str(tiny_trained['checkpoint']), device='cpu',
+                          cfg_options=unset)
+    assert model.rock.aux_heads['scene'].num_maps == len(model.dataset_meta['scene_classes'])
+    path, marker = hostile
+    with pytest.raises(PickledCheckpointError, match='allow_pickled_checkpoints = True'):
+        init_detector(str(tiny_rock_config), str(path), device='cpu', cfg_options=unset)
+    assert not marker.exists()
+    with pytest.raises(PickledCheckpointError):  # the model's weights: refused too
+        init_detector(str(tiny_rock_config), str(path), device='cpu')
+    init_detector(str(tiny_rock_config), str(path), device='cpu',
+                  cfg_options=dict(allow_pickled_checkpoints=True))
+    assert marker.exists()
 
 
 def test_tools_refuse_a_pickled_checkpoint_unless_opted_in(tiny_trained, tiny_rock_config,

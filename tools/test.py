@@ -8,6 +8,7 @@ import sys
 import mmrock  # noqa: F401  (registers models, datasets, metrics)
 from mmrock.engine.runner_cfg import (build_runner, finish_distributed, load_checked_config,
                                       parse_tool_args, setup_distributed)
+from mmrock.utils import PickledCheckpointError, checkpoint_loading_for
 
 METRICS_JSON = 'metrics.json'
 
@@ -72,7 +73,10 @@ def main():
             out_file_path=args.out, with_aux=not args.out_no_aux))
     reports = is_main_process()  # asked before the process group is gone (then every rank is 0)
     try:
-        metrics = runner.test()
+        with checkpoint_loading_for(cfg):  # weights_only unless the config opts in
+            metrics = runner.test()
+    except PickledCheckpointError as exc:
+        sys.exit(str(exc))
     finally:
         finish_distributed(runner)
 

@@ -9,6 +9,7 @@ from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp,
                                       load_checked_config, parse_tool_args,
                                       prepare_pretrained_or_exit, setup_distributed)
 from mmrock.models.heads import MissingAuxiliaryLabelError
+from mmrock.utils import PickledCheckpointError, checkpoint_loading_for
 
 
 def parse_args():
@@ -39,8 +40,10 @@ def main():
 
     runner = build_runner(cfg)
     try:
-        runner.train()
-    except (NonFiniteLossError, MissingAuxiliaryLabelError) as exc:
+        with checkpoint_loading_for(cfg):  # load_from / --resume: weights_only unless opted in
+            runner.train()
+    except (NonFiniteLossError, MissingAuxiliaryLabelError,
+            PickledCheckpointError) as exc:
         sys.exit(str(exc))
     finally:
         finish_distributed(runner)

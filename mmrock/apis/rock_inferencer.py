@@ -1,7 +1,7 @@
 """mmdet's ``DetInferencer`` that also returns ROCK's auxiliary outputs."""
 import os
 import os.path as osp
-from typing import Dict
+from typing import Dict, Optional
 
 import mmcv
 import mmengine
@@ -11,8 +11,10 @@ from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
 
+from mmrock.utils import checkpoint_loading_for
 from mmrock.visualization import (capture_task_maps, dense_prediction, depth_range,
                                   depth_to_rgb, normals_to_rgb, to_original)
+from .model_config import complete_scene_head, load_model_config
 
 
 class ROCKInferencer(DetInferencer):
@@ -30,7 +32,20 @@ class ROCKInferencer(DetInferencer):
 
     The forward pass also keeps the top predicted scene's task map (``pred_scene_map``, on the
     original image), which the config's :class:`ROCKLocalVisualizer` draws as a heat-map.
+
+    The model is built as the tools build it: ``SceneHead.num_classes`` left unset comes from
+    the checkpoint's metadata or the config's dataset (:func:`complete_scene_head`), and the
+    checkpoint loads with ``weights_only=True`` unless the config sets
+    ``allow_pickled_checkpoints = True`` (or the call runs inside
+    :func:`mmrock.utils.pickled_checkpoint_loading`).
     """
+
+    def __init__(self, model=None, weights: Optional[str] = None, *args, **kwargs) -> None:
+        cfg = load_model_config(model)
+        with checkpoint_loading_for(cfg or {}):
+            if cfg is not None:
+                complete_scene_head(cfg, weights)
+            super().__init__(model if cfg is None else cfg, weights, *args, **kwargs)
 
     @torch.no_grad()
     def forward(self, inputs: dict, **kwargs) -> list:

@@ -7,6 +7,7 @@ from .transforms import (FixedRatioMinIoURandomCrop, FusedGeometry, LoadMultiTas
                          MultiTaskRandomFlip, MultiTaskResize, PackMultiTaskInputs,
                          PCALighting, check_multitask_pipeline, fused_pipeline,
                          multitask_pipeline)
+from .wrapped_dataset import multitask_dataset
 
 __all__ = [
     'MultiTaskCocoDataset', 'NYUv2MultiTaskDataset', 'LoadMultiTaskAnnotations',
@@ -14,5 +15,6 @@ __all__ = [
     'MultiTaskRandomCrop', 'MultiTaskPad', 'MultiTaskResize',
     'MultiTaskRandomFlip', 'PCALighting', 'PackMultiTaskInputs', 'FusedGeometry',
     'LoadPackedImage', 'LoadPackedMultiTaskAnnotations', 'PackedSplit', 'open_pack',
-    'pack_split', 'check_multitask_pipeline', 'fused_pipeline', 'multitask_pipeline'
+    'pack_split', 'check_multitask_pipeline', 'fused_pipeline', 'multitask_dataset',
+    'multitask_pipeline'
 ]

@@ -37,30 +37,69 @@ def missing_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS,
     """``(missing path, its dataset's data_root)`` for every data root, annotation file (joined
     with ``data_root`` as mmengine's ``BaseDataset`` does) and evaluator ``ann_file`` that the
     named parts of ``cfg`` use and that does not exist. Parts absent or None are skipped."""
+    return [(path, root) for path, root, _ in _missing_files(cfg, dataloaders, evaluators)]
+
+
+def _missing_files(cfg, dataloaders: Sequence[str],
+                   evaluators: Sequence[str]) -> List[Tuple[str, Optional[str], Optional[str]]]:
+    """:func:`missing_data_files` with the dotted config key of each path's dataset (None for
+    an evaluator's file)."""
     missing, roots = [], []
     for key in dataloaders:
         loader = cfg.get(key)
-        for dataset in _leaf_datasets(loader.get('dataset') if loader else None):
+        for item_key, dataset in leaf_dataset_items(loader.get('dataset') if loader else None,
+                                                    f'{key}.dataset'):
             root = dataset.get('data_root')
             roots.append(root)
             if root and not osp.isdir(root):
-                missing.append((root, root))
+                missing.append((root, root, item_key))
             elif dataset.get('ann_file'):
                 path = _join(root, dataset['ann_file'])
                 if not osp.isfile(path):
-                    missing.append((path, root))
+                    missing.append((path, root, item_key))
     for key in evaluators:
         metrics = cfg.get(key) or []
         for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
             path = metric.get('ann_file') if hasattr(metric, 'get') else None
             if path and not osp.isfile(path):
-                missing.append((path, next((r for r in roots if r), None)))
+                missing.append((path, next((r for r in roots if r), None), None))
     seen, unique = set(), []
     for item in missing:
         if item[0] not in seen:
             seen.add(item[0])
             unique.append(item)
     return unique
+
+
+def _is_multitask(dataset: dict) -> bool:
+    """Whether a dataset config's type is mmrock's ``MultiTaskCocoDataset`` (or a subclass)."""
+    from mmdet.registry import DATASETS
+
+    from mmrock.datasets import MultiTaskCocoDataset
+    kind = dataset.get('type')
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return isinstance(cls, type) and issubclass(cls, MultiTaskCocoDataset)
+
+
+def _wrapper_note(cfg, key: Optional[str]) -> str:
+    """For a dataset at dotted ``key`` inside dataset wrappers: the wrappers' types and where it
+    is; for a stock dataset left inside them (your dataset keys merged into a stock config's
+    wrapper), how to give yours. '' for a dataset that is not wrapped."""
+    parts = (key or '').split('.')
+    node, wrappers = cfg, []
+    for depth, part in enumerate(parts):
+        node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        if depth >= 1 and isinstance(node, dict) and depth < len(parts) - 1:
+            wrappers.append(str(node.get('type', 'a wrapper')).split('.')[-1])
+    if not wrappers:
+        return ''
+    note = f', inside {" > ".join(wrappers)} at {key}'
+    if _is_multitask(node):
+        return note
+    return (f'{note}: the stock config wraps its dataset, and your dataset keys merged into the '
+            'wrapper leave the stock one inside; give yours with `dataset=multitask_dataset('
+            f"_base_.{parts[0]}.dataset, type='MultiTaskCocoDataset', ...)` (mmrock.datasets; "
+            'README.md, "ROCK for your detector and your data")')
 
 
 def phase_data(cfg, phase: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
@@ -85,17 +124,18 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
     """One line saying which dataset file of ``phase`` ('train' | 'test') is missing and how to
     make it for the configured dataset (NYUv2 and synthetic rooms, or your own data through
     ``coco_rgbd.py``); None when every file is there."""
-    missing = missing_data_files(cfg, *phase_data(cfg, phase))
+    missing = _missing_files(cfg, *phase_data(cfg, phase))
     if not missing:
         return None
-    path, root = missing[0]
+    path, root, key = missing[0]
     more = f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''
     datasets = _phase_datasets(cfg, phase)
     kind = str(datasets[0].get('type', 'the dataset')) if datasets else 'the dataset'
     where = ('(--cfg-options data_root=... train_dataloader.dataset.data_root=...)')
     if kind.split('.')[-1] != 'NYUv2MultiTaskDataset':
         out = (root or 'data/my_rgbd').rstrip('/')
-        return (f'Dataset not found: {path}{more} ({kind} of the config). Convert your RGB-D '
+        return (f'Dataset not found: {path}{more} ({kind} of the config'
+                f'{_wrapper_note(cfg, key)}). Convert your RGB-D '
                 'data: `python tools/dataset_converters/coco_rgbd.py --coco-json ANN.json '
                 '--images IMAGES --depth DEPTHS --depth-scale UNITS_PER_METRE [--normals '
                 f'NORMALS | --intrinsics FX FY CX CY] [--scenes SCENES.csv] --out {out}` '
@@ -146,30 +186,45 @@ def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
     return names or None
 
 
-def scene_classes_message(cfg, phase: str) -> Optional[str]:
-    """Give ROCK's ``SceneHead`` the dataset's number of scene classes when the config leaves
-    ``num_classes`` unset (None); one line when they disagree or neither says."""
+def scene_head_cfg(cfg) -> Optional[dict]:
+    """The config of ROCK's scene head in ``cfg.model`` (the neck's default heads when its
+    ``aux_heads`` are not given); None without ROCK or a scene head."""
     rock = (cfg.get('model') or {}).get('rock') or {}
     if 'aux_heads' in rock:
-        scene = rock['aux_heads'].get('scene')
-    else:
-        from mmrock.models.necks.rock_neck import DEFAULT_AUX_HEADS
-        scene = DEFAULT_AUX_HEADS['scene'] if rock else None
+        return rock['aux_heads'].get('scene') or None
+    from mmrock.models.necks.rock_neck import DEFAULT_AUX_HEADS
+    return DEFAULT_AUX_HEADS['scene'] if rock else None
+
+
+def scene_classes_message(cfg, phase: str,
+                          checkpoint_meta: Optional[dict] = None) -> Optional[str]:
+    """Give ROCK's ``SceneHead`` the number of scene classes when the config leaves
+    ``num_classes`` unset (None): from ``checkpoint_meta``'s ``dataset_meta.scene_classes``
+    when a checkpoint's metadata is given (inference), else from the dataset of ``phase``; one
+    line when they disagree or none says."""
+    scene = scene_head_cfg(cfg)
     if not scene:
         return None
-    names = next(filter(None, map(dataset_scene_classes, _phase_datasets(cfg, phase))), None)
+    names, source = None, "the checkpoint's metadata (dataset_meta)"
+    if checkpoint_meta is not None:
+        names = (checkpoint_meta.get('dataset_meta') or {}).get('scene_classes') or None
+    if names is None:
+        names, source = next(filter(None, map(dataset_scene_classes,
+                                              _phase_datasets(cfg, phase))), None), 'the dataset'
     num = scene.get('num_classes')
     if names is None:
+        none = ("neither the checkpoint's metadata nor the dataset gives"
+                if checkpoint_meta is not None else 'the dataset gives no')
         return None if num is not None else (
-            'SceneHead.num_classes is not set and the dataset gives no scene_classes: set '
+            f'SceneHead.num_classes is not set and {none} scene_classes: set '
             'model.rock.aux_heads.scene.num_classes, or metainfo=dict(scene_classes=[...]) in '
             'the dataset config.')
     if num is None:
         scene['num_classes'] = len(names)
     elif num != len(names):
-        return (f'model.rock.aux_heads.scene.num_classes is {num} but the dataset has '
+        return (f'model.rock.aux_heads.scene.num_classes is {num} but {source} has '
                 f'{len(names)} scene_classes: set num_classes={len(names)} (or None to take it '
-                'from the dataset).')
+                f'from {source}).')
     return None
 
 

@@ -18,7 +18,8 @@ mmengine resolves ``torchvision://NAME`` by importing torchvision, which mmrock 
   two ways on (a local copy of the file, or training from scratch with trainable stem and BN).
 
 A ``checkpoint`` that is a local path must exist. A config whose backbone starts from random
-weights must not keep its stem frozen or its BN statistics fixed (:func:`from_scratch_problem`).
+weights must not keep its stem frozen, its BN statistics fixed or its BN affine parameters frozen
+(:func:`from_scratch_problem`).
 """
 import hashlib
 import json
@@ -216,8 +217,10 @@ def _constructor_defaults(type_name) -> dict:
 
 def from_scratch_problem(cfg) -> Optional[str]:
     """One line when the backbone starts from random weights (no ``Pretrained`` initialiser, no
-    ``load_from``, no resume) but keeps its stem / first stages frozen (``frozen_stages >= 0``)
-    or its BN statistics fixed (``norm_eval=True``): those layers would stay random. Else None."""
+    ``load_from``, no resume) but keeps its stem / first stages frozen (``frozen_stages >= 0``),
+    its BN statistics fixed (``norm_eval=True``) or its BN scale and shift frozen
+    (``norm_cfg.requires_grad=False``, as in the DETR family's configs): those layers would stay
+    at their initial values. Else None."""
     model = cfg.get('model') or {}
     backbone = model.get('backbone')
     if not isinstance(backbone, dict) or cfg.get('load_from') or cfg.get('resume'):
@@ -227,13 +230,19 @@ def from_scratch_problem(cfg) -> Optional[str]:
     defaults = _constructor_defaults(backbone.get('type'))
     frozen = backbone.get('frozen_stages', defaults.get('frozen_stages', -1))
     norm_eval = backbone.get('norm_eval', defaults.get('norm_eval', False))
-    if (frozen is None or frozen < 0) and not norm_eval:
+    norm_cfg = backbone.get('norm_cfg', defaults.get('norm_cfg')) or {}
+    bn_grad = norm_cfg.get('requires_grad', True) if isinstance(norm_cfg, dict) else True
+    if (frozen is None or frozen < 0) and not norm_eval and bn_grad is not False:
         return None
+    settings = f'frozen_stages={frozen} / norm_eval={norm_eval}'
+    fix = 'model.backbone.frozen_stages=-1 model.backbone.norm_eval=False'
+    if bn_grad is False:
+        settings += ' / norm_cfg.requires_grad=False'
+        fix += ' model.backbone.norm_cfg.requires_grad=True'
     return ('model.backbone starts from random weights (no pretrained init_cfg, no load_from) '
-            f'but frozen_stages={frozen} / norm_eval={norm_eval} would keep its stem or BN at '
-            'their random values: set --cfg-options model.backbone.frozen_stages=-1 '
-            'model.backbone.norm_eval=False, or give it pretrained weights (README.md, '
-            '"Pretrained weights")')
+            f'but {settings} would keep its stem or BN at their initial values: set '
+            f'--cfg-options {fix}, or give it pretrained weights (README.md, "Pretrained '
+            'weights")')
 
 
 def prepare_pretrained_weights(cfg, log: Optional[Callable[[str], None]] = None,

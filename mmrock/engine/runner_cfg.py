@@ -30,6 +30,18 @@ def load_tool_config(config: str, cfg_options: Optional[dict] = None, launcher: 
     return cfg
 
 
+def use_resumable_checkpoint_hook(cfg: Config) -> None:
+    """mmrock's checkpoints whatever the runtime: a config on mmdet's runtime saves through
+    mmengine's plain ``CheckpointHook``, whose checkpoints pickle the message hub's
+    ``HistoryBuffer``s (refused by ``weights_only=True``, torch's default); it becomes
+    :class:`~mmrock.utils.ResumableCheckpointHook`, its subclass with the same arguments
+    (plain-type checkpoints, atomic writes, exact resume). Other hook types are kept."""
+    from mmengine.hooks import CheckpointHook
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if hook and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
+        hook['type'] = 'ResumableCheckpointHook'
+
+
 def enable_amp(cfg: Config) -> None:
     """Automatic mixed precision: mmengine's ``AmpOptimWrapper`` (dynamic loss scale) on CUDA,
     float16 unless the config's ``optim_wrapper.dtype`` says otherwise. Without CUDA (where
@@ -144,12 +156,14 @@ def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
     """The tools' start: mmdet's dynamo cache limit, the config with ``--cfg-options``,
     ``--launcher`` and ``--work-dir`` applied; exits (status 1, one line) when the dataset
     files of ``phase`` ('train' | 'test') are missing, the train pipeline would misalign the
-    dense labels or the scene head does not match the dataset, before anything is built."""
+    dense labels or the scene head does not match the dataset, before anything is built. Its
+    checkpoint hook is mmrock's (:func:`use_resumable_checkpoint_hook`)."""
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
     from .data_check import data_check_message
     setup_cache_size_limit_of_dynamo()
     cfg = load_tool_config(args.config, args.cfg_options, args.launcher, args.work_dir)
+    use_resumable_checkpoint_hook(cfg)
     message = data_check_message(cfg, phase)
     if message:
         sys.exit(message)
@@ -176,8 +190,14 @@ def set_local_rank_env(local_rank: int) -> None:
 
 def build_runner(cfg: Config):
     """mmengine's ``Runner.from_cfg``, or the registry's runner when the config names a
-    ``runner_type``."""
+    ``runner_type``. Exits (status 1, one line) when ROCK's ``in_index`` / ``in_channels`` do
+    not fit the backbone (:class:`~mmrock.models.utils.backbone_outputs.ROCKInputError`)."""
     from mmdet.registry import RUNNERS
     from mmengine.runner import Runner
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+    from mmrock.models.utils.backbone_outputs import ROCKInputError
+    try:
+        return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    except ROCKInputError as exc:
+        sys.exit(str(exc))
 

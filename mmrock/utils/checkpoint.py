@@ -43,8 +43,7 @@ from mmengine.hooks import CheckpointHook
 
 from mmdet.registry import HOOKS
 
-from .safe_checkpoint import (ALLOW_PICKLE_KEY, from_plain, pickled_checkpoint_loading, to_plain,
-                              weights_only_loading)
+from .safe_checkpoint import checkpoint_loading_for, from_plain, to_plain
 
 RNG_KEY = 'rng_states'
 ATOMIC_BACKEND = 'atomic_local'
@@ -216,12 +215,7 @@ class ResumableCheckpointHook(CheckpointHook):
 
     # -- loading
     def before_run(self, runner) -> None:
-        if runner.cfg.get(ALLOW_PICKLE_KEY, False):
-            runner.logger.warning(f'{ALLOW_PICKLE_KEY}=True: local checkpoints are loaded with '
-                                  'full unpickling, which runs any code they carry')
-            self._loading.enter_context(pickled_checkpoint_loading())
-        else:
-            self._loading.enter_context(weights_only_loading())
+        self._loading.enter_context(checkpoint_loading_for(runner.cfg, runner.logger.warning))
 
     def after_run(self, runner) -> None:
         self._loading.close()

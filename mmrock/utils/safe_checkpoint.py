@@ -15,14 +15,15 @@ mmrock, a file from elsewhere) is refused unless the config sets
 :func:`pickled_checkpoint_loading`): full unpickling runs whatever code the file carries, so do
 it only for files whose origin you trust.
 """
+import logging
 import os.path as osp
 from collections import Counter, OrderedDict
-from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Tuple
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 TAG = '__mmrock_plain__'
@@ -31,6 +32,10 @@ _TORCH_LEAVES = (torch.Tensor, torch.Size, torch.device, torch.dtype)
 # exact types: a subclass (an IntEnum, a namedtuple) pickles as a reference to its class
 _PYTHON_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None))
 _CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
+
+
+class PickledCheckpointError(RuntimeError):
+    """A checkpoint needs full unpickling and nothing opted in; the message is one line."""
 
 
 def _encode_array(array: np.ndarray) -> dict:
@@ -111,11 +116,12 @@ def _load_weights_only(filename: str, map_location=None) -> dict:
     except Exception as error:  # torch raises pickle.UnpicklingError (or RuntimeError)
         if 'weights_only' not in str(error) and 'Weights only' not in str(error):
             raise
-        raise RuntimeError(
+        raise PickledCheckpointError(
             f'{filename} holds Python objects beyond tensors and plain containers, so loading '
             'it unpickles code that could run anything. If you trust its origin, set '
-            f'`{ALLOW_PICKLE_KEY} = True` in the config (--cfg-options '
-            f'{ALLOW_PICKLE_KEY}=True).') from None
+            f'`{ALLOW_PICKLE_KEY} = True` in the config (tools: --cfg-options '
+            f'{ALLOW_PICKLE_KEY}=True; scripts: `with '
+            'mmrock.utils.pickled_checkpoint_loading():`).') from None
 
 
 @contextmanager
@@ -143,3 +149,23 @@ def weights_only_loading() -> Iterator[None]:
     """Within the block, mmengine loads local checkpoint files with ``weights_only=True`` (its
     default under torch >= 2.6) and a refusal names the opt-in (``allow_pickled_checkpoints``)."""
     return _local_checkpoint_loader(_load_weights_only)
+
+
+def checkpoint_loading_for(cfg, warn: Optional[Callable[[str], None]] = None
+                           ) -> AbstractContextManager:
+    """The loader of local checkpoints for a run of ``cfg`` (a tool, a runner, an inferencer):
+    full unpickling when ``cfg`` sets ``allow_pickled_checkpoints = True`` (``warn``, by default
+    a warning of the current logger, gets one line saying so), else ``weights_only=True`` with a
+    refusal naming the opt-in. Inside a block that already unpickles
+    (:func:`pickled_checkpoint_loading`, a script's opt-in), it keeps that loader."""
+    if CheckpointLoader._schemes.get('') is _load_unpickled:
+        return nullcontext()
+    if cfg.get(ALLOW_PICKLE_KEY, False):
+        message = (f'{ALLOW_PICKLE_KEY}=True: local checkpoints are loaded with full '
+                   'unpickling, which runs any code they carry')
+        if warn is None:
+            print_log(message, logger='current', level=logging.WARNING)
+        else:
+            warn(message)
+        return pickled_checkpoint_loading()
+    return weights_only_loading()

@@ -2,8 +2,10 @@
 :class:`MultiTaskCocoDataset` reads.
 
 Inputs: one or more COCO json files (``images`` with id, file_name, width, height;
-``annotations``; ``categories``), the folder of the images they name, a folder of depth images
-(``<file_name stem>.png``, one channel, ``depth_scale`` units per metre, 0 = invalid), optionally
+``annotations``, each of an image and a category of the file; ``categories``), the folder of the
+images they name (stored upright: no EXIF orientation tag other than 1), a folder of depth
+images (``<file_name stem>.png``, 16-bit one channel — 8-bit too when allowed —, ``depth_scale``
+units per metre, 0 = invalid), optionally
 a folder of normal PNGs of the same names (RGB, n = 2 v / 255 - 1; (128, 128, 128) = invalid) —
 else normals are computed from the depth with the camera ``intrinsics`` (fx, fy, cx, cy in
 pixels of the image) — and optionally a CSV of scene labels (``image_id,scene`` a row, a header
@@ -42,6 +44,10 @@ from .nyuv2_mat import (decode_normals, encode_depth_mm, encode_normals, normals
 from .output_dir import absolute_out_dir, atomic_output_dir
 from .parallel import map_in_order
 
+EXIF_ORIENTATION = 0x0112  # the EXIF tag; 1 = stored upright
+DEPTH_MODES = {'L': '8-bit', '1': '1-bit', 'P': 'a palette image', 'I': '32-bit integer',
+               'F': '32-bit float'}  # Pillow modes of one-channel images, named
+
 
 def _read_coco(path: str) -> dict:
     """The json at ``path`` with its images checked (id, file_name, width, height)."""
@@ -59,7 +65,25 @@ def _read_coco(path: str) -> dict:
                 and all(isinstance(img.get(k), int) for k in ('id', 'width', 'height'))):
             raise DataFormatError(path, f'image entry {img!r:.80} lacks an int id, width, '
                                   'height or a file_name')
+    _check_annotations(path, coco)
     return coco
+
+
+def _check_annotations(path: str, coco: dict) -> None:
+    """Every annotation names an image and a category of the file (mmdet's ``CocoDataset``
+    drops the others without a word)."""
+    categories = [c.get('id') for c in coco.get('categories') or [] if isinstance(c, dict)]
+    image_ids = {img['id'] for img in coco['images']}
+    known = ', '.join(map(str, categories[:20])) + (', ...' if len(categories) > 20 else '')
+    for ann in coco.get('annotations') or []:
+        if not isinstance(ann, dict):
+            raise DataFormatError(path, f'annotation {ann!r:.80} is not an object')
+        where = f"annotation {ann.get('id')!r} of image {ann.get('image_id')!r}"
+        if ann.get('image_id') not in image_ids:
+            raise DataFormatError(path, f'{where}: image_id is not among the images')
+        if ann.get('category_id') not in categories:
+            raise DataFormatError(path, f"{where}: category_id {ann.get('category_id')!r} is not "
+                                  f"among the categories' ids ({known or 'none'})")
 
 
 def _read_scenes(path: str, image_ids: set) -> Dict[int, str]:
@@ -94,15 +118,25 @@ def _check_exists(folder: str, name: str, what: str) -> str:
     return path
 
 
-def _read_depth(path: str, hw: Tuple[int, int], scale: float) -> np.ndarray:
-    """Depth in metres (H, W) float64, 0 = invalid."""
+def _read_depth(path: str, hw: Tuple[int, int], scale: float,
+                allow_8bit: bool) -> np.ndarray:
+    """Depth in metres (H, W) float64, 0 = invalid, from a 16-bit single-channel image (8-bit
+    too with ``allow_8bit``): an 8-bit depth among 16-bit ones would be read in the same units,
+    e.g. 75..197 mm for what is 1.5..4 m."""
     try:
         with Image.open(path) as im:
+            mode = im.mode
             raw = np.asarray(im)
     except OSError as exc:
         raise DataFormatError(path, f'not a readable image ({exc})')
     if raw.ndim != 2:
         raise DataFormatError(path, f'depth image has {raw.shape[2]} channels, expected 1')
+    if not (mode.startswith('I;16') or (allow_8bit and mode == 'L')):
+        kind = DEPTH_MODES.get(mode, f'of mode {mode}')
+        raise DataFormatError(path, f'depth image is {kind}, expected 16-bit single-channel '
+                              f'({scale:g} units per metre)' + (
+                                  ' (pass --allow-8bit-depth if its 8-bit values are in those '
+                                  'units)' if mode == 'L' else ''))
     if raw.shape != tuple(hw):
         raise DataFormatError(path, f'depth is {raw.shape[1]}x{raw.shape[0]}, its image '
                               f'{hw[1]}x{hw[0]} (W x H)')
@@ -129,8 +163,15 @@ def _image_hw(path: str, entry: dict) -> Tuple[int, int]:
     try:
         with Image.open(path) as im:
             w, h = im.size
+            orientation = im.getexif().get(EXIF_ORIENTATION, 1)
     except OSError as exc:
         raise DataFormatError(path, f'not a readable image ({exc})')
+    if orientation != 1:
+        raise DataFormatError(path, f'EXIF orientation {orientation}: OpenCV, which mmdet loads '
+                              'images with, rotates or mirrors it on reading, so its pixels would '
+                              'no longer match its size, boxes and depth; store it upright '
+                              'without the tag (its boxes and depth to match), or remove the tag '
+                              'if they refer to the stored pixels')
     if (h, w) != (entry['height'], entry['width']):
         raise DataFormatError(path, f'image is {w}x{h}, its json entry says '
                               f"{entry['width']}x{entry['height']} (W x H)")
@@ -143,9 +184,10 @@ class _ImageWriter:
 
     def __init__(self, images_dir: str, depth_dir: str, depth_scale: float,
                  normals_dir: Optional[str], intrinsics: Optional[Sequence[float]],
-                 out: str) -> None:
+                 out: str, allow_8bit_depth: bool) -> None:
         self.images_dir, self.depth_dir, self.depth_scale = images_dir, depth_dir, depth_scale
         self.normals_dir, self.intrinsics, self.out = normals_dir, intrinsics, out
+        self.allow_8bit_depth = allow_8bit_depth
 
     def __call__(self, img: dict) -> dict:
         name = img['file_name']
@@ -155,7 +197,8 @@ class _ImageWriter:
             os.makedirs(osp.join(self.out, sub, osp.dirname(name)), exist_ok=True)
         shutil.copyfile(src, osp.join(self.out, 'images', name))
         png = _stem_png(name)
-        depth = _read_depth(osp.join(self.depth_dir, png), hw, self.depth_scale)
+        depth = _read_depth(osp.join(self.depth_dir, png), hw, self.depth_scale,
+                            self.allow_8bit_depth)
         save_png(osp.join(self.out, 'depth', png), encode_depth_mm(depth))
         if self.normals_dir is None:
             normals, mask = normals_from_depth(depth, self.intrinsics)
@@ -177,7 +220,8 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
                       scenes_csv: Optional[str] = None,
                       overwrite: bool = False,
                       nproc: int = 1,
-                      progress: bool = True) -> Dict[str, int]:
+                      progress: bool = True,
+                      allow_8bit_depth: bool = False) -> Dict[str, int]:
     """Convert COCO json(s) + depth (+ normals, scenes) into ``out_dir`` (layout in the module
     docstring).
 
@@ -195,6 +239,8 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
         overwrite: replace an existing ``out_dir`` (only once the new one is complete).
         nproc: worker processes writing images (1: in this process).
         progress: show a tqdm progress bar (stderr).
+        allow_8bit_depth: accept 8-bit depth images too (in ``depth_scale`` units); by default
+            a depth image that is not 16-bit single-channel is an error.
 
     Returns:
         ``{<json name>: images, <json name>_boxes: boxes}``.
@@ -233,7 +279,8 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
 
     subdirs = ('images', 'depth', 'normals', 'normal_masks', 'annotations')
     with atomic_output_dir(out, subdirs, overwrite) as tmp:
-        writer = _ImageWriter(images_dir, depth_dir, depth_scale, normals_dir, intrinsics, tmp)
+        writer = _ImageWriter(images_dir, depth_dir, depth_scale, normals_dir, intrinsics, tmp,
+                              allow_8bit_depth)
         added = {}
         # closed (its workers stopped) before the temporary folder is removed on an error
         with closing(map_in_order(writer, entries.values(), nproc)) as written:

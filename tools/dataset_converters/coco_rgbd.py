@@ -2,7 +2,7 @@
 """Convert your RGB-D detection data (COCO json + depth images) into mmrock's dataset folder.
 
     python tools/dataset_converters/coco_rgbd.py --coco-json train.json [val.json ...] \
-        --images IMAGES --depth DEPTHS --depth-scale 1000 \
+        --images IMAGES --depth DEPTHS --depth-scale 1000 [--allow-8bit-depth] \
         (--normals NORMALS | --intrinsics FX FY CX CY) [--scenes scenes.csv] \
         --out data/my_rgbd [--overwrite] [--nproc N]
 
@@ -30,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='folder of one-channel depth images <file_name stem>.png')
     parser.add_argument('--depth-scale', type=float, required=True,
                         help='depth image units per metre (1000: millimetres)')
+    parser.add_argument('--allow-8bit-depth', action='store_true',
+                        help='accept 8-bit depth images too (in --depth-scale units); by default '
+                        'a depth image that is not 16-bit single-channel is an error')
     parser.add_argument('--normals', help='folder of normal PNGs <stem>.png (v = (n + 1) / 2 * '
                         '255); default: computed from the depth with --intrinsics')
     parser.add_argument('--intrinsics', nargs=4, type=float, metavar=('FX', 'FY', 'CX', 'CY'),
@@ -47,7 +50,8 @@ def main(argv=None) -> int:
                                    args.out, normals_dir=args.normals,
                                    intrinsics=args.intrinsics, scenes_csv=args.scenes,
                                    overwrite=args.overwrite, nproc=args.nproc,
-                                   progress=not args.no_progress)
+                                   progress=not args.no_progress,
+                                   allow_8bit_depth=args.allow_8bit_depth)
     except ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -9,6 +9,9 @@ from mmdet.structures import OptSampleList, SampleList
 from mmengine.logging import MMLogger
 from torch import Tensor
 
+from ..necks import ROCKNeck
+from ..utils.backbone_outputs import ROCKInputError, backbone_output_widths, rock_input_problem
+
 
 @contextmanager
 def _precomputed_features(detector: BaseDetector, feats: Tuple[Tensor, ...]) -> Iterator[None]:
@@ -36,6 +39,9 @@ class ROCKDetector(BaseDetector):
     merging ``dict(type='ROCKDetector', detector_type=<its type>, rock=dict(type='ROCKNeck', ...))``
     into its ``model``.
 
+    ``in_index`` / ``in_channels`` of a :class:`ROCKNeck` are checked against the backbone's
+    real outputs when the detector is built (:meth:`_check_rock_input`).
+
     A checkpoint of the plain detector (keys ``backbone.*``, ``bbox_head.*``, ... without the
     ``detector.`` prefix, e.g. mmdet's COCO weights) loads too, through ``load_from``,
     ``init_cfg=dict(type='Pretrained', ...)`` or ``load_checkpoint``: its keys are moved under
@@ -61,10 +67,31 @@ class ROCKDetector(BaseDetector):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
         self.rock = MODELS.build(rock)
+        self._check_rock_input()
         self.predict_aux = predict_aux
         self.loss_balancer = MODELS.build(loss_balancer, default_args=dict(tasks=[
             head.loss_name[len('loss_'):] for head in self.rock.aux_heads.values()]))
         self._register_load_state_dict_pre_hook(self._prefix_plain_detector_keys)
+
+    def _check_rock_input(self) -> None:
+        """Raise :class:`ROCKInputError` (one line: the argument, the backbone's output widths,
+        the index to use) when the ROCK neck's ``in_index`` / ``in_channels`` do not fit what
+        the backbone returns for a probe image (:func:`backbone_output_widths`). A backbone that
+        cannot run the probe is logged and left to the first iteration."""
+        if not isinstance(self.rock, ROCKNeck):
+            return
+        backbone = self.detector.backbone
+        try:
+            widths = backbone_output_widths(backbone)
+        except Exception as exc:  # a backbone with input constraints of its own
+            MMLogger.get_current_instance().warning(
+                f'ROCK in_index / in_channels not checked: {type(backbone).__name__} failed on '
+                f'the probe image ({type(exc).__name__}: {exc})')
+            return
+        problem = rock_input_problem(widths, self.rock.in_index,
+                                     self.rock.encoder[0].in_channels, type(backbone).__name__)
+        if problem:
+            raise ROCKInputError(problem)
 
     def _prefix_plain_detector_keys(self, state_dict: dict, prefix: str, *args) -> None:
         """Load-state-dict pre-hook: a state dict of the plain detector (none of its keys under

@@ -16,8 +16,10 @@ class SceneHead(BaseAuxiliaryHead):
 
     Args:
         num_classes (int, optional): S, the number of scene classes (27 on NYUv2) = number of task
-            maps. None: ``tools/train.py`` / ``tools/test.py`` set it from the training dataset's
-            ``scene_classes`` before building the model; building with None is an error.
+            maps. None: ``tools/train.py`` / ``tools/test.py`` set it from the dataset's
+            ``scene_classes`` before building the model, ``ROCKInferencer`` and
+            ``mmrock.apis.init_detector`` from the checkpoint's metadata or the dataset;
+            building with None is an error.
         loss (dict): Cross-entropy with the task weight (3 in the paper).
         allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
         label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
@@ -32,8 +34,10 @@ class SceneHead(BaseAuxiliaryHead):
                  init_cfg=None) -> None:
         if num_classes is None:
             raise ValueError('SceneHead.num_classes is not set: give the number of scene classes '
-                             "(model.rock.aux_heads.scene.num_classes), or train with "
-                             "tools/train.py, which takes it from the dataset's scene_classes")
+                             '(model.rock.aux_heads.scene.num_classes), or build the model with '
+                             "mmrock's tools/train.py, tools/test.py, ROCKInferencer or "
+                             'mmrock.apis.init_detector, which take it from the dataset (or '
+                             "the checkpoint's metadata)")
         super().__init__(num_maps=num_classes, loss=loss, allow_missing=allow_missing,
                          label_check_iters=label_check_iters, init_cfg=init_cfg)
 
