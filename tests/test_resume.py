@@ -165,11 +165,12 @@ def test_killed_run_resumes_to_the_same_weights(straight, killed_after_4, setup,
 
 def test_resume_without_restoring_random_states_diverges(straight, killed_after_4, setup,
                                                          tmp_path):
-    """The control: mmengine's own CheckpointHook re-seeds instead of restoring."""
+    """The control: mmengine's own CheckpointHook re-seeds instead of restoring (named with its
+    scope: the tools replace a bare ``CheckpointHook``, mmdet's runtime's, with mmrock's)."""
     work_dir = tmp_path / 'plain'
     shutil.copytree(killed_after_4, work_dir)
     check_ok(train(setup, work_dir, '--resume',
-                   options=['default_hooks.checkpoint.type=CheckpointHook']))
+                   options=['default_hooks.checkpoint.type=mmengine.CheckpointHook']))
     with pytest.raises(AssertionError, match='tensors differ'):
         assert_same_weights(straight / 'iter_6.pth', work_dir / 'iter_6.pth')
 

@@ -95,7 +95,8 @@ def test_tools_swap_the_plain_checkpoint_hook():
     use_resumable_checkpoint_hook(cfg)
     assert cfg.default_hooks.checkpoint == dict(type='ResumableCheckpointHook', interval=1,
                                                 max_keep_ckpts=2)
-    for hooks in (dict(checkpoint=dict(type='MyCheckpointHook')), dict(checkpoint=None), {}):
+    for hooks in (dict(checkpoint=dict(type='MyCheckpointHook')), dict(checkpoint=None), {},
+                  dict(checkpoint=dict(type='mmengine.CheckpointHook'))):  # asked for as such
         cfg = Config(dict(default_hooks=hooks))
         use_resumable_checkpoint_hook(cfg)
         assert cfg.default_hooks == hooks

@@ -35,10 +35,11 @@ def use_resumable_checkpoint_hook(cfg: Config) -> None:
     mmengine's plain ``CheckpointHook``, whose checkpoints pickle the message hub's
     ``HistoryBuffer``s (refused by ``weights_only=True``, torch's default); it becomes
     :class:`~mmrock.utils.ResumableCheckpointHook`, its subclass with the same arguments
-    (plain-type checkpoints, atomic writes, exact resume). Other hook types are kept."""
+    (plain-type checkpoints, atomic writes, exact resume). Other hook types are kept, and so
+    is mmengine's named with its scope (``type='mmengine.CheckpointHook'``: asked for as such)."""
     from mmengine.hooks import CheckpointHook
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
-    if hook and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
+    if hook and hook.get('type') in ('CheckpointHook', CheckpointHook):
         hook['type'] = 'ResumableCheckpointHook'
 
 
