@@ -12,6 +12,7 @@ import re
 import pytest
 import torch
 from mmengine.config import Config
+from PIL import Image
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
@@ -157,9 +158,15 @@ def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock
     from mmrock.apis import ROCKInferencer
     from mmrock.utils import PickledCheckpointError, from_plain
     config, ckpt = atss_trained['config'], atss_trained['work_dir'] / 'epoch_1.pth'
-    proc = check_ok(run_python('tools/test.py', config, ckpt, '--work-dir', tmp_path / 't'))
+    proc = check_ok(run_python('tools/test.py', config, ckpt, '--work-dir', tmp_path / 't',
+                               '--show-dir', 'painted'))
     rows = table_rows(proc.stdout)
     assert 'mAP@0.5 (%)' in rows and 'scene top-1 accuracy (%)' in rows, proc.stdout[-2000:]
+    # the README's visualizer: boxes, depth and normals for ground truth and prediction
+    painted = sorted((tmp_path / 't').glob('*/painted/*.png'))
+    assert len(painted) == 6
+    width, height = Image.open(painted[0]).size
+    assert width > 3 * 80 and height > 2 * 64  # mmdet's: 2 x 80 wide, 64 high
 
     # the config's dataset moved away: the scene classes come from the checkpoint
     moved = pathlib.Path(str(config).replace('.py', '_moved.py'))
