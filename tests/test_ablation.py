@@ -116,3 +116,41 @@ def test_data_root_options_redirect_every_file_and_keep_the_splits(config, tmp_p
         m['ann_file'].split('/')[-1] for k in ('val_evaluator', 'test_evaluator')
         for m in (original.get(k) or []) if isinstance(m, dict) and m.get('ann_file'))
     assert all(a.startswith('/elsewhere/rooms/') or not a.startswith('/') for a in ann_files)
+
+
+def test_paired_ci95_against_a_hand_computed_example():
+    """Differences 1..5: mean 3, sample sd sqrt(2.5), se sqrt(0.5); t(0.975, 4) = 2.776445."""
+    from mmrock.engine.ablation import paired_ci95
+    half = 2.776445 * (2.5 ** 0.5) / (5 ** 0.5)
+    assert paired_ci95([1., 2., 3., 4., 5.]) == pytest.approx([3 - half, 3 + half], abs=1e-5)
+    assert paired_ci95([2.]) is None  # one pair: no spread
+
+
+def test_paired_differences_pair_by_seed_and_reach_the_report(tmp_path):
+    from mmrock.engine.ablation import default_pairs, paired_differences, write_report
+    runs = {name: {s: {'coco/bbox_mAP_50': v / 100} for s, v in values.items()}
+            for name, values in dict(ssd={0: 10., 1: 12., 2: 11.},
+                                     flat={0: 11., 1: 14., 2: 14., 3: 20.},
+                                     rock={0: 13., 1: 13., 2: 16.}).items()}
+    assert default_pairs(['ssd', 'flat', 'rock']) == [('flat', 'ssd'), ('rock', 'ssd'),
+                                                      ('rock', 'flat')]
+    paired = paired_differences(summarise(runs), [('flat', 'ssd')])
+    cell = paired[0]['mAP@0.5']
+    assert cell['seeds'] == [0, 1, 2]  # seed 3 has no partner
+    assert cell['differences'] == pytest.approx([1., 2., 3.])
+    assert cell['mean'] == pytest.approx(2.) and cell['std'] == pytest.approx(1.)
+    half = 4.302653 * 1. / 3 ** 0.5
+    assert cell['ci95'] == pytest.approx([2 - half, 2 + half], abs=1e-5)
+    paths = write_report(runs, tmp_path)
+    report = json.loads(paths['json'].read_text())
+    assert [(p['a'], p['b']) for p in report['paired']] == default_pairs(['ssd', 'flat', 'rock'])
+    assert 'ci95' in report['paired'][0]['mAP@0.5']
+    text = paths['markdown'].read_text()
+    assert f'| flat - ssd | 3 | +2.0 [{2 - half:+.1f}, {2 + half:+.1f}] |' in text
+
+
+def test_pairs_flag_names_configs(tiny_nyuv2, tmp_path):
+    rock = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2)
+    proc = run_python('tools/analysis_tools/ablation.py', rock, '--pairs', 'tiny_rock:nope',
+                      '--out', tmp_path / 'out')
+    assert proc.returncode == 1 and "--pairs tiny_rock:nope: give A:B" in proc.stderr

@@ -38,7 +38,8 @@ def test_ssd_r50_rock_full_size_loss_backward_and_predict():
     losses = model.loss(data['inputs'], data['data_samples'])
     assert {k for k in losses if 'loss' in k} == {'loss_cls', 'loss_bbox', 'loss_scene',
                                                   'loss_depth', 'loss_normals'}
-    assert {k for k in losses if 'loss' not in k} == {'w_scene', 'w_depth', 'w_normals'}
+    assert {k for k in losses if 'loss' not in k} == {'w_scene', 'w_depth', 'w_normals',
+                                                      'rock_input_rms', 'rock_residual_rms'}
     total = model.parse_losses(losses)[0]
     assert torch.isfinite(total)
     total.backward()
@@ -55,6 +56,28 @@ def test_ssd_r50_rock_full_size_loss_backward_and_predict():
     torch.testing.assert_close(out.pred_scene_scores.sum(), torch.tensor(1.0))
     assert out.pred_depth.data.shape == (1, 480, 640)
     assert out.pred_normals.data.shape == (3, 480, 640)
+
+
+@pytest.mark.parametrize('config', ['ssd_r18_rock_demo.py', 'ssd_r18_flatmtl_1xb8-400it_demo.py'])
+def test_residual_rms_is_logged_beside_the_losses(config):
+    """``rock_residual_rms`` / ``rock_input_rms``: the RMS of what ROCK adds to the refined
+    level and of that level itself, logged (not optimised: no ``loss`` in the names)."""
+    torch.manual_seed(0)
+    model = build(config).train()
+    data = batch(model, (96, 128))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    losses = model.loss(data['inputs'], data['data_samples'])
+    model.load_state_dict(state)  # the same BN statistics for the reference below
+    with torch.no_grad():
+        c5 = model.detector.backbone(data['inputs'])[-1]
+        refined = model.rock(model.detector.backbone(data['inputs']))[-1]
+    model.load_state_dict(state)
+    torch.testing.assert_close(losses['rock_input_rms'], c5.pow(2).mean().sqrt())
+    torch.testing.assert_close(losses['rock_residual_rms'], (refined - c5).pow(2).mean().sqrt())
+    assert (losses['rock_residual_rms'] > 0) == ('flatmtl' not in config)
+    total, log_vars = model.parse_losses(losses)
+    assert 'rock_residual_rms' in log_vars
+    assert torch.allclose(total, sum(v for k, v in losses.items() if 'loss' in k))
 
 
 def test_aux_losses_alone_reach_backbone_gradients():

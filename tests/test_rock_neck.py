@@ -133,3 +133,38 @@ def test_decoder_norm_init_starts_rock_near_identity():
         build_neck(in_channels=64, encoder_channels=16, residual=False, decoder_norm_init=0.1)
     with pytest.raises(ValueError, match='> 0'):
         build_neck(in_channels=64, encoder_channels=16, decoder_norm_init=0.)
+
+
+@pytest.mark.parametrize('fusion_norm_act', [False, True])
+def test_removing_every_residual_gives_back_the_unrefined_features(fusion_norm_act):
+    """The test-time diagnostic: with every task's residual removed the neck's output is its
+    input, exactly (the same tensor values, fusion skipped); the task maps are unchanged."""
+    kwargs = dict(in_channels=64, encoder_channels=16, fusion_norm_act=fusion_norm_act)
+    full = build_neck(**kwargs).eval()
+    removed = build_neck(**kwargs, removed_residuals=('scene', 'depth', 'normals')).eval()
+    removed.load_state_dict(full.state_dict())
+    c4, c5 = torch.randn(2, 32, 12, 16), torch.randn(2, 64, 6, 8)
+    with torch.no_grad():
+        out, maps = removed.forward_with_aux((c4, c5))
+        _, full_maps = full.forward_with_aux((c4, c5))
+    assert torch.equal(out[1], c5) and torch.equal(out[0], c4)
+    for name in maps:
+        assert torch.equal(maps[name], full_maps[name])
+
+
+def test_removing_one_residual_keeps_the_others():
+    full = build_neck(in_channels=64, encoder_channels=16).eval()
+    no_depth = build_neck(in_channels=64, encoder_channels=16,
+                          removed_residuals=['depth']).eval()
+    no_depth.load_state_dict(full.state_dict())
+    c5 = torch.randn(2, 64, 6, 8)
+    with torch.no_grad():
+        refined, maps = no_depth.forward_with_aux((c5, ))
+        expected = c5 + full.decoders['scene'](maps['scene']) + \
+            full.decoders['normals'](maps['normals'])
+    torch.testing.assert_close(refined[0], expected)
+    with pytest.raises(ValueError, match=r"removed_residuals: \['dpeth'\] not among"):
+        build_neck(in_channels=64, encoder_channels=16, removed_residuals=['dpeth'])
+    with pytest.raises(ValueError, match='residual fusion only'):
+        build_neck(in_channels=64, encoder_channels=16, residual=False,
+                   removed_residuals=['depth'])

@@ -182,6 +182,74 @@ def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
     return summary
 
 
+def paired_ci95(differences: Sequence[float]) -> Optional[List[float]]:
+    """95 % confidence interval of the mean of paired differences, ``mean ± t * sd / sqrt(n)``
+    with t the 0.975 quantile of Student's t with n - 1 degrees of freedom; None below two
+    pairs (no spread to estimate)."""
+    from scipy.stats import t
+    n = len(differences)
+    if n < 2:
+        return None
+    mean = statistics.fmean(differences)
+    half = float(t.ppf(0.975, n - 1)) * statistics.stdev(differences) / math.sqrt(n)
+    return [mean - half, mean + half]
+
+
+def default_pairs(names: Sequence[str]) -> List[tuple]:
+    """``(a, b)`` for a - b: every later config against every earlier one when there are at most
+    five (SSD, flat MTL, ROCK, ... given in that order: flat - SSD, ROCK - SSD, ROCK - flat, ...),
+    else every config against the first."""
+    names = list(names)
+    if len(names) <= 5:
+        return [(a, b) for j, a in enumerate(names) for b in names[:j]]
+    return [(a, names[0]) for a in names[1:]]
+
+
+def paired_differences(summary: dict, pairs: Sequence[tuple]) -> List[dict]:
+    """Per pair ``(a, b)`` and column: the differences a - b seed by seed (the seeds both have),
+    their mean, sample std and ``ci95`` (:func:`paired_ci95`)."""
+    out = []
+    for a, b in pairs:
+        if a not in summary or b not in summary:
+            continue
+        row = dict(a=a, b=b)
+        for _, title, _ in METRICS:
+            if title not in summary[a] or title not in summary[b]:
+                continue
+            va = dict(zip(summary[a]['seeds'], summary[a][title]['values']))
+            vb = dict(zip(summary[b]['seeds'], summary[b][title]['values']))
+            seeds = sorted(set(va) & set(vb))
+            diffs = [va[s] - vb[s] for s in seeds]
+            if not diffs:
+                continue
+            row[title] = dict(seeds=seeds, differences=diffs, mean=statistics.fmean(diffs),
+                              std=statistics.stdev(diffs) if len(diffs) > 1 else None,
+                              ci95=paired_ci95(diffs))
+        out.append(row)
+    return out
+
+
+def paired_markdown(paired: List[dict]) -> str:
+    """Mean paired difference [95 % CI] of the detection mAPs, one row per pair."""
+    titles = [t for _, t, _ in METRICS[:3]]
+    lines = ['Paired differences (a - b, seed by seed; mean [95 % CI, t distribution]):', '',
+             '| a - b | seeds | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 2)]
+    for row in paired:
+        cells = []
+        for title in titles:
+            cell = row.get(title)
+            if cell is None:
+                cells.append('n/a')
+            elif cell['ci95'] is None:
+                cells.append(f'{cell["mean"]:+.1f}')
+            else:
+                lo, hi = cell['ci95']
+                cells.append(f'{cell["mean"]:+.1f} [{lo:+.1f}, {hi:+.1f}]')
+        seeds = next((row[t]['seeds'] for t in titles if t in row), [])
+        lines.append(f'| {row["a"]} - {row["b"]} | {len(seeds)} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 def to_markdown(summary: dict) -> str:
     """A mean ± std table (one row per config), then the per-seed values."""
     titles = [t for _, t, _ in METRICS if any(t in row for row in summary.values())]
@@ -235,14 +303,21 @@ def bar_chart(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(results: Dict[str, Dict[int, dict]], out_dir: Path) -> Dict[str, Path]:
-    """``ablation.md``, ``ablation.json`` (summary and raw per-seed metrics) and
-    ``ablation.png`` in ``out_dir``; returns their paths."""
+def write_report(results: Dict[str, Dict[int, dict]], out_dir: Path,
+                 pairs: Optional[Sequence[tuple]] = None) -> Dict[str, Path]:
+    """``ablation.md``, ``ablation.json`` (summary, paired differences and raw per-seed
+    metrics) and ``ablation.png`` in ``out_dir``; returns their paths. ``pairs``: the
+    ``(a, b)`` config names compared as a - b (default :func:`default_pairs`)."""
     summary = summarise(results)
+    paired = paired_differences(summary, default_pairs(summary) if pairs is None else pairs)
     paths = dict(markdown=Path(out_dir) / 'ablation.md', json=Path(out_dir) / 'ablation.json',
                  chart=Path(out_dir) / 'ablation.png')
     os.makedirs(out_dir, exist_ok=True)
-    paths['markdown'].write_text(to_markdown(summary))
-    paths['json'].write_text(json.dumps(dict(summary=summary, runs=results), indent=2))
+    markdown = to_markdown(summary)
+    if paired:
+        markdown += '\n' + paired_markdown(paired)
+    paths['markdown'].write_text(markdown)
+    paths['json'].write_text(json.dumps(dict(summary=summary, paired=paired, runs=results),
+                                        indent=2))
     bar_chart(summary, paths['chart'])
     return paths

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Train each config with each seed on one dataset, test each, and summarise (mean ± std).
+"""Train each config with each seed on one dataset, test each, and summarise (mean ± std, and
+paired differences with 95 % confidence intervals).
 
     python tools/analysis_tools/ablation.py CONFIG [CONFIG ...] [--seeds 3] [--out DIR] \
-        [--data-root data/synthetic_nyuv2] [--cfg-options KEY=VALUE ...]
+        [--data-root data/synthetic_nyuv2] [--pairs A:B ...] [--cfg-options KEY=VALUE ...]
 
 Without CONFIG: the default set at demo scale (SSD, flat MTL, ROCK, ROCK with each single task;
 `make ablation`). Writes DIR/ablation.md (table), DIR/ablation.json (summary and every run's
@@ -28,6 +29,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per config (default 3)')
     p.add_argument('--out', default='work_dirs/ablation', help='output folder')
     p.add_argument('--data-root', help='a converted NYUv2-format folder for every config')
+    p.add_argument('--pairs', nargs='+', metavar='A:B',
+                   help='config names (file names without .py) compared seed by seed as A - B '
+                   '(default: each config against each earlier one when there are at most '
+                   'five, else against the first)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='config overrides for every run, passed on to tools/train.py and test.py')
     return p.parse_args(argv)
@@ -43,6 +48,16 @@ def main(argv=None) -> int:
         print(f'error: config not found: {missing[0]}', file=sys.stderr)
         return 1
     configs = [osp.abspath(c) for c in args.configs]
+    names = [osp.splitext(osp.basename(c))[0] for c in configs]
+    pairs = None
+    if args.pairs:
+        pairs = [tuple(pair.split(':', 1)) for pair in args.pairs]
+        wrong = [p for p, pair in zip(args.pairs, pairs)
+                 if len(pair) != 2 or not set(pair) <= set(names)]
+        if wrong:
+            print(f'error: --pairs {wrong[0]}: give A:B with A and B among the configs\' '
+                  f'names {names}', file=sys.stderr)
+            return 1
     runs = plan(configs, range(args.seeds), Path(args.out))
     options = {c: (data_root_options(c, args.data_root) if args.data_root else []) +
                args.cfg_options for c in configs}
@@ -51,7 +66,7 @@ def main(argv=None) -> int:
     except AblationError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
-    paths = write_report(results, Path(args.out))
+    paths = write_report(results, Path(args.out), pairs)
     print(paths['markdown'].read_text())
     print('Written: ' + ', '.join(str(p) for p in paths.values()))
     return 0

@@ -112,19 +112,35 @@ class ROCKDetector(BaseDetector):
             f'{len(expected)} weights (under detector.); ROCK (rock.*) starts from its own '
             'initialisation.')
 
+    def _refine(self, batch_inputs: Tensor) -> tuple:
+        """(B, 3, H, W) images -> (backbone outputs, ROCK-refined outputs, ``{task: maps}``)."""
+        backbone_feats = self.detector.backbone(batch_inputs)
+        refined, task_maps = self.rock.forward_with_aux(backbone_feats)
+        return backbone_feats, refined, task_maps
+
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
         """(B, 3, H, W) images -> (features for the detector's heads, ``{task: task maps}``)."""
-        feats = self.detector.backbone(batch_inputs)
-        feats, task_maps = self.rock.forward_with_aux(feats)
+        _, feats, task_maps = self._refine(batch_inputs)
         if self.detector.with_neck:
             feats = self.detector.neck(feats)
         return feats, task_maps
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        feats, task_maps = self.extract_feat(batch_inputs)
+        """The detector's and the auxiliary losses (balanced), plus two logged statistics of
+        the refined level (no ``loss`` in their names, so not optimised): ``rock_input_rms``,
+        the RMS of the backbone's features there, and ``rock_residual_rms``, the RMS of what ROCK
+        adds to them (refined - input; 0 for flat MTL)."""
+        backbone_feats, refined, task_maps = self._refine(batch_inputs)
+        feats = self.detector.neck(refined) if self.detector.with_neck else refined
         with _precomputed_features(self.detector, feats):
             losses = self.detector.loss(batch_inputs, batch_data_samples)
-        return self.loss_balancer(losses, self.rock.loss(task_maps, batch_data_samples), self)
+        losses = self.loss_balancer(losses, self.rock.loss(task_maps, batch_data_samples), self)
+        index = getattr(self.rock, 'in_index', None)
+        if index is not None:
+            before = backbone_feats[index].detach()
+            losses['rock_input_rms'] = before.pow(2).mean().sqrt()
+            losses['rock_residual_rms'] = (refined[index].detach() - before).pow(2).mean().sqrt()
+        return losses
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

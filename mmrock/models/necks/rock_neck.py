@@ -43,6 +43,11 @@ class ROCKNeck(BaseModule):
             default 1 is the usual BN initialisation (the paper's); a small value such as 0.1
             starts the block close to identity, so that randomly initialised decoders do not
             swamp ``x`` at the start of training (docs/design.md, "Starting ROCK near identity").
+        removed_residuals (Sequence[str]): Tasks whose decoded maps are left out of the sum
+            (a test-time diagnostic: how much the detector relies on each task's residual, e.g.
+            ``--cfg-options "model.rock.removed_residuals=['depth']"``). Removing every task's
+            returns ``x`` exactly as it came in (the optional fusion is skipped too). The task
+            maps and auxiliary predictions are unchanged. Default: none.
         norm_cfg (dict): Norm layer of the encoder, decoders and optional fusion.
     """
 
@@ -54,6 +59,7 @@ class ROCKNeck(BaseModule):
                  residual: bool = True,
                  fusion_norm_act: bool = False,
                  decoder_norm_init: float = 1.0,
+                 removed_residuals: Sequence[str] = (),
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -68,6 +74,12 @@ class ROCKNeck(BaseModule):
         self.decoder_norm_init = decoder_norm_init
         self.in_index = in_index
         self.residual = residual
+        unknown = sorted(set(removed_residuals) - set(aux_heads))
+        if unknown:
+            raise ValueError(f'removed_residuals: {unknown} not among the tasks {list(aux_heads)}')
+        if removed_residuals and not residual:
+            raise ValueError('removed_residuals applies to the residual fusion only')
+        self.removed_residuals = tuple(removed_residuals)
         self.aux_heads = nn.ModuleDict({name: MODELS.build(cfg) for name, cfg in aux_heads.items()})
         self.encoder = nn.Sequential(
             ConvModule(in_channels, encoder_channels, 1, norm_cfg=norm_cfg),
@@ -97,9 +109,10 @@ class ROCKNeck(BaseModule):
         x = feats[self.in_index]
         encoded = self.encoder(x)
         task_maps = {name: conv(encoded) for name, conv in self.task_convs.items()}
-        if self.residual:
-            for name, maps in task_maps.items():
-                x = x + self.decoders[name](maps)
+        kept = [name for name in task_maps if name not in self.removed_residuals]
+        if self.residual and kept:
+            for name in kept:
+                x = x + self.decoders[name](task_maps[name])
             if self.fusion is not None:
                 x = self.fusion(x)
             feats[self.in_index] = x
