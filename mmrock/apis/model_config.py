@@ -5,7 +5,7 @@ import copy
 import os.path as osp
 from typing import Optional, Union
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from mmrock.engine.data_check import scene_classes_message, scene_head_cfg
@@ -17,7 +17,9 @@ def load_model_config(model) -> Optional[Config]:
     None for what mmdet resolves itself (a model-zoo name, None: the checkpoint's config)."""
     if isinstance(model, str) and osp.isfile(model):
         return Config.fromfile(model)
-    if isinstance(model, (Config, ConfigDict, dict)):
+    if isinstance(model, Config):
+        return copy.deepcopy(model)
+    if isinstance(model, dict):  # ConfigDict included
         return Config(copy.deepcopy(dict(model)))
     return None
 
