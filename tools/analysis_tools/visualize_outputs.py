@@ -29,9 +29,9 @@ def parse_args():
 def load(config, checkpoint, cfg_options, device):
     """(model, test dataset) of a config; exits with a one-line message when its data is
     missing."""
-    from mmdet.apis import init_detector
     from mmdet.registry import DATASETS
 
+    from mmrock.apis import init_detector  # the checkpoint: weights_only unless opted in
     from mmrock.engine import data_check_message
     from mmrock.engine.runner_cfg import load_tool_config
     cfg = load_tool_config(config, cfg_options)

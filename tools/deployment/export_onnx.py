@@ -86,8 +86,7 @@ def output_names(num_levels: int, aux_names) -> list:
 
 def main():
     args = parse_args()
-    from mmdet.apis import init_detector
-
+    from mmrock.apis import init_detector  # SceneHead.num_classes, weights_only loading
     from mmrock.engine.runner_cfg import load_tool_config
     cfg = load_tool_config(args.config, args.cfg_options)
     if args.shape is None and cfg.get('img_scale') is None:
