@@ -143,3 +143,27 @@ def test_resnet50_file_loads_into_the_paper_backbone(tmp_path, corpus):
     backbone = model.detector.backbone.state_dict()
     assert set(state) - set(backbone) == {'fc.weight', 'fc.bias'}
     assert all(torch.equal(v, state[k]) for k, v in backbone.items())
+
+
+@pytest.mark.parametrize('pretrained_config, scratch_config', [
+    ('ssd_r18-roomspre_1xb8-400it_demo', 'ssd_r18_1xb8-400it_demo'),
+    ('ssd_r18-roomspre_flatmtl_1xb8-400it_demo', 'ssd_r18_flatmtl_1xb8-400it_demo'),
+    ('ssd_r18-roomspre_rock_1xb8-400it_demo', 'ssd_r18_rock_demo'),
+    ('ssd_r18-roomspre_rock-near-identity_1xb8-400it_demo',
+     'ssd_r18_rock-near-identity_1xb8-400it_demo')])
+def test_stand_in_configs_differ_from_scratch_in_the_backbone_start_only(pretrained_config,
+                                                                         scratch_config):
+    def load(name):
+        return Config.fromfile(str(REPO / 'configs' / 'rock' / f'{name}.py')).to_dict()
+
+    pretrained, scratch = load(pretrained_config), load(scratch_config)
+    backbone = pretrained['model'].pop('backbone')
+    scratch_backbone = scratch['model'].pop('backbone')
+    assert backbone.pop('init_cfg') == dict(
+        type='Pretrained', checkpoint='benchmarks/pretrain/resnet18-w32_rooms.pth')
+    assert (backbone.pop('frozen_stages'), backbone.pop('norm_eval')) == (1, True)
+    assert scratch_backbone.pop('init_cfg') is None
+    assert (scratch_backbone.pop('frozen_stages'), scratch_backbone.pop('norm_eval')) == (-1, False)
+    assert backbone == scratch_backbone
+    pretrained.pop('rooms_pretrained_backbone')
+    assert pretrained == scratch
