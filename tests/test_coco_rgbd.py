@@ -117,6 +117,13 @@ def unknown_category(src):
                                      "categories' ids (1, 2)")
 
 
+def unknown_annotation_image(src):
+    coco = json.loads((src / 'train.json').read_text())
+    coco['annotations'][0]['image_id'] = 7
+    (src / 'train.json').write_text(json.dumps(coco))
+    return str(src / 'train.json'), 'annotation 1 of image 7: image_id is not among the images'
+
+
 def exif_rotated_jpeg(src):
     """A JPEG whose EXIF orientation makes OpenCV rotate it: PIL's size is the stored one."""
     coco = json.loads((src / 'train.json').read_text())
@@ -134,7 +141,8 @@ def exif_rotated_jpeg(src):
 
 
 @pytest.mark.parametrize('spoil', [bad_depth_size, missing_depth, unknown_csv_id,
-                                   eight_bit_depth, unknown_category, exif_rotated_jpeg])
+                                   eight_bit_depth, unknown_category, unknown_annotation_image,
+                                   exif_rotated_jpeg])
 def test_bad_input_gives_one_line_and_no_output(spoil, source, tmp_path, capsys):
     src, _ = source
     path, problem = spoil(src)

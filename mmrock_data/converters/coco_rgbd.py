@@ -32,6 +32,7 @@ import math
 import os
 import os.path as osp
 import shutil
+from collections.abc import Hashable
 from contextlib import closing
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -50,7 +51,8 @@ DEPTH_MODES = {'L': '8-bit', '1': '1-bit', 'P': 'a palette image', 'I': '32-bit 
 
 
 def _read_coco(path: str) -> dict:
-    """The json at ``path`` with its images checked (id, file_name, width, height)."""
+    """The json at ``path`` with its images (id, file_name, width, height) and annotations
+    (:func:`_check_annotations`) checked."""
     try:
         with open(path) as fh:
             coco = json.load(fh)
@@ -73,16 +75,18 @@ def _check_annotations(path: str, coco: dict) -> None:
     """Every annotation names an image and a category of the file (mmdet's ``CocoDataset``
     drops the others without a word)."""
     categories = [c.get('id') for c in coco.get('categories') or [] if isinstance(c, dict)]
+    category_ids = {c for c in categories if isinstance(c, Hashable)}
     image_ids = {img['id'] for img in coco['images']}
     known = ', '.join(map(str, categories[:20])) + (', ...' if len(categories) > 20 else '')
     for ann in coco.get('annotations') or []:
         if not isinstance(ann, dict):
             raise DataFormatError(path, f'annotation {ann!r:.80} is not an object')
         where = f"annotation {ann.get('id')!r} of image {ann.get('image_id')!r}"
-        if ann.get('image_id') not in image_ids:
+        image_id, category_id = ann.get('image_id'), ann.get('category_id')
+        if not isinstance(image_id, Hashable) or image_id not in image_ids:
             raise DataFormatError(path, f'{where}: image_id is not among the images')
-        if ann.get('category_id') not in categories:
-            raise DataFormatError(path, f"{where}: category_id {ann.get('category_id')!r} is not "
+        if not isinstance(category_id, Hashable) or category_id not in category_ids:
+            raise DataFormatError(path, f"{where}: category_id {category_id!r} is not "
                                   f"among the categories' ids ({known or 'none'})")
 
 
