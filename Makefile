@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test demo ablation clean-venv
+.PHONY: install test demo ablation study-data study-pretrain study-curves study clean-venv
 
 install: $(STAMP)
 
@@ -36,6 +36,43 @@ ablation: install
 	$(VPY) tools/demo.py --data-only
 	$(VPY) tools/analysis_tools/ablation.py --seeds 3 --out work_dirs/ablation \
 		--cfg-options model.test_cfg.score_thr=0.0
+
+# The ROCK study (docs/ablation.md): does ROCK help in the paper's regime? NYUv2-sized synthetic
+# rooms with a val split, the backbone pretrained on other rooms (an ImageNet stand-in), learning
+# curves on val to find the schedule, then SSD / flat MTL / ROCK / ROCK near identity from the
+# stand-in and from scratch, 5 seeds each, two single-thread runs side by side. CPU-days on 2
+# cores: every target resumes, and the outputs in benchmarks/ (metrics, no checkpoints) are what
+# a later session continues from once committed.
+STUDY_DATA   := data/synthetic_nyuv2_1449
+STUDY_RAW    := data/synthetic_nyuv2_1449_raw
+STAND_IN     := benchmarks/pretrain/resnet18-w32_rooms.pth
+CURVES       := benchmarks/learning_curves_roomspre
+STUDY_CONFIGS := $(addprefix configs/rock/,ssd_r18-roomspre_1xb8-400it_demo.py \
+	ssd_r18-roomspre_flatmtl_1xb8-400it_demo.py ssd_r18-roomspre_rock_1xb8-400it_demo.py \
+	ssd_r18-roomspre_rock-near-identity_1xb8-400it_demo.py ssd_r18_1xb8-400it_demo.py \
+	ssd_r18_flatmtl_1xb8-400it_demo.py ssd_r18_rock_demo.py \
+	ssd_r18_rock-near-identity_1xb8-400it_demo.py)
+
+study-data: install
+	test -f $(STUDY_DATA)/annotations/nyuv2_val.json || ( \
+	$(VPY) tools/dataset_converters/make_synthetic_nyuv2.py --out $(STUDY_RAW) --num 1449 \
+		--seed 0 --height 240 --width 320 && \
+	$(VPY) tools/dataset_converters/nyuv2.py --mat $(STUDY_RAW)/nyu_depth_v2_labeled.mat \
+		--splits $(STUDY_RAW)/splits.mat --normals $(STUDY_RAW)/normals_gt \
+		--val-split $(STUDY_RAW)/val_scenes.txt --out $(STUDY_DATA) --overwrite )
+
+study-pretrain: install
+	test -f $(STAND_IN) || $(VPY) tools/pretrain_backbone.py --out $(STAND_IN) --seed 1 \
+		--synthetic-rooms 14500 --epochs 6 --threads 1
+
+study-curves: study-data study-pretrain
+	$(VPY) tools/analysis_tools/learning_curves.py $(wordlist 1,3,$(STUDY_CONFIGS)) \
+		--data-root $(STUDY_DATA) --max-iters 4000 --val-interval 200 --jobs 2 --out $(CURVES)
+
+study: study-curves
+	$(VPY) tools/analysis_tools/ablation.py $(STUDY_CONFIGS) --seeds 5 --jobs 2 \
+		--data-root $(STUDY_DATA) --schedule-from $(CURVES)/curves.json \
+		--out benchmarks/ablation_converged --cfg-options model.test_cfg.score_thr=0.0
 
 clean-venv:
 	rm -rf $(VENV)

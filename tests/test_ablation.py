@@ -19,7 +19,8 @@ def test_ablation_end_to_end_and_resumable(tiny_nyuv2, tmp_path):
     flat = write_tiny_config(tmp_path / 'tiny_flat.py', tiny_nyuv2,
                              "\nmodel['rock']['residual'] = False\n")
     out = tmp_path / 'ablation'
-    args = ['tools/analysis_tools/ablation.py', rock, flat, '--seeds', 2, '--out', out]
+    args = ['tools/analysis_tools/ablation.py', rock, flat, '--seeds', 2, '--out', out,
+            '--jobs', 2]
     proc = check_ok(run_python(*args))
     assert proc.stdout.count('training and testing in') == 4
 
@@ -154,3 +155,10 @@ def test_pairs_flag_names_configs(tiny_nyuv2, tmp_path):
     proc = run_python('tools/analysis_tools/ablation.py', rock, '--pairs', 'tiny_rock:nope',
                       '--out', tmp_path / 'out')
     assert proc.returncode == 1 and "--pairs tiny_rock:nope: give A:B" in proc.stderr
+
+
+def test_threads_are_shared_out_between_jobs(monkeypatch):
+    from mmrock.engine import ablation
+    monkeypatch.setattr(ablation.os, 'cpu_count', lambda: 2)
+    assert ablation.threads_per_job(1) is None  # one job: torch's default
+    assert ablation.threads_per_job(2) == 1 and ablation.threads_per_job(3) == 1

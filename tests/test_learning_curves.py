@@ -64,3 +64,16 @@ def test_other_schedules_are_refused(tiny_nyuv2_val, tmp_path, schedule):
     proc = run_python('tools/analysis_tools/learning_curves.py', ssd, '--data-root',
                       tiny_nyuv2_val, '--out', tmp_path / 'curves')
     assert proc.returncode == 1 and 'need param_scheduler = [warm-up, MultiStepLR]' in proc.stderr
+
+
+def test_schedule_from_the_plateau(tmp_path):
+    from mmrock.engine.ablation import AblationError
+    from mmrock.engine.learning_curves import schedule_options
+    path = tmp_path / 'curves.json'
+    path.write_text(json.dumps(dict(schedule=dict(max_iters=1200, lr_drop_at=960))))
+    assert schedule_options(str(path)) == [
+        'train_cfg.max_iters=1200', 'param_scheduler.1.end=1200',
+        'param_scheduler.1.milestones=[960]', 'default_hooks.checkpoint.interval=1200']
+    path.write_text(json.dumps(dict(schedule=None, plateau_iter=None)))
+    with pytest.raises(AblationError, match='did not plateau within its curve'):
+        schedule_options(str(path))

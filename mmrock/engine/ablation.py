@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
@@ -113,16 +114,25 @@ def plan(configs: Sequence[str], seeds: Sequence[int], out_dir: Path) -> List[Ru
             for config, name in zip(configs, names) for seed in seeds]
 
 
-def _tool(args: Sequence[str], log_path: Path) -> int:
-    """Run a project tool (this interpreter, from the repository root) appending to a log."""
+def _tool(args: Sequence[str], log_path: Path, threads: Optional[int] = None) -> int:
+    """Run a project tool (this interpreter, from the repository root) appending to a log;
+    ``threads``: its torch / OpenMP CPU threads (default: inherited)."""
+    env = None if threads is None else dict(os.environ, OMP_NUM_THREADS=str(threads),
+                                            MKL_NUM_THREADS=str(threads))
     with open(log_path, 'a') as log:
         log.write(f'$ {" ".join(map(str, args))}\n')
         log.flush()
         return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdout=log,
-                              stderr=subprocess.STDOUT).returncode
+                              stderr=subprocess.STDOUT, env=env).returncode
 
 
-def execute(run: Run, cfg_options: Sequence[str] = ()) -> dict:
+def threads_per_job(jobs: int) -> Optional[int]:
+    """CPU threads for each of ``jobs`` runs side by side (the cores shared out; None for one
+    job: torch's default)."""
+    return None if jobs <= 1 else max(1, (os.cpu_count() or 1) // jobs)
+
+
+def execute(run: Run, cfg_options: Sequence[str] = (), threads: Optional[int] = None) -> dict:
     """Train (or resume) and test ``run``; returns its test metrics. Raises
     :class:`AblationError` naming the failed step and its log file."""
     done = run.metrics()
@@ -134,30 +144,38 @@ def execute(run: Run, cfg_options: Sequence[str] = ()) -> dict:
     if (run.work_dir / 'last_checkpoint').is_file():
         train.append('--resume')
     options = [f'randomness.seed={run.seed}', *cfg_options]
-    if _tool(train + ['--cfg-options', *options, *NO_VALIDATION], log) != 0:
+    if _tool(train + ['--cfg-options', *options, *NO_VALIDATION], log, threads) != 0:
         raise AblationError(f'training {run.name} seed {run.seed} failed: see {log}')
     checkpoint = (run.work_dir / 'last_checkpoint').read_text().strip()
     test = ['tools/test.py', run.config, checkpoint, '--work-dir', run.work_dir / 'test',
             '--cfg-options', *options]
-    if _tool(test, log) != 0 or run.metrics() is None:
+    if _tool(test, log, threads) != 0 or run.metrics() is None:
         raise AblationError(f'testing {run.name} seed {run.seed} failed: see {log}')
     return run.metrics()
 
 
 def run_all(runs: Sequence[Run], cfg_options: Optional[Dict[str, Sequence[str]]] = None,
-            echo: Callable[[str], None] = print) -> Dict[str, Dict[int, dict]]:
-    """Execute the runs in order, saying which one runs and how long each took;
-    ``{config name: {seed: metrics}}``. ``cfg_options``: config path -> its overrides."""
-    results: Dict[str, Dict[int, dict]] = {}
-    for i, run in enumerate(runs, 1):
+            echo: Callable[[str], None] = print, jobs: int = 1) -> Dict[str, Dict[int, dict]]:
+    """Execute the runs in order, ``jobs`` at a time side by side (each with its share of the
+    CPU threads), saying which one runs and how long each took; ``{config name: {seed:
+    metrics}}``. ``cfg_options``: config path -> its overrides."""
+    threads = threads_per_job(jobs)
+
+    def one(numbered):
+        i, run = numbered
         what = f'[{i}/{len(runs)}] {run.name} seed {run.seed}'
         if run.metrics() is not None:
             echo(f'{what}: finished before, skipped')
-        else:
-            echo(f'{what}: training and testing in {run.work_dir} ...')
-            start = time.time()
-            execute(run, (cfg_options or {}).get(run.config, ()))
-            echo(f'{what}: done in {(time.time() - start) / 60:.1f} min')
+            return
+        echo(f'{what}: training and testing in {run.work_dir} ...')
+        start = time.time()
+        execute(run, (cfg_options or {}).get(run.config, ()), threads)
+        echo(f'{what}: done in {(time.time() - start) / 60:.1f} min')
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, enumerate(runs, 1)))  # re-raises a run's AblationError
+    results: Dict[str, Dict[int, dict]] = {}
+    for run in runs:
         results.setdefault(run.name, {})[run.seed] = run.metrics()
     return results
 

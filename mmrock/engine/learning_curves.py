@@ -57,6 +57,23 @@ def curve_options(config: str, data_root: str, max_iters: int, val_interval: int
         f'val_dataloader.dataset.ann_file={VAL_ANN}', f'val_evaluator.0.ann_file={root}{VAL_ANN}']
 
 
+def schedule_options(curves_json: str) -> List[str]:
+    """``--cfg-options`` that train on the schedule a ``curves.json`` chose (its plateau, the lr
+    drop at :data:`DROP_AT` of it, one checkpoint at the end); :class:`AblationError` (one
+    line) when the curves did not plateau."""
+    try:
+        with open(curves_json) as f:
+            schedule = json.load(f).get('schedule')
+    except (OSError, ValueError) as exc:
+        raise AblationError(f'{curves_json}: cannot be read ({exc})') from exc
+    if not schedule:
+        raise AblationError(f'{curves_json}: the baseline did not plateau within its curve: '
+                            'train the curves longer (learning_curves.py --max-iters)')
+    n, drop = schedule['max_iters'], schedule['lr_drop_at']
+    return [f'train_cfg.max_iters={n}', f'param_scheduler.1.end={n}',
+            f'param_scheduler.1.milestones=[{drop}]', f'default_hooks.checkpoint.interval={n}']
+
+
 def read_curves(work_dir: Path) -> Dict[str, Dict[int, float]]:
     """``{key: {iteration: value}}`` from every ``*/vis_data/scalars.json`` under ``work_dir``
     (one per start of the training; a resumed run's later values win)."""
@@ -94,8 +111,10 @@ def plateau_iteration(iters: Sequence[int], values: Sequence[float], window: int
     return int(iters[position])
 
 
-def run_curve(config: str, work_dir: Path, options: Sequence[str]) -> None:
-    """Train (or resume) one curve's run to its end; :class:`AblationError` if it fails."""
+def run_curve(config: str, work_dir: Path, options: Sequence[str],
+              threads: Optional[int] = None) -> None:
+    """Train (or resume) one curve's run to its end (``threads``: its CPU threads);
+    :class:`AblationError` if it fails."""
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / 'curve.log'
     if (work_dir / 'finished').is_file():
@@ -103,7 +122,7 @@ def run_curve(config: str, work_dir: Path, options: Sequence[str]) -> None:
     train = ['tools/train.py', config, '--work-dir', work_dir]
     if (work_dir / 'last_checkpoint').is_file():
         train.append('--resume')
-    if _tool(train + ['--cfg-options', *options], log) != 0:
+    if _tool(train + ['--cfg-options', *options], log, threads) != 0:
         raise AblationError(f'training {osp.basename(config)} failed: see {log}')
     (work_dir / 'finished').write_text('')
 

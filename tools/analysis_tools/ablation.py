@@ -3,7 +3,8 @@
 paired differences with 95 % confidence intervals).
 
     python tools/analysis_tools/ablation.py CONFIG [CONFIG ...] [--seeds 3] [--out DIR] \
-        [--data-root data/synthetic_nyuv2] [--pairs A:B ...] [--cfg-options KEY=VALUE ...]
+        [--data-root data/synthetic_nyuv2] [--pairs A:B ...] [--schedule-from curves.json] \
+        [--cfg-options KEY=VALUE ...]
 
 Without CONFIG: the default set at demo scale (SSD, flat MTL, ROCK, ROCK with each single task;
 `make ablation`). Writes DIR/ablation.md (table), DIR/ablation.json (summary and every run's
@@ -20,6 +21,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmrock.engine.ablation import (DEFAULT_CONFIGS, AblationError, data_root_options,  # noqa
                                     plan, run_all, write_report)
+from mmrock.engine.learning_curves import schedule_options  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,6 +35,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='config names (file names without .py) compared seed by seed as A - B '
                    '(default: each config against each earlier one when there are at most '
                    'five, else against the first)')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs side by side, the CPU cores shared out (default 1)')
+    p.add_argument('--schedule-from', metavar='CURVES_JSON',
+                   help="train every run on the schedule of learning_curves.py's plateau "
+                   '(its curves.json)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='config overrides for every run, passed on to tools/train.py and test.py')
     return p.parse_args(argv)
@@ -59,10 +66,11 @@ def main(argv=None) -> int:
                   f'names {names}', file=sys.stderr)
             return 1
     runs = plan(configs, range(args.seeds), Path(args.out))
-    options = {c: (data_root_options(c, args.data_root) if args.data_root else []) +
-               args.cfg_options for c in configs}
     try:
-        results = run_all(runs, options)
+        schedule = schedule_options(args.schedule_from) if args.schedule_from else []
+        options = {c: (data_root_options(c, args.data_root) if args.data_root else []) +
+                   schedule + args.cfg_options for c in configs}
+        results = run_all(runs, options, jobs=args.jobs)
     except AblationError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

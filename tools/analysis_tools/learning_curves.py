@@ -4,7 +4,7 @@ plateaued (the schedule for an ablation).
 
     python tools/analysis_tools/learning_curves.py CONFIG [CONFIG ...] --data-root DIR \
         [--max-iters 4000] [--val-interval 200] [--baseline NAME] [--window 3] \
-        [--tolerance 1.0] [--seed 0] [--out DIR] [--cfg-options KEY=VALUE ...]
+        [--tolerance 1.0] [--seed 0] [--jobs 1] [--out DIR] [--cfg-options KEY=VALUE ...]
 
 DIR must hold a val split (annotations/nyuv2_val.json: convert with --val-split). Writes
 OUT/curves.{json,md,png}; the json names the rule, the plateau and the schedule it gives.
@@ -13,11 +13,12 @@ Calling it again continues interrupted trainings. Details: mmrock/engine/learnin
 import argparse
 import os.path as osp
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.engine.ablation import AblationError  # noqa: E402
+from mmrock.engine.ablation import AblationError, threads_per_job  # noqa: E402
 from mmrock.engine.learning_curves import (curve_options, read_curves, report,  # noqa: E402
                                            run_curve)
 
@@ -34,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='work_dirs/learning_curves')
     p.add_argument('--only', help='train only this config name now (others: read if there)')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='trainings side by side, the CPU cores shared out (default 1)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
     return p.parse_args(argv)
 
@@ -50,20 +53,26 @@ def main(argv=None) -> int:
         if name is not None and name not in names:
             print(f'error: {flag} {name} is not among the configs {names}', file=sys.stderr)
             return 1
-    curves = {}
+    work_dirs = {name: Path(args.out).resolve() / name / f'seed{args.seed}' for name in names}
+    threads = threads_per_job(args.jobs)
+
+    def train(config_and_name):
+        config, name = config_and_name
+        options = curve_options(osp.abspath(config), osp.abspath(args.data_root),
+                                args.max_iters, args.val_interval, args.seed) + args.cfg_options
+        print(f'{name}: training to {args.max_iters} iterations in {work_dirs[name]} ...',
+              flush=True)
+        run_curve(osp.abspath(config), work_dirs[name], options, threads)
+        print(f'{name}: done', flush=True)
+
+    todo = [(c, n) for c, n in zip(args.configs, names) if args.only in (None, n)]
     try:
-        for config, name in zip(args.configs, names):
-            work_dir = Path(args.out).resolve() / name / f'seed{args.seed}'
-            if args.only in (None, name):
-                options = curve_options(osp.abspath(config), osp.abspath(args.data_root), args.max_iters,
-                                        args.val_interval, args.seed) + args.cfg_options
-                print(f'{name}: training to {args.max_iters} iterations in {work_dir} ...',
-                      flush=True)
-                run_curve(osp.abspath(config), work_dir, options)
-            curves[name] = read_curves(work_dir)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            list(pool.map(train, todo))
     except AblationError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
+    curves = {name: read_curves(work_dirs[name]) for name in names}
     result = report(curves, baseline, args.window, args.tolerance, Path(args.out),
                     args.max_iters)
     print(Path(args.out, 'curves.md').read_text())
