@@ -13,6 +13,7 @@ import pytest
 from mmdet.registry import DATASETS, METRICS
 from mmengine.config import Config
 
+from conftest import check_ok, run_python
 from mmrock.engine.data_check import _leaf_datasets, missing_data_message
 
 CONFIGS = Path(__file__).parents[1] / 'configs'
@@ -137,3 +138,43 @@ def test_every_config_byte_compiles(tmp_path):
     as an encoding declaration, or any syntax error, must not reach an install."""
     for i, name in enumerate(ALL_CONFIGS):
         py_compile.compile(str(CONFIGS / name), cfile=str(tmp_path / f'{i}.pyc'), doraise=True)
+
+
+def test_val_split_auto_on_the_official_sizes(tmp_path):
+    """Without the re-implementation's list: ``--val-split auto`` on a synthetic stand-in of the
+    official sizes (1,449 images, ~795 train) moves 122/795 of the train images, by whole
+    scenes, to val; the same seed gives the same split, another seed another one."""
+    from mmrock_data.converters.nyuv2_mat import PAPER_VAL_FRACTION, auto_val_scenes
+    raw = tmp_path / 'raw'
+    check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
+                        '--num', 1449, '--height', 12, '--width', 16, '--no-progress'))
+    out = tmp_path / 'nyuv2'
+    check_ok(run_python('tools/dataset_converters/nyuv2.py', '--mat',
+                        raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
+                        '--normals', raw / 'normals_gt', '--val-split', 'auto', '--out', out,
+                        '--no-progress'))
+    split = {s: json.loads((out / 'annotations' / f'nyuv2_{s}.json').read_text())['images']
+             for s in ('train', 'val', 'test')}
+    scenes = {s: [im['scene_name'] for im in images] for s, images in split.items()}
+    num_train = len(scenes['train']) + len(scenes['val'])
+    assert 780 <= num_train <= 810  # the generator's ~55 % of 1,449
+    # at most the target, and here exactly it (the small scenes fill the gap)
+    assert len(scenes['val']) == round(PAPER_VAL_FRACTION * num_train)
+    assert not set(scenes['val']) & set(scenes['train'])  # whole scenes only
+    listed = [line for line in (out / 'annotations' / 'val_scenes_auto.txt').read_text()
+              .splitlines() if not line.startswith('#')]
+    assert listed == sorted(set(scenes['val']))
+    train_scenes = scenes['train'] + scenes['val']
+    assert auto_val_scenes(train_scenes, seed=0) == listed  # the same split again
+    other = auto_val_scenes(train_scenes, seed=1)
+    assert other != listed and sum(train_scenes.count(s) for s in other) == len(scenes['val'])
+    # the official 795: exactly 122
+    assert sum(train_scenes[:795].count(s) for s in auto_val_scenes(train_scenes[:795])) == 122
+
+
+def test_missing_val_split_message_names_auto(tiny_nyuv2):
+    cfg = Config.fromfile(str(CONFIGS / 'rock' / 'ssd_r50_rock_nyuv2.py'))
+    root = f'{tiny_nyuv2}/'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = root
+    assert '`--val-split auto` chooses 122 train images' in missing_data_message(cfg, 'train')

@@ -143,7 +143,9 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
                 f'your data {where}.')
     out = (root or DEFAULT_DATA_ROOT).rstrip('/')
     val = (": the val split of the paper's protocol (a folder converted without `--val-split` "
-           'is replaced with `--overwrite`)' if osp.basename(path) == 'nyuv2_val.json' else '')
+           'is replaced with `--overwrite`; without the re-implementation\'s val_split.txt, '
+           '`--val-split auto` chooses 122 train images by whole scenes, seeded)'
+           if osp.basename(path) == 'nyuv2_val.json' else '')
     return (f'Dataset not found: {path}{more} ({kind} of the config){val}. Get NYUv2: download '
             'the official files, then `python tools/dataset_converters/nyuv2.py --mat '
             'nyu_depth_v2_labeled.mat --splits splits.mat --normals normals_gt --val-split '

@@ -5,7 +5,7 @@ image by image through h5py, never whole datasets), ``splits.mat`` (MATLAB v5, 1
 ``trainNdxs`` / ``testNdxs``), the surface normals: the ``normals_gt/`` folder
 (``normals/NNNN.png``, ``masks/NNNN.png``, 0-based NNNN) or, only when asked, normals computed from
 the depth maps, and optionally a val split (a text file of ``scenes`` names moved from train to
-val).
+val, or whole scenes chosen by a seed: ``auto``, :func:`auto_val_scenes`).
 
 Output layout under ``out_dir`` (NNNN = 0-based index of the image in the .mat, 4 digits)::
 
@@ -38,6 +38,7 @@ Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: 
 import json
 import os
 import os.path as osp
+from collections import Counter
 from contextlib import closing
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -424,6 +425,39 @@ def read_val_scenes(path, known_scenes: Iterable[str]) -> List[str]:
     return names
 
 
+# The paper's protocol moves 122 of the 795 official train images (whole scenes) to val.
+PAPER_VAL_FRACTION = 122 / 795
+AUTO_VAL_SPLIT = 'auto'
+AUTO_VAL_FILE = 'val_scenes_auto.txt'
+
+
+def auto_val_scenes(train_scenes: Sequence[str], seed: int = 0,
+                    fraction: float = PAPER_VAL_FRACTION) -> List[str]:
+    """Scenes for a val split chosen without a list (``--val-split auto``): the train images'
+    scenes in a random order (``seed``), each taken whole if it keeps the val images at or below
+    ``round(fraction * len(train_scenes))`` (122 of the official 795), until that count is
+    reached or no scene fits. Deterministic given the scenes and the seed; not the
+    re-implementation's list.
+
+    Args:
+        train_scenes: the ``scenes`` name of each train image.
+
+    Returns:
+        list[str]: the chosen scene names, sorted.
+    """
+    sizes = Counter(train_scenes)
+    target = int(round(fraction * len(train_scenes)))
+    order = np.random.default_rng(seed).permutation(sorted(sizes))
+    chosen, count = [], 0
+    for name in order:
+        if count == target:
+            break
+        if count + sizes[name] <= target:
+            chosen.append(str(name))
+            count += sizes[name]
+    return sorted(chosen)
+
+
 class NormalsDir:
     """The ``normals_gt/`` folder: ``normals/NNNN.png`` (RGB) and ``masks/NNNN.png``, 0-based."""
 
@@ -535,6 +569,7 @@ def convert_nyuv2(mat_path,
                   normals_dir=None,
                   compute_normals: bool = False,
                   val_split=None,
+                  val_seed: int = 0,
                   overwrite: bool = False,
                   nproc: int = 1,
                   progress: bool = True) -> Dict[str, int]:
@@ -547,7 +582,10 @@ def convert_nyuv2(mat_path,
         normals_dir: ``normals_gt/`` (with ``normals/`` and ``masks/``).
         compute_normals: compute the normals from ``depths`` instead
             (:func:`normals_from_depth`); exactly one of the two normals sources is required.
-        val_split: text file of ``scenes`` names: their train images go to val instead.
+        val_split: text file of ``scenes`` names: their train images go to val instead; or
+            ``'auto'``: scenes chosen by :func:`auto_val_scenes` (seed ``val_seed``), listed in
+            ``annotations/val_scenes_auto.txt`` of the output.
+        val_seed: seed of ``val_split='auto'``.
         overwrite: replace an existing ``out_dir`` (only once the new one is complete).
         nproc: worker processes converting images (1: in this process).
         progress: show a tqdm progress bar (stderr).
@@ -573,8 +611,11 @@ def convert_nyuv2(mat_path,
         train, test = read_splits(splits_path, mat.num_images)
         split_of = {int(i): 'train' for i in train}
         split_of.update({int(i): 'test' for i in test})
-        if val_split is not None:
+        if val_split == AUTO_VAL_SPLIT:
+            val_scenes = set(auto_val_scenes([mat.scenes[i] for i in train], val_seed))
+        elif val_split is not None:
             val_scenes = set(read_val_scenes(val_split, mat.scenes))
+        if val_split is not None:
             moved = [i for i in train if mat.scenes[i] in val_scenes]
             in_train = {mat.scenes[i] for i in moved}
             not_train = sorted(val_scenes - in_train)
@@ -623,6 +664,11 @@ def convert_nyuv2(mat_path,
         for split in splits:
             with open(osp.join(tmp, 'annotations', f'nyuv2_{split}.json'), 'w') as fh:
                 json.dump(_coco(entries[split], anns[split], split, source), fh)
+        if val_split == AUTO_VAL_SPLIT:
+            with open(osp.join(tmp, 'annotations', AUTO_VAL_FILE), 'w') as fh:
+                fh.write(f'# --val-split auto, --val-seed {val_seed}: whole scenes, '
+                         f'{len(entries["val"])} of the train images\n')
+                fh.write(''.join(f'{name}\n' for name in sorted(val_scenes)))
     counts = {}
     for split in splits:
         counts[split] = len(entries[split])

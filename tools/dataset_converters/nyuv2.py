@@ -2,7 +2,7 @@
 """Convert the official NYUv2 files into mmrock's dataset folder.
 
     python tools/dataset_converters/nyuv2.py --mat nyu_depth_v2_labeled.mat --splits splits.mat \
-        (--normals normals_gt/ | --normals-from-depth) [--val-split FILE] --out data/nyuv2 \
+        (--normals normals_gt/ | --normals-from-depth) [--val-split FILE|auto] --out data/nyuv2 \
         [--overwrite] [--nproc N]
 
 Layout and json fields: mmrock_data/converters/nyuv2_mat.py. Exit status 1 with one line
@@ -31,7 +31,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          help='compute the surface normals from the depth maps instead (Kinect '
                          'intrinsics)')
     parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
-                        'images go to a val split')
+                        'images go to a val split, or "auto": whole scenes chosen at random '
+                        '(--val-seed) until 122/795 of the train images (the paper\'s count; '
+                        'not the re-implementation\'s list), recorded in '
+                        'annotations/val_scenes_auto.txt')
+    parser.add_argument('--val-seed', type=int, default=0, help='seed of --val-split auto')
     add_nproc_arg(parser)
     add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
@@ -42,7 +46,8 @@ def main(argv=None) -> int:
     try:
         counts = convert_nyuv2(args.mat, args.splits, args.out, normals_dir=args.normals,
                                compute_normals=args.normals_from_depth,
-                               val_split=args.val_split, overwrite=args.overwrite,
+                               val_split=args.val_split, val_seed=args.val_seed,
+                               overwrite=args.overwrite,
                                nproc=args.nproc, progress=not args.no_progress)
     except NYUv2ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
