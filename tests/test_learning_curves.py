@@ -48,6 +48,11 @@ def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     assert len(last) == 2 and all(o.endswith('nyuv2_val.json') for o in last.values())
     check_ok(run_python(*args))  # finished: not trained again
     assert (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text() == log
+    (out / 'curves.json').unlink()
+    (out / 'tiny_rock' / 'seed0' / 'finished').unlink()
+    check_ok(run_python(*args, '--report-only'))  # reads what is there, trains nothing
+    assert (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text() == log
+    assert json.loads((out / 'curves.json').read_text())['curves'] == result['curves']
 
 
 def test_data_without_a_val_split_is_refused(tiny_nyuv2, tmp_path):

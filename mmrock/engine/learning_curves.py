@@ -148,7 +148,7 @@ def report(curves: Dict[str, Dict[str, Dict[int, float]]], baseline: str, window
     Path(out_dir, 'curves.json').write_text(json.dumps(result, indent=2))
     lines = [f'Baseline: {baseline}. Rule: {result["rule"]}.', '',
              f'Plateau: {plateau if plateau is not None else "not reached"} '
-             f'(trained up to {max_iters} iterations).', '',
+             f'(validated up to iteration {iters[-1] if iters else 0} of {max_iters}).', '',
              '| iteration | ' + ' | '.join(curves) + ' |', '|---|' + '---|' * len(curves)]
     all_iters = sorted({i for c in curves.values() for i in c.get(key, {})})
     for i in all_iters:
@@ -183,7 +183,8 @@ def _plot(curves: dict, plateau: Optional[int], path: Path) -> None:
     ax_rms.set_xlabel('iteration')
     ax_rms.set_ylabel('RMS')
     ax_rms.set_title('ROCK residual sum vs its input (training batches)')
-    ax_rms.legend(fontsize=7)
+    if ax_rms.lines:
+        ax_rms.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

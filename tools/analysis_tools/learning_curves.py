@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='work_dirs/learning_curves')
     p.add_argument('--only', help='train only this config name now (others: read if there)')
+    p.add_argument('--report-only', action='store_true',
+                   help='train nothing: write the curves of what has been trained so far')
     p.add_argument('--jobs', type=int, default=1,
                    help='trainings side by side, the CPU cores shared out (default 1)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
@@ -65,7 +67,8 @@ def main(argv=None) -> int:
         run_curve(osp.abspath(config), work_dirs[name], options, threads)
         print(f'{name}: done', flush=True)
 
-    todo = [(c, n) for c, n in zip(args.configs, names) if args.only in (None, n)]
+    todo = [(c, n) for c, n in zip(args.configs, names)
+            if args.only in (None, n) and not args.report_only]
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             list(pool.map(train, todo))
