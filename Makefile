@@ -67,7 +67,7 @@ study-pretrain: install
 
 study-curves: study-data study-pretrain
 	$(VPY) tools/analysis_tools/learning_curves.py $(wordlist 1,3,$(STUDY_CONFIGS)) \
-		--data-root $(STUDY_DATA) --max-iters 4000 --val-interval 200 --jobs 2 --out $(CURVES)
+		--data-root $(STUDY_DATA) --max-iters 8000 --val-interval 200 --jobs 2 --out $(CURVES)
 
 study: study-curves
 	$(VPY) tools/analysis_tools/ablation.py $(STUDY_CONFIGS) --seeds 5 --jobs 2 \

@@ -132,7 +132,8 @@ def test_losses_stay_fp32_under_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model(**data, mode='loss')
     assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals',
-                           'w_scene', 'w_depth', 'w_normals'}
+                           'w_scene', 'w_depth', 'w_normals', 'rock_input_rms',
+                           'rock_residual_rms'}
     for name, value in losses.items():
         assert value.dtype == torch.float32 and torch.isfinite(value), name
 

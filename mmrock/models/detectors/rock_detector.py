@@ -137,9 +137,11 @@ class ROCKDetector(BaseDetector):
         losses = self.loss_balancer(losses, self.rock.loss(task_maps, batch_data_samples), self)
         index = getattr(self.rock, 'in_index', None)
         if index is not None:
-            before = backbone_feats[index].detach()
+            # fp32 whatever the autocast dtype, as the losses (logged values must compare)
+            before = backbone_feats[index].detach().float()
             losses['rock_input_rms'] = before.pow(2).mean().sqrt()
-            losses['rock_residual_rms'] = (refined[index].detach() - before).pow(2).mean().sqrt()
+            losses['rock_residual_rms'] = (refined[index].detach().float()
+                                           - before).pow(2).mean().sqrt()
         return losses
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
