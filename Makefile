@@ -22,8 +22,10 @@ $(STAMP): requirements.txt requirements/runtime.txt requirements/build.txt setup
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
+# Two test processes (pytest-xdist), one module each at a time so that module fixtures are built
+# once, one CPU thread each: most tests start tool subprocesses, whose start-up is serial.
 test: install
-	$(VPY) -m pytest -q tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VPY) -m pytest -q -n 2 --dist loadfile tests
 
 demo: install
 	$(VPY) tools/demo.py

@@ -54,6 +54,22 @@ def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     assert (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text() == log
     assert json.loads((out / 'curves.json').read_text())['curves'] == result['curves']
 
+    # asked for more iterations: continued from iteration 4 at the same constant lr
+    (out / 'tiny_rock' / 'seed0' / 'finished').write_text('')  # as an earlier mmrock left it
+    check_ok(run_python(*args[:4], '--max-iters', 6, *args[6:]))
+    log = (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text()
+    assert log.count('$ ') == 2 and '--resume' in log.split('$ ')[2]
+    curve = json.loads((out / 'curves.json').read_text())['curves']['tiny_rock']
+    assert sorted(curve['coco/bbox_mAP_50']) == ['2', '4', '6']
+    lrs = {}
+    for path in (out / 'tiny_rock' / 'seed0').glob('*/vis_data/scalars.json'):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if 'lr' in record:
+                lrs[record['iter']] = record['lr']
+    assert lrs[2] == lrs[4] == lrs[5] == lrs[6]  # no lr drop past the first curve's end
+    assert (out / 'tiny_rock' / 'seed0' / 'finished').read_text().strip() == '6'
+
 
 def test_data_without_a_val_split_is_refused(tiny_nyuv2, tmp_path):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2, DEMO_SCHEDULE)

@@ -4,7 +4,8 @@ Each config is trained once by ``tools/train.py`` for ``max_iters`` at a constan
 after the warm-up (the configs' step drop moved to the end), validating every ``val_interval``
 iterations on the **val** split (never the test split); the curves are read back from mmengine's
 ``vis_data/scalars.json`` files. A training killed on the way resumes from its last checkpoint
-when the tool is called again.
+when the tool is called again, and a finished curve is continued when asked for more
+iterations (at the same constant lr).
 
 **Plateau rule** (:func:`plateau_iteration`): smooth the baseline's val mAP@0.5 by a trailing
 mean over ``window`` validations; the plateau is the first validation whose smoothed value is
@@ -111,20 +112,34 @@ def plateau_iteration(iters: Sequence[int], values: Sequence[float], window: int
     return int(iters[position])
 
 
-def run_curve(config: str, work_dir: Path, options: Sequence[str],
+def trained_iters(work_dir: Path) -> int:
+    """The iterations a finished curve was trained for (0: not finished). Its ``finished`` file
+    holds them (empty in curves of an earlier mmrock: then its last checkpoint's)."""
+    finished = Path(work_dir) / 'finished'
+    if not finished.is_file():
+        return 0
+    text = finished.read_text().strip()
+    if not text:
+        last = (Path(work_dir) / 'last_checkpoint').read_text().strip()
+        text = osp.splitext(osp.basename(last))[0].rpartition('_')[2]
+    return int(text)
+
+
+def run_curve(config: str, work_dir: Path, options: Sequence[str], max_iters: int,
               threads: Optional[int] = None) -> None:
-    """Train (or resume) one curve's run to its end (``threads``: its CPU threads);
-    :class:`AblationError` if it fails."""
+    """Train (or resume) one curve's run to ``max_iters`` (``threads``: its CPU threads);
+    :class:`AblationError` if it fails. A curve finished at fewer iterations is continued from
+    its last checkpoint: its restored lr schedule ended there, so the lr stays constant."""
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / 'curve.log'
-    if (work_dir / 'finished').is_file():
+    if trained_iters(work_dir) >= max_iters:
         return
     train = ['tools/train.py', config, '--work-dir', work_dir]
     if (work_dir / 'last_checkpoint').is_file():
         train.append('--resume')
     if _tool(train + ['--cfg-options', *options], log, threads) != 0:
         raise AblationError(f'training {osp.basename(config)} failed: see {log}')
-    (work_dir / 'finished').write_text('')
+    (work_dir / 'finished').write_text(f'{max_iters}\n')
 
 
 def report(curves: Dict[str, Dict[str, Dict[int, float]]], baseline: str, window: int,

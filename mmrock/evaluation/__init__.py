@@ -1,5 +1,5 @@
-from .metrics import (AuxiliaryTaskMetric, DumpMultiTaskResults, ZeroOnEmptyCocoMetric,
-                      compact_prediction)
+from .metrics import (AuxiliaryTaskMetric, DumpMultiTaskResults, ScoreThresholdMetric,
+                      ZeroOnEmptyCocoMetric, compact_prediction)
 
-__all__ = ['AuxiliaryTaskMetric', 'DumpMultiTaskResults', 'ZeroOnEmptyCocoMetric',
-           'compact_prediction']
+__all__ = ['AuxiliaryTaskMetric', 'DumpMultiTaskResults', 'ScoreThresholdMetric',
+           'ZeroOnEmptyCocoMetric', 'compact_prediction']

@@ -8,7 +8,8 @@ plateaued (the schedule for an ablation).
 
 DIR must hold a val split (annotations/nyuv2_val.json: convert with --val-split). Writes
 OUT/curves.{json,md,png}; the json names the rule, the plateau and the schedule it gives.
-Calling it again continues interrupted trainings. Details: mmrock/engine/learning_curves.py.
+Calling it again continues interrupted trainings, and finished ones given a larger --max-iters.
+Details: mmrock/engine/learning_curves.py.
 """
 import argparse
 import os.path as osp
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
                                 args.max_iters, args.val_interval, args.seed) + args.cfg_options
         print(f'{name}: training to {args.max_iters} iterations in {work_dirs[name]} ...',
               flush=True)
-        run_curve(osp.abspath(config), work_dirs[name], options, threads)
+        run_curve(osp.abspath(config), work_dirs[name], options, args.max_iters, threads)
         print(f'{name}: done', flush=True)
 
     todo = [(c, n) for c, n in zip(args.configs, names)
