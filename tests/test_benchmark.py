@@ -83,9 +83,10 @@ def test_benchmark_tool_writes_json_and_markdown(tmp_path):
     assert 'ROCK / backbone' in text and 'infer net bs1' in text and 'train bs2' in text
 
 
-def test_pipeline_tool_on_generated_synthetic_data(tmp_path):
+@pytest.mark.parametrize('name', ['ssd_r50_rock_nyuv2', 'ssd_r50_rock_nyuv2_packed'])
+def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
     out = tmp_path / 'pipeline.json'
-    config = str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py')
+    config = str(REPO / 'configs' / 'rock' / f'{name}.py')
     assert load_tool('benchmark_pipeline').main([
         config, '--num-images', '3', '--workers', '0', '1', '--synthetic-images', '4',
         '--synthetic-dir', str(tmp_path / 'syn'), '--out', str(out), '--cfg-options',
@@ -95,8 +96,20 @@ def test_pipeline_tool_on_generated_synthetic_data(tmp_path):
     assert result['in_process']['img_per_s'] > 0
     assert [r['workers'] for r in result['workers']] == [0, 1]
     profile = result['in_process']['ms_per_img']
-    assert any(name.endswith('MultiTaskExpand') for name in profile) and 'other' in profile
+    step = 'FusedGeometry' if name.endswith('_packed') else 'MultiTaskExpand'
+    assert any(n.endswith(step) for n in profile) and 'other' in profile, profile
     assert result['workers_needed'] >= 1
+    if name.endswith('_packed'):  # the generated split was packed; a missing pack: one line
+        assert any('Packed' in n for n in profile), profile
+        data_root = tmp_path / 'syn' / 'nyuv2'
+        assert (data_root / 'packed' / 'nyuv2_train' / 'index.json').is_file()
+        capsys.readouterr()
+        assert load_tool('benchmark_pipeline').main([
+            config, '--num-images', '3', '--workers', '0', '--out', str(out), '--cfg-options',
+            f'train_dataloader.dataset.data_root={data_root}/',
+            'train_dataloader.dataset.pack=packed/not_written/']) == 1
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and 'index.json' in error[0] and 'pack' in error[0]
 
 
 def test_rock_losses_have_no_sync_in_mmrock_code():

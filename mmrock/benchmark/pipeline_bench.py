@@ -166,7 +166,9 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
     (:func:`compare_pipelines`), on the same data.
 
     Without the config's annotation file, a synthetic NYUv2 of ``synthetic_images`` images is
-    generated into ``synthetic_dir`` (default ``work_dirs/benchmark_pipeline_data``) and used.
+    generated into ``synthetic_dir`` (default ``work_dirs/benchmark_pipeline_data``) and used,
+    with the split's pack when the config reads one. A missing or bad data file raises
+    ``DataFormatError`` (one line naming it).
     """
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -179,6 +181,13 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
             f'images in {synthetic_dir}')
         ds['data_root'] = make_synthetic_dataset(synthetic_dir, synthetic_images)
         synthetic = dict(dir=synthetic_dir, images=synthetic_images)
+        if ds.get('pack'):  # a packed config reads the split's decode-free pack: write it too
+            pack_dir = osp.join(ds['data_root'], ds['pack'])
+            if not osp.isfile(osp.join(pack_dir, 'index.json')):
+                from mmrock.datasets.packed_split import pack_split
+                log(f'packing the synthetic {split} split into {pack_dir}')
+                pack_split(ds['ann_file'], pack_dir, data_root=ds['data_root'], overwrite=True,
+                           progress=False)
     worker_threads(cfg)
     dataset = build_dataset(cfg, split)
     log(f'{len(dataset)} {split} images in {ds["data_root"]}')

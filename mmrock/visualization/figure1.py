@@ -47,7 +47,7 @@ def figure1_panels(visualizer: ROCKLocalVisualizer,
     for label, sample in (('Baseline', baseline), ('ROCK', rock)):
         if sample is not None:
             drawn, n = visualizer.boxes_panel(image, sample.pred_instances.cpu(), score_thr)
-            panels.append((f'{label} detections ({n} with score > {score_thr:g})', drawn))
+            panels.append((f'{label} detections ({n} with score > {score_thr:.3g})', drawn))
     scores = rock.get('pred_scene_scores')
     scores = None if scores is None else scores.detach().float().cpu().numpy()
     if scene_maps is not None:

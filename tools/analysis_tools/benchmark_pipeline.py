@@ -7,7 +7,9 @@
         [--cfg-options train_dataloader.dataset.data_root=data/nyuv2/]
 
 Reads the config's dataset (images, depth, normals from disk, the full augmentation chain).
-Without its annotation file (no NYUv2 converted yet) a synthetic NYUv2 is generated and used.
+Without its annotation file (no NYUv2 converted yet) a synthetic NYUv2 is generated and used
+(packed too for a packed config). A missing data file (a pack not written...) exits with status 1
+and one line naming it.
 Also prints how many workers reach --target img/s (default 400) at the measured rate. Times are
 wall-clock and CPU time of the process (the latter less sensitive to a loaded machine). With
 --baseline, both configs' pipelines are first profiled alternately on the same data.
@@ -21,6 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmrock.benchmark.cli import add_output_args, command_line, write_outputs  # noqa: E402
 from mmrock.benchmark.env_info import environment  # noqa: E402
 from mmrock.benchmark.pipeline_bench import pipeline_markdown, run_pipeline_benchmark  # noqa
+from mmrock_data.converters.errors import DataFormatError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,11 +48,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    result = run_pipeline_benchmark(
-        args.config, split=args.split, num_images=args.num_images, workers=args.workers,
-        cfg_options=args.cfg_options, synthetic_dir=args.synthetic_dir,
-        synthetic_images=args.synthetic_images, target_img_per_s=args.target,
-        baseline=args.baseline, rounds=args.rounds)
+    try:
+        result = run_pipeline_benchmark(
+            args.config, split=args.split, num_images=args.num_images, workers=args.workers,
+            cfg_options=args.cfg_options, synthetic_dir=args.synthetic_dir,
+            synthetic_images=args.synthetic_images, target_img_per_s=args.target,
+            baseline=args.baseline, rounds=args.rounds)
+    except DataFormatError as exc:  # e.g. a packed config whose pack was not written
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     result['environment'] = environment('cpu')
     result['command'] = command_line('tools/analysis_tools/benchmark_pipeline.py', argv)
     write_outputs(result, pipeline_markdown(result), args)
