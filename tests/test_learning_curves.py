@@ -56,6 +56,12 @@ def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
 
     # asked for more iterations: continued from iteration 4 at the same constant lr
     (out / 'tiny_rock' / 'seed0' / 'finished').write_text('')  # as an earlier mmrock left it
+    from mmrock.engine.learning_curves import trained_iters
+    last = out / 'tiny_rock' / 'seed0' / 'last_checkpoint'
+    kept = last.read_text()
+    last.unlink()  # as in a fresh clone of committed curves: read from the logged iterations
+    assert trained_iters(out / 'tiny_rock' / 'seed0') == 4
+    last.write_text(kept)
     check_ok(run_python(*args[:4], '--max-iters', 6, *args[6:]))
     log = (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text()
     assert log.count('$ ') == 2 and '--resume' in log.split('$ ')[2]

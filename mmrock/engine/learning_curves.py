@@ -114,15 +114,16 @@ def plateau_iteration(iters: Sequence[int], values: Sequence[float], window: int
 
 def trained_iters(work_dir: Path) -> int:
     """The iterations a finished curve was trained for (0: not finished). Its ``finished`` file
-    holds them (empty in curves of an earlier mmrock: then its last checkpoint's)."""
+    holds them (empty in curves of an earlier mmrock: then the last iteration it logged, as in a
+    fresh clone of committed curves, whose checkpoints are not kept)."""
     finished = Path(work_dir) / 'finished'
     if not finished.is_file():
         return 0
     text = finished.read_text().strip()
-    if not text:
-        last = (Path(work_dir) / 'last_checkpoint').read_text().strip()
-        text = osp.splitext(osp.basename(last))[0].rpartition('_')[2]
-    return int(text)
+    if text:
+        return int(text)
+    logged = read_curves(Path(work_dir)).get('loss', {})
+    return max(logged, default=0)
 
 
 def run_curve(config: str, work_dir: Path, options: Sequence[str], max_iters: int,
