@@ -94,8 +94,8 @@ def ensure_dataset(num_images: int, seed: int) -> Path:
         print(f'The synthetic rooms in {SYNTHETIC_DATA}/ are not those asked for ({reason}): '
               'replacing them.')
     print(f'No NYUv2 in {REAL_DATA}/: generating {num_images} synthetic rooms (official .mat '
-          'format, 240x320) and converting them with the NYUv2 converter, whole scenes of the train rooms '
-          'set apart as a val split.')
+          'format, 240x320) and converting them with the NYUv2 converter, whole scenes of the '
+          'train rooms set apart as a val split.')
     run('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', str(SYNTHETIC_RAW),
         '--num', str(num_images), '--seed', str(seed), '--height', '240', '--width', '320')
     run('tools/dataset_converters/nyuv2.py',
