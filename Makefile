@@ -13,12 +13,14 @@ install: $(STAMP)
 # torch importable (hence --no-build-isolation) and pkg_resources (setuptools<70, installed after
 # torch, which pulls a newer setuptools). pip caches the
 # built wheel, so a re-install on the same machine takes seconds.
-$(STAMP): requirements.txt requirements/runtime.txt requirements/build.txt setup.py
+$(STAMP): requirements.txt requirements/runtime.txt requirements/build.txt \
+		requirements/tests.txt requirements/deploy.txt setup.py
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q torch==2.13.0
 	$(VPY) -m pip install -q -r requirements/build.txt
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(VPY) -m pip install -q --no-build-isolation mmcv==2.1.0
-	$(VPY) -m pip install -q -r requirements.txt -r requirements/tests.txt
+	$(VPY) -m pip install -q -r requirements.txt -r requirements/tests.txt \
+		-r requirements/deploy.txt
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 

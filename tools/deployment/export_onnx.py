@@ -62,7 +62,7 @@ class DetectionNetwork(nn.Module):
                              '(SSD, RetinaNet...) are exported')
         if with_aux and not self.is_rock:
             raise ValueError('--with-aux needs a ROCK model (model.type=ROCKDetector)')
-        self.aux_names = list(model.rock.aux_heads) if with_aux else []
+        self.aux_names = model.rock.export_names if with_aux else []
 
     def forward(self, images: torch.Tensor) -> tuple:
         if self.is_rock:
@@ -70,18 +70,13 @@ class DetectionNetwork(nn.Module):
         else:
             feats, task_maps = self.model.extract_feat(images), {}
         cls_scores, bbox_preds = self.detector.bbox_head(feats)
-        aux = []
-        for name in self.aux_names:
-            head = self.model.rock.aux_heads[name]
-            pred = head(task_maps[name])
-            aux.append(head.decode_pred(pred) if hasattr(head, 'decode_pred') else pred)
-        return (*cls_scores, *bbox_preds, *aux)
+        aux = self.model.rock.predict_tensors(task_maps) if self.aux_names else {}
+        return (*cls_scores, *bbox_preds, *aux.values())
 
 
 def output_names(num_levels: int, aux_names) -> list:
-    aux = {'scene': 'scene_logits'}
     return [f'cls_score_{i}' for i in range(num_levels)] + \
-        [f'bbox_pred_{i}' for i in range(num_levels)] + [aux.get(n, n) for n in aux_names]
+        [f'bbox_pred_{i}' for i in range(num_levels)] + list(aux_names)
 
 
 def main():

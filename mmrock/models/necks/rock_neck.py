@@ -1,5 +1,5 @@
 """ROCK: residual auxiliary block (Mordan et al., NeurIPS 2018), as an MMDetection neck."""
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_norm_layer
@@ -12,6 +12,12 @@ DEFAULT_AUX_HEADS = dict(
     scene=dict(type='SceneHead', num_classes=27),
     depth=dict(type='DepthHead', num_maps=128),
     normals=dict(type='NormalHead', maps_per_component=128))
+
+
+def aux_export_names(tasks: Sequence[str]) -> List[str]:
+    """Output names of the tasks' predictions in exported graphs: ``scene`` -> ``scene_logits``,
+    any other task keeps its name (``depth``, ``normals``)."""
+    return ['scene_logits' if name == 'scene' else name for name in tasks]
 
 
 @MODELS.register_module()
@@ -134,3 +140,19 @@ class ROCKNeck(BaseModule):
         """Writes each task's predictions into ``data_samples``."""
         for name, head in self.aux_heads.items():
             head.predict(task_maps[name], data_samples)
+
+    def predict_tensors(self, task_maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Each task's prediction as one batch tensor at the grid of the task maps, keyed by its
+        output name in exported graphs (ONNX, mmdeploy), in ``aux_heads`` order:
+        ``scene_logits`` (B, S), ``depth`` (B, 1, h, w) metres, ``normals`` (B, 3, h, w) unit
+        vectors (a task named otherwise keeps its name)."""
+        outputs = {}
+        for key, (name, head) in zip(self.export_names, self.aux_heads.items()):
+            pred = head(task_maps[name])
+            outputs[key] = head.decode_pred(pred) if hasattr(head, 'decode_pred') else pred
+        return outputs
+
+    @property
+    def export_names(self) -> List[str]:
+        """The output names of :meth:`predict_tensors`, in order."""
+        return aux_export_names(self.aux_heads)
