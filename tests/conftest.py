@@ -156,13 +156,16 @@ def write_tiny_config(path: Path, data_root: Path, extra: str = '') -> Path:
     return path
 
 
-def convert_synthetic(raw: Path, out: Path, val_split: bool = False) -> Path:
+def convert_synthetic(raw: Path, out: Path, val_split: bool = False, pack: bool = True) -> Path:
     """nyuv2.py (the real converter) on the official-format files make_synthetic_nyuv2.py wrote
-    in ``raw``; with ``val_split``, its val_scenes.txt moved to a val split."""
+    in ``raw``; with ``val_split``, its val_scenes.txt moved to a val split; without ``pack``,
+    ``--no-pack``."""
     val = ['--val-split', raw / 'val_scenes.txt'] if val_split else []
+    no_pack = [] if pack else ['--no-pack']
     check_ok(run_python('tools/dataset_converters/nyuv2.py',
                         '--mat', raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
-                        '--normals', raw / 'normals_gt', '--out', out, '--no-progress', *val))
+                        '--normals', raw / 'normals_gt', '--out', out, '--no-progress', *val,
+                        *no_pack))
     return out
 
 

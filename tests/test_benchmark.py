@@ -83,7 +83,7 @@ def test_benchmark_tool_writes_json_and_markdown(tmp_path):
     assert 'ROCK / backbone' in text and 'infer net bs1' in text and 'train bs2' in text
 
 
-@pytest.mark.parametrize('name', ['ssd_r50_rock_nyuv2', 'ssd_r50_rock_nyuv2_packed'])
+@pytest.mark.parametrize('name', ['ssd_r50_rock_nyuv2', 'ssd_r50_rock_nyuv2_png'])
 def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
     out = tmp_path / 'pipeline.json'
     config = str(REPO / 'configs' / 'rock' / f'{name}.py')
@@ -96,10 +96,11 @@ def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
     assert result['in_process']['img_per_s'] > 0
     assert [r['workers'] for r in result['workers']] == [0, 1]
     profile = result['in_process']['ms_per_img']
-    step = 'FusedGeometry' if name.endswith('_packed') else 'MultiTaskExpand'
+    packed = name == 'ssd_r50_rock_nyuv2'  # the paper config reads the pack; _png the PNGs
+    step = 'FusedGeometry' if packed else 'MultiTaskExpand'
     assert any(n.endswith(step) for n in profile) and 'other' in profile, profile
     assert result['workers_needed'] >= 1
-    if name.endswith('_packed'):  # the generated split was packed; a missing pack: one line
+    if packed:  # the generated split was packed; a missing pack: one line
         assert any('Packed' in n for n in profile), profile
         data_root = tmp_path / 'syn' / 'nyuv2'
         assert (data_root / 'packed' / 'nyuv2_train' / 'index.json').is_file()

@@ -12,7 +12,7 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 
 import mmrock.datasets  # noqa: F401  (registers the dataset and transforms)
-from mmrock.datasets import LoadMultiTaskAnnotations, NYUv2MultiTaskDataset
+from mmrock.datasets import LoadMultiTaskAnnotations, NYUv2MultiTaskDataset, pack_split
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 
 H, W = 60, 80
@@ -70,7 +70,8 @@ def nyu_root(tmp_path):
         dict(id=3, image_id=3, category_id=cat['bed'], bbox=[5, 5, 50, 40], area=2000, iscrowd=0),
     ]
     coco = dict(images=images, annotations=anns,
-                categories=[dict(id=i, name=n) for n, i in cat.items()])
+                categories=[dict(id=i, name=n) for n, i in cat.items()],
+                scene_classes=list(SCENE_CLASSES))  # as the converter writes them
     for split in ('train', 'val', 'test'):
         (tmp_path / 'annotations' / f'nyuv2_{split}.json').write_text(json.dumps(coco))
     return tmp_path
@@ -153,6 +154,9 @@ def test_base_config_pipelines(nyu_root, split):
     cfg = Config.fromfile(str(BASE_CONFIG))
     dataset_cfg = cfg[split].dataset
     dataset_cfg.data_root = str(nyu_root)
+    if split == 'train_dataloader':  # it trains from the split's pack, as the converter writes
+        pack_split(dataset_cfg.ann_file, nyu_root / dataset_cfg.pack, data_root=str(nyu_root),
+                   progress=False)
     dataset = DATASETS.build(dataset_cfg)
     assert len(dataset) == 3
     np.random.seed(0)

@@ -2,15 +2,18 @@
 (decoded and undecoded labels), missing labels, and the paper's full training pipeline (bit for
 bit, but zoomed normals within FusedGeometry's NORMALS_ATOL)."""
 import json
+import re
 import shutil
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, check_ok, run_python
+from conftest import REPO, UserCheckout, check_ok, convert_synthetic, run_python
 from mmdet.registry import DATASETS
 from mmrock.datasets import fused_pipeline, open_pack, pack_split
+from mmrock.datasets.packed_split import pack_problem, reads_pack
+from mmrock.engine.data_check import leaf_dataset_items
 from mmrock.datasets.transforms.fused_geometry import NORMALS_ATOL
 from mmrock_data.converters.errors import DataFormatError
 
@@ -69,11 +72,10 @@ def test_packed_loaders_give_the_png_arrays(packed):
     np.testing.assert_array_equal(png[1]['gt_normals'], pack[1]['gt_normals'])  # no mask file
 
 
-def test_packed_paper_pipeline_gives_the_same_samples(packed):
-    base = Config.fromfile(PAPER).train_pipeline
-    png = build(packed, base)
-    pack = build(packed, fused_pipeline(base, packed=True), pack='packed/train')
-    for a, b in zip(samples(png, range(24)), samples(pack, range(24))):
+def assert_same_samples(png, pack, num: int = 24) -> None:
+    """Sample for sample (same seeds) the same image, boxes, labels and flip; depth equal, the
+    normals within NORMALS_ATOL."""
+    for a, b in zip(samples(png, range(num)), samples(pack, range(num))):
         np.testing.assert_array_equal(a['inputs'].numpy(), b['inputs'].numpy())
         sa, sb = a['data_samples'], b['data_samples']
         for key in ('bboxes', 'labels'):
@@ -88,6 +90,62 @@ def test_packed_paper_pipeline_gives_the_same_samples(packed):
                                            atol=NORMALS_ATOL if key == 'gt_normals' else 0)
         assert sa.metainfo['flip'] == sb.metainfo['flip']
         assert sa.metainfo['img_shape'] == sb.metainfo['img_shape']
+
+
+def test_packed_paper_pipeline_gives_the_same_samples(packed):
+    base = Config.fromfile(PAPER).train_pipeline
+    assert_same_samples(build(packed, base),
+                        build(packed, fused_pipeline(base, packed=True), pack='packed/train'))
+
+
+def test_paper_config_trains_from_the_packs_the_converter_writes(tiny_nyuv2_val):
+    """The README's conversion (val split, packs by default), then the paper config as it is:
+    it reads the train pack, and gives the PNG pipeline's samples."""
+    cfg = Config.fromfile(PAPER)
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.pack == 'packed/nyuv2_train/'
+    assert dataset.pipeline == fused_pipeline(cfg.train_pipeline, packed=True)
+    assert (tiny_nyuv2_val / 'packed' / 'nyuv2_val' / 'index.json').is_file()
+    paper = DATASETS.build(dict(dataset, data_root=f'{tiny_nyuv2_val}/'))
+    assert_same_samples(build(tiny_nyuv2_val, cfg.train_pipeline), paper)
+    for name in ('ssd_r50_rock_nyuv2', 'ssd_r50_nyuv2', 'ssd_r50_flatmtl_nyuv2',
+                 'ssd_r50_rock_1xb8-30k_nyuv2-795'):  # every pack they read is there
+        cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / f'{name}.py'))
+        for _, ds in leaf_dataset_items(cfg.train_dataloader.dataset):
+            ds.data_root = f'{tiny_nyuv2_val}/'
+            assert reads_pack(ds) and pack_problem(ds) is None, name
+
+
+def test_training_without_the_pack_is_one_line(tmp_path, tiny_raw):
+    """Data converted with --no-pack: tools/train.py on the paper config stops with one line
+    giving the command that writes the pack (and the PNG config); that command then works."""
+    data = convert_synthetic(tiny_raw, tmp_path / 'nyuv2', val_split=True, pack=False)
+    assert not (data / 'packed').exists()
+    checkout = UserCheckout(tmp_path / 'checkout', data)
+    proc = checkout.run('tools/train.py', 'configs/rock/ssd_r50_rock_nyuv2.py')
+    assert proc.returncode == 1
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith('Pack not usable: data/nyuv2/packed/nyuv2_train/index.json: no pack '
+                           'of data/nyuv2/annotations/nyuv2_train.json. ')
+    assert 'configs/rock/ssd_r50_rock_nyuv2_png.py' in line
+    command = re.search(r'`python (tools/dataset_converters/pack_split.py [^`]+)`', line)[1]
+    check_ok(checkout.run(*command.split()))
+    cfg = Config.fromfile(PAPER).train_dataloader.dataset
+    assert pack_problem(dict(cfg, data_root=f'{data}/')) is None
+    png = Config.fromfile(str(REPO / 'configs/rock/ssd_r50_rock_nyuv2_png.py'))
+    assert not reads_pack(png.train_dataloader.dataset)  # trains from the PNGs
+
+
+def test_pack_of_other_images_is_refused(packed, tmp_path):
+    ann = json.loads((packed / 'annotations' / 'nyuv2_train.json').read_text())
+    ann['images'][0]['id'] = 999
+    other = tmp_path / 'other.json'
+    other.write_text(json.dumps(ann))
+    problem = pack_problem(dict(data_root=f'{packed}/', ann_file=str(other), pack='packed/train',
+                                pipeline=[dict(type='LoadPackedImage')]))
+    assert problem == (f'{packed}/packed/train: holds {len(ann["images"]) - 1} of the '
+                       f'{len(ann["images"])} images of {other} (packed from another '
+                       'conversion?)')
 
 
 def test_pack_is_memory_mapped_and_checked(packed, tmp_path):

@@ -13,10 +13,11 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type=_base_.dataset_type, data_root=_base_.data_root, ann_file=ann_file,
+            dict(type=_base_.dataset_type, data_root=_base_.data_root,
+                 ann_file=f'annotations/nyuv2_{split}.json', pack=f'packed/nyuv2_{split}/',
                  data_prefix=_base_.data_prefix, filter_cfg=dict(filter_empty_gt=False),
-                 pipeline=_base_.train_pipeline, backend_args=_base_.backend_args)
-            for ann_file in ('annotations/nyuv2_train.json', 'annotations/nyuv2_val.json')
+                 pipeline=_base_.packed_train_pipeline, backend_args=_base_.backend_args)
+            for split in ('train', 'val')
         ]))
 val_cfg = val_dataloader = val_evaluator = None
 

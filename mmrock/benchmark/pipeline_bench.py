@@ -181,10 +181,10 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
             f'images in {synthetic_dir}')
         ds['data_root'] = make_synthetic_dataset(synthetic_dir, synthetic_images)
         synthetic = dict(dir=synthetic_dir, images=synthetic_images)
-        if ds.get('pack'):  # a packed config reads the split's decode-free pack: write it too
+        from mmrock.datasets.packed_split import pack_split, reads_pack
+        if reads_pack(ds):  # the config trains from the split's decode-free pack: write it too
             pack_dir = osp.join(ds['data_root'], ds['pack'])
             if not osp.isfile(osp.join(pack_dir, 'index.json')):
-                from mmrock.datasets.packed_split import pack_split
                 log(f'packing the synthetic {split} split into {pack_dir}')
                 pack_split(ds['ann_file'], pack_dir, data_root=ds['data_root'], overwrite=True,
                            progress=False)

@@ -149,6 +149,44 @@ class PackedSplit:
         return self._array(name)[offset:offset + int(np.prod(shape))].reshape(shape)
 
 
+PACKED_LOADERS = frozenset({'LoadPackedImage', 'LoadPackedMultiTaskAnnotations'})
+
+
+def reads_pack(dataset: dict) -> bool:
+    """Whether a dataset config reads its split's pack: a ``pack`` folder is set and its
+    pipeline loads from it (``LoadPackedImage`` / ``LoadPackedMultiTaskAnnotations``)."""
+    return bool(dataset.get('pack')) and any(
+        str(t.get('type', '')).split('.')[-1] in PACKED_LOADERS
+        for t in dataset.get('pipeline') or [] if isinstance(t, dict))
+
+
+def pack_problem(dataset: dict) -> Optional[str]:
+    """Why the pack a dataset config reads cannot serve it, in one line naming the file: no
+    pack, an unreadable index, or one of other images than the config's ``ann_file``; None when
+    it serves (or the config reads none)."""
+    if not reads_pack(dataset):
+        return None
+    root = dataset.get('data_root') or ''
+    pack_dir = osp.join(root, dataset['pack'])
+    ann_file = osp.join(root, dataset['ann_file'])
+    if not osp.isfile(osp.join(pack_dir, 'index.json')):
+        return f'{osp.join(pack_dir, "index.json")}: no pack of {ann_file}'
+    try:
+        entries = PackedSplit(pack_dir).entries
+        with open(ann_file) as f:
+            images = json.load(f)['images']
+    except DataFormatError as exc:
+        return str(exc)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f'{ann_file}: not a readable annotation file ({exc})'
+    held = sum(1 for image in images if image['id'] in entries and osp.basename(
+        image['file_name']) == entries[image['id']]['file_name'])
+    if held < len(images):
+        return (f'{pack_dir}: holds {held} of the {len(images)} images of {ann_file} (packed '
+                'from another conversion?)')
+    return None
+
+
 _OPEN: Dict[tuple, PackedSplit] = {}
 
 

@@ -156,6 +156,28 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
             f'config at your data {where}.')
 
 
+def pack_message(cfg, phase: str) -> Optional[str]:
+    """One line naming the pack that a train dataset's pipeline reads and that cannot serve it
+    (:func:`~mmrock.datasets.packed_split.pack_problem`), with the command that writes it and
+    the PNG alternative; None when every pack serves."""
+    from mmrock.datasets.packed_split import pack_problem
+    if phase != 'train' or not cfg.get('train_dataloader'):
+        return None
+    for dataset in _leaf_datasets(cfg.train_dataloader.get('dataset')):
+        problem = pack_problem(dataset)
+        if problem:
+            root = (dataset.get('data_root') or '.').rstrip('/')
+            return (f'Pack not usable: {problem}. The train pipeline reads the split\'s images '
+                    'and dense labels from this decode-free pack, which the NYUv2 converter '
+                    'writes unless --no-pack: `python tools/dataset_converters/pack_split.py '
+                    f'--data-root {root} --ann-file {dataset["ann_file"]} --out '
+                    f'{osp.join(root, dataset["pack"]).rstrip("/")} --overwrite`; or train '
+                    'from the PNGs (slower) with `train_dataloader = dict(dataset=dict('
+                    'pipeline=_base_.train_pipeline))` in a config inheriting this one, as '
+                    'configs/rock/ssd_r50_rock_nyuv2_png.py does.')
+    return None
+
+
 def pipeline_message(cfg, phase: str) -> Optional[str]:
     """One line naming the first transform of a train pipeline that would move the image
     without its loaded depth / normals (:func:`check_multitask_pipeline`); None if none."""
@@ -231,10 +253,10 @@ def scene_classes_message(cfg, phase: str,
 
 
 def data_check_message(cfg, phase: str) -> Optional[str]:
-    """The first problem of :func:`missing_data_message`, :func:`pipeline_message` and
-    :func:`scene_classes_message` (which also completes ``SceneHead.num_classes``) as one line;
-    None when there is none."""
-    for check in (missing_data_message, pipeline_message, scene_classes_message):
+    """The first problem of :func:`missing_data_message`, :func:`pack_message`,
+    :func:`pipeline_message` and :func:`scene_classes_message` (which also completes
+    ``SceneHead.num_classes``) as one line; None when there is none."""
+    for check in (missing_data_message, pack_message, pipeline_message, scene_classes_message):
         message = check(cfg, phase)
         if message:
             return message

@@ -6,7 +6,8 @@
 
 The PNG layout stays as it is (the reference); the pack holds the same arrays, decoded once by
 the pipeline's own loaders (format: mmrock/datasets/packed_split.py). A config reads it with the
-dataset's ``pack`` (configs/_base_/datasets/nyuv2_multitask_packed.py). Exit status 1 with one
+dataset's ``pack`` (configs/_base_/datasets/nyuv2_multitask.py). The NYUv2 converter writes the
+packs of its train and val splits itself (unless ``--no-pack``). Exit status 1 with one
 line ``error: <file>: <problem>`` on stderr for a bad input; no output folder is left behind then.
 """
 import argparse
