@@ -24,6 +24,8 @@ class ROCKInferencer(DetInferencer):
 
     - ``scene_scores`` (list of S floats, the scene probabilities), ``scene_label`` (the top
       class) and ``scene_class`` (its name, when the model's metadata has ``scene_classes``);
+    - ``presence_scores`` (list of K floats: each detection class's presence probability) for a
+      model with a :class:`~mmrock.models.heads.PresenceHead`;
     - the depth (1, H, W) metres and normals (3, H, W) unit vectors predicted, brought to the
       original image (bilinear): as arrays ``depth`` / ``normals`` when nothing is saved, else
       written to ``out_dir/preds/<name>_{depth,normals}.npy`` (float32) and
@@ -69,7 +71,8 @@ class ROCKInferencer(DetInferencer):
         return stem
 
     def pred2dict(self, data_sample: DetDataSample, pred_out_dir: str = '') -> Dict:
-        """mmdet's prediction dict plus the scene, depth and normals (see the class)."""
+        """mmdet's prediction dict plus the scene, class presence, depth and normals (see the
+        class)."""
         result = super().pred2dict(data_sample, '')
         if 'pred_scene_scores' in data_sample:
             scores = data_sample.pred_scene_scores.float().cpu()
@@ -78,6 +81,8 @@ class ROCKInferencer(DetInferencer):
             names = (self.model.dataset_meta or {}).get('scene_classes')
             if names is not None:
                 result['scene_class'] = names[top]
+        if 'pred_presence_scores' in data_sample:  # per detection class, 0..1
+            result['presence_scores'] = data_sample.pred_presence_scores.float().cpu().tolist()
         maps = {key: dense_prediction(data_sample, f'pred_{key}') for key in ('depth', 'normals')}
         maps = {key: value for key, value in maps.items() if value is not None}
         if 'normals' in maps:  # unit vectors again after the bilinear resizing

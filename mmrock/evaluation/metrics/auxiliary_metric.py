@@ -42,9 +42,42 @@ def eigen_crop(height: int, width: int) -> Tuple[int, int, int, int]:
     return tuple(int(math.floor(b * s + 0.5)) for b, s in zip(EIGEN_CROP, scales))
 
 
+def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
+    """Non-interpolated average precision of ranking ``scores`` (N,) for the boolean
+    ``positives`` (N,): sum over score thresholds, high to low, of (recall gain) x precision,
+    tied scores forming one threshold (scikit-learn's ``average_precision_score``). NaN when
+    there is no positive."""
+    num_pos = int(positives.sum())
+    if num_pos == 0:
+        return float('nan')
+    order = np.argsort(-scores, kind='stable')
+    scores, positives = scores[order], positives[order].astype(np.float64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    true_pos = np.cumsum(positives)[last_of_tie]
+    precision = true_pos / (last_of_tie + 1)
+    recall_gain = np.diff(np.r_[0., true_pos]) / num_pos
+    return float(np.sum(recall_gain * precision))
+
+
+def _present_classes(sample: dict, num_classes: int) -> np.ndarray:
+    """(K,) bool: the classes of the sample's boxes (crowd boxes included)."""
+    present = np.zeros(num_classes, dtype=bool)
+    for field in ('gt_instances', 'ignored_instances'):
+        labels = (sample.get(field) or {}).get('labels')
+        if labels is not None and len(labels):
+            present[np.asarray(labels.cpu() if hasattr(labels, 'cpu') else labels,
+                               dtype=np.int64)] = True
+    return present
+
+
 @METRICS.register_module()
 class AuxiliaryTaskMetric(BaseMetric):
     """Scene top-1 accuracy; depth AbsRel, RMSE, delta<1.25; normal angles.
+
+    Also the class presence of :class:`~mmrock.models.heads.PresenceHead`
+    (``pred_presence_scores`` (K,) against the classes of ``gt_instances``): ``presence_mAP``,
+    the mean over classes present in some image of the average precision of ranking the images
+    by the class's score (:func:`average_precision`), in percent.
 
     Reads ``gt_scene_label`` / ``pred_scene_scores`` (27), ``gt_depth`` /
     ``pred_depth`` (PixelData (1, H, W)), ``gt_normals`` / ``pred_normals``
@@ -153,6 +186,9 @@ class AuxiliaryTaskMetric(BaseMetric):
                 result['scene_correct'] = int(
                     sample['pred_scene_scores'].argmax()) == int(
                         sample['gt_scene_label'])
+            if 'pred_presence_scores' in sample and 'gt_instances' in sample:
+                scores = sample['pred_presence_scores'].float().cpu().numpy()
+                result['presence'] = (scores, _present_classes(sample, len(scores)))
             depth = _gt_and_pred(sample, 'depth')
             if depth is not None:
                 result['depth'] = self._depth_sums(*depth)
@@ -183,6 +219,15 @@ class AuxiliaryTaskMetric(BaseMetric):
         if scene:
             counts['scene'] = len(scene)
             metrics['scene_acc'] = 100. * float(np.mean(scene))
+        presence = [r['presence'] for r in results if 'presence' in r]
+        if presence:
+            counts['presence'] = len(presence)
+            scores = np.stack([p[0] for p in presence])
+            present = np.stack([p[1] for p in presence])
+            aps = [average_precision(scores[:, k], present[:, k])
+                   for k in range(scores.shape[1]) if present[:, k].any()]
+            if aps:
+                metrics['presence_mAP'] = 100. * float(np.mean(aps))
         depth = [r['depth'] for r in results if 'depth' in r]
         if depth:
             counts['depth'] = len(depth)

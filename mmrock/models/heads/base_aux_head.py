@@ -1,12 +1,14 @@
 """Interface of ROCK's auxiliary heads: parameter-free predictor + loss + target preparation,
 and the check that the training data really carries each head's label."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, Sequence
+from typing import Callable, Dict, List, Sequence
 
 from mmdet.structures import DetDataSample
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
+
+from ..utils import labelled_indices, select_labelled
 
 
 class MissingAuxiliaryLabelError(RuntimeError):
@@ -92,6 +94,18 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     @abstractmethod
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         """Write the task's predictions into ``data_samples``."""
+
+    def labelled_loss(self, pred: Tensor, data_samples: Sequence[DetDataSample],
+                      targets: Callable[[List[DetDataSample]], Tensor]) -> Dict[str, Tensor]:
+        """``{loss_name: loss}`` of ``pred`` (B, ...) over the samples carrying the label, against
+        ``targets(those samples)``, once the batch's labels are counted (:meth:`count_labels`);
+        :meth:`zero_loss` when no sample carries it."""
+        idx = labelled_indices(data_samples, self.label_field)
+        self.count_labels(len(idx), len(data_samples))
+        if not idx:
+            return {self.loss_name: self.zero_loss(pred)}
+        target = targets([data_samples[i] for i in idx]).to(pred.device)
+        return {self.loss_name: self.loss_module(select_labelled(pred, idx), target)}
 
     @staticmethod
     def zero_loss(pred: Tensor) -> Tensor:

@@ -6,7 +6,6 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from torch import Tensor
 
-from ..utils import labelled_indices, select_labelled
 from .base_aux_head import BaseAuxiliaryHead
 
 
@@ -46,14 +45,8 @@ class SceneHead(BaseAuxiliaryHead):
         return maps.float().mean(dim=(2, 3))
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
-        logits = self(maps)
-        idx = labelled_indices(data_samples, self.label_field)
-        self.count_labels(len(idx), len(data_samples))
-        if not idx:
-            return {self.loss_name: self.zero_loss(logits)}
-        labels = torch.stack([data_samples[i].gt_scene_label for i in idx]).view(-1)
-        return {self.loss_name: self.loss_module(select_labelled(logits, idx),
-                                                labels.to(logits.device).long())}
+        return self.labelled_loss(self(maps), data_samples, lambda labelled: torch.stack(
+            [sample.gt_scene_label for sample in labelled]).view(-1).long())
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         for sample, scores in zip(data_samples, self(maps).softmax(dim=1)):

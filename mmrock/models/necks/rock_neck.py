@@ -16,8 +16,9 @@ DEFAULT_AUX_HEADS = dict(
 
 def aux_export_names(tasks: Sequence[str]) -> List[str]:
     """Output names of the tasks' predictions in exported graphs: ``scene`` -> ``scene_logits``,
-    any other task keeps its name (``depth``, ``normals``)."""
-    return ['scene_logits' if name == 'scene' else name for name in tasks]
+    ``presence`` -> ``presence_logits``, any other task keeps its name (``depth``, ``normals``)."""
+    logits = ('scene', 'presence')
+    return [f'{name}_logits' if name in logits else name for name in tasks]
 
 
 @MODELS.register_module()
@@ -144,8 +145,8 @@ class ROCKNeck(BaseModule):
     def predict_tensors(self, task_maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Each task's prediction as one batch tensor at the grid of the task maps, keyed by its
         output name in exported graphs (ONNX, mmdeploy), in ``aux_heads`` order:
-        ``scene_logits`` (B, S), ``depth`` (B, 1, h, w) metres, ``normals`` (B, 3, h, w) unit
-        vectors (a task named otherwise keeps its name)."""
+        ``scene_logits`` (B, S), ``presence_logits`` (B, K), ``depth`` (B, 1, h, w) metres,
+        ``normals`` (B, 3, h, w) unit vectors (:func:`aux_export_names`)."""
         outputs = {}
         for key, (name, head) in zip(self.export_names, self.aux_heads.items()):
             pred = head(task_maps[name])
