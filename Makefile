@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test demo ablation study-data study-pretrain study-curves study clean-venv
+.PHONY: install lint format test demo ablation study-data study-pretrain study-curves study clean-venv
 
 install: $(STAMP)
 
@@ -14,15 +14,28 @@ install: $(STAMP)
 # torch, which pulls a newer setuptools). pip caches the
 # built wheel, so a re-install on the same machine takes seconds.
 $(STAMP): requirements.txt requirements/runtime.txt requirements/build.txt \
-		requirements/tests.txt requirements/deploy.txt setup.py
+		requirements/tests.txt requirements/deploy.txt requirements/lint.txt setup.py
 	test -x $(VPY) || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q torch==2.13.0
 	$(VPY) -m pip install -q -r requirements/build.txt
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(VPY) -m pip install -q --no-build-isolation mmcv==2.1.0
 	$(VPY) -m pip install -q -r requirements.txt -r requirements/tests.txt \
-		-r requirements/deploy.txt
+		-r requirements/deploy.txt -r requirements/lint.txt
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $(STAMP)
+
+# The lint gate (settings in setup.cfg: 100 columns): flake8, isort and yapf as checks, codespell.
+# `make format` rewrites the files as isort and yapf want them.
+LINTED := mmrock mmrock_data tools tests configs setup.py
+lint: install
+	$(VPY) -m flake8 $(LINTED)
+	$(VPY) -m isort --check-only --diff $(LINTED)
+	$(VPY) -m yapf --diff --recursive $(LINTED)
+	$(VENV)/bin/codespell
+
+format: install
+	$(VPY) -m isort $(LINTED)
+	$(VPY) -m yapf --in-place --recursive $(LINTED)
 
 # Two test processes (pytest-xdist), one module each at a time so that module fixtures are built
 # once, one CPU thread each: most tests start tool subprocesses, whose start-up is serial.

@@ -87,8 +87,12 @@ def run_python(*args, env=None, timeout=600, cwd=REPO) -> subprocess.CompletedPr
     """Run ``python ARGS`` (this interpreter) from ``cwd`` (the repository root), capturing text
     output."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *map(str, args)],
+                          cwd=cwd,
+                          env=full_env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)
 
 
 # argv: MODULE FUNCTION N TOOL ARGS...: the tool in this interpreter, with MODULE.FUNCTION
@@ -113,8 +117,13 @@ def run_terminated(module: str, function: str, after: int, tool,
                    *args) -> subprocess.CompletedProcess:
     """``python TOOL ARGS`` that gets SIGTERM after the ``after``-th call of
     ``module.function`` (see ``_TERMINATE_AFTER``)."""
-    return subprocess.run([sys.executable, '-c', _TERMINATE_AFTER, module, function, str(after),
-                           str(tool), *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([
+        sys.executable, '-c', _TERMINATE_AFTER, module, function,
+        str(after),
+        str(tool), *map(str, args)
+    ],
+                          capture_output=True,
+                          text=True,
                           timeout=120)
 
 
@@ -150,9 +159,10 @@ def split_size(data_root: Path, split: str) -> int:
 
 def write_tiny_config(path: Path, data_root: Path, extra: str = '') -> Path:
     """The tiny ROCK config on ``data_root`` (plus ``extra`` config lines) written to ``path``."""
-    path.write_text(TINY_ROCK_CONFIG.format(
-        base=str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'),
-        data_root=f'{data_root}/') + extra)
+    path.write_text(
+        TINY_ROCK_CONFIG.format(
+            base=str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'),
+            data_root=f'{data_root}/') + extra)
     return path
 
 
@@ -162,10 +172,10 @@ def convert_synthetic(raw: Path, out: Path, val_split: bool = False, pack: bool 
     ``--no-pack``."""
     val = ['--val-split', raw / 'val_scenes.txt'] if val_split else []
     no_pack = [] if pack else ['--no-pack']
-    check_ok(run_python('tools/dataset_converters/nyuv2.py',
-                        '--mat', raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
-                        '--normals', raw / 'normals_gt', '--out', out, '--no-progress', *val,
-                        *no_pack))
+    check_ok(
+        run_python('tools/dataset_converters/nyuv2.py', '--mat', raw / 'nyu_depth_v2_labeled.mat',
+                   '--splits', raw / 'splits.mat', '--normals', raw / 'normals_gt', '--out', out,
+                   '--no-progress', *val, *no_pack))
     return out
 
 
@@ -174,9 +184,9 @@ def tiny_raw(tmp_path_factory) -> Path:
     """12 synthetic rooms at 120x160, written in the official format by
     make_synthetic_nyuv2.py."""
     raw = tmp_path_factory.mktemp('tiny_raw')
-    check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
-                        '--num', 12, '--seed', 0, '--height', 120, '--width', 160,
-                        '--no-progress'))
+    check_ok(
+        run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw, '--num', 12,
+                   '--seed', 0, '--height', 120, '--width', 160, '--no-progress'))
     return raw
 
 
@@ -189,8 +199,8 @@ def tiny_nyuv2(tmp_path_factory, tiny_raw) -> Path:
 @pytest.fixture(scope='session')
 def tiny_nyuv2_val(tmp_path_factory, tiny_raw) -> Path:
     """The 12 tiny rooms converted to train / val / test splits (the paper's protocol)."""
-    return convert_synthetic(tiny_raw, tmp_path_factory.mktemp('tiny_nyuv2_val') / 'nyuv2',
-                             val_split=True)
+    return convert_synthetic(
+        tiny_raw, tmp_path_factory.mktemp('tiny_nyuv2_val') / 'nyuv2', val_split=True)
 
 
 @pytest.fixture(scope='session')
@@ -225,5 +235,5 @@ class UserCheckout:
         """``python ARGS`` from the checkout (mmrock imported from this repository)."""
         inherited = dict(os.environ, **(env or {})).get('PYTHONPATH')
         path = os.pathsep.join(p for p in (str(REPO), inherited) if p)
-        return run_python(*args, env=dict(env or {}, PYTHONPATH=path), timeout=timeout,
-                          cwd=self.root)
+        return run_python(
+            *args, env=dict(env or {}, PYTHONPATH=path), timeout=timeout, cwd=self.root)

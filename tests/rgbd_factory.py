@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-INTRINSICS = (80., 80., 39.5, 31.5)   # fx, fy, cx, cy of the 64x80 frames
+INTRINSICS = (80., 80., 39.5, 31.5)  # fx, fy, cx, cy of the 64x80 frames
 CLASSES = ('cube', 'ball')
 SCENES = ('lab', 'office')
 
@@ -38,11 +38,19 @@ def make_rgbd_source(root: Path, num: int = 6, hw=(64, 80), seed: int = 0) -> di
         Image.fromarray(img).save(root / 'images' / name)
         Image.fromarray(np.rint(depth * 1000).astype(np.uint16)).save(root / 'depth' / name)
         images.append(dict(id=100 + i, file_name=name, height=hw[0], width=hw[1]))
-        anns.append(dict(id=i + 1, image_id=100 + i, category_id=1 + i % 2,
-                         bbox=[x, y, w, h], area=w * h, iscrowd=0))
-    coco = dict(images=images, annotations=anns,
-                categories=[dict(id=k + 1, name=n) for k, n in enumerate(CLASSES)])
+        anns.append(
+            dict(
+                id=i + 1,
+                image_id=100 + i,
+                category_id=1 + i % 2,
+                bbox=[x, y, w, h],
+                area=w * h,
+                iscrowd=0))
+    coco = dict(
+        images=images,
+        annotations=anns,
+        categories=[dict(id=k + 1, name=n) for k, n in enumerate(CLASSES)])
     (root / 'train.json').write_text(json.dumps(coco))
-    (root / 'scenes.csv').write_text('image_id,scene\n' + ''.join(
-        f'{100 + i},{SCENES[i % 2]}\n' for i in range(num)))
+    (root / 'scenes.csv').write_text('image_id,scene\n' + ''.join(f'{100 + i},{SCENES[i % 2]}\n'
+                                                                  for i in range(num)))
     return coco

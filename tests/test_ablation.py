@@ -8,8 +8,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS
 
-from conftest import REPO, check_ok, run_python, write_tiny_config
 from mmrock.engine.ablation import DEFAULT_CONFIGS, data_root_options, summarise, to_markdown
+from conftest import REPO, check_ok, run_python, write_tiny_config
 
 MEAN_STD = re.compile(r'^-?\d+\.\d+ ± \d+\.\d+$')
 
@@ -19,8 +19,7 @@ def test_ablation_end_to_end_and_resumable(tiny_nyuv2, tmp_path):
     flat = write_tiny_config(tmp_path / 'tiny_flat.py', tiny_nyuv2,
                              "\nmodel['rock']['residual'] = False\n")
     out = tmp_path / 'ablation'
-    args = ['tools/analysis_tools/ablation.py', rock, flat, '--seeds', 2, '--out', out,
-            '--jobs', 2]
+    args = ['tools/analysis_tools/ablation.py', rock, flat, '--seeds', 2, '--out', out, '--jobs', 2]
     proc = check_ok(run_python(*args))
     assert proc.stdout.count('training and testing in') == 4
 
@@ -52,9 +51,25 @@ def test_ablation_end_to_end_and_resumable(tiny_nyuv2, tmp_path):
 
 
 def test_summary_mean_and_sample_std():
-    runs = {'a': {0: {'coco/bbox_mAP_50': 0.1}, 1: {'coco/bbox_mAP_50': 0.3},
-                  2: {'coco/bbox_mAP_50': 0.2}},
-            'b': {0: {'coco/bbox_mAP_50': 0.25, 'aux/scene_acc': None}}}
+    runs = {
+        'a': {
+            0: {
+                'coco/bbox_mAP_50': 0.1
+            },
+            1: {
+                'coco/bbox_mAP_50': 0.3
+            },
+            2: {
+                'coco/bbox_mAP_50': 0.2
+            }
+        },
+        'b': {
+            0: {
+                'coco/bbox_mAP_50': 0.25,
+                'aux/scene_acc': None
+            }
+        }
+    }
     summary = summarise(runs)
     assert summary['a']['mAP@0.5']['mean'] == pytest.approx(20.)
     assert summary['a']['mAP@0.5']['std'] == pytest.approx(10.)  # sample std of 10, 30, 20
@@ -69,13 +84,15 @@ def test_default_set_configs_build(config):
     cfg = Config.fromfile(str(REPO / config))
     model = MODELS.build(cfg.model)
     heads = set(model.rock.aux_heads) if hasattr(model, 'rock') else set()
-    expected = {'ssd_r18_1xb8-400it_demo': set(),
-                'ssd_r18_flatmtl_1xb8-400it_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_rock_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_rock-near-identity_1xb8-400it_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_rock-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'},
-                'ssd_r18_per-side-anchors_1xb8-400it_demo': set(),
-                'ssd_r18_flatmtl-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'}}
+    expected = {
+        'ssd_r18_1xb8-400it_demo': set(),
+        'ssd_r18_flatmtl_1xb8-400it_demo': {'scene', 'depth', 'normals'},
+        'ssd_r18_rock_demo': {'scene', 'depth', 'normals'},
+        'ssd_r18_rock-near-identity_1xb8-400it_demo': {'scene', 'depth', 'normals'},
+        'ssd_r18_rock-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'},
+        'ssd_r18_per-side-anchors_1xb8-400it_demo': set(),
+        'ssd_r18_flatmtl-per-side-anchors_1xb8-400it_demo': {'scene', 'depth', 'normals'}
+    }
     name = config.split('/')[-1][:-3]
     if name not in expected:  # ssd_r18_rock-<task>_1xb8-400it_demo
         expected[name] = {name.split('-')[1].split('_')[0]}
@@ -89,9 +106,10 @@ def test_default_set_configs_build(config):
         assert type(head.prior_generator).__name__ == 'PerSideSSDAnchorGenerator'
 
 
-@pytest.mark.parametrize('config', ['configs/rock/ssd_r50_rock_1xb8-30k_nyuv2-795.py',
-                                    'configs/rock/ssd_r50_rock_nyuv2.py',
-                                    'configs/rock/ssd_r18_rock_demo.py'])
+@pytest.mark.parametrize('config', [
+    'configs/rock/ssd_r50_rock_1xb8-30k_nyuv2-795.py', 'configs/rock/ssd_r50_rock_nyuv2.py',
+    'configs/rock/ssd_r18_rock_demo.py'
+])
 def test_data_root_options_redirect_every_file_and_keep_the_splits(config, tmp_path):
     options = data_root_options(str(REPO / config), '/elsewhere/rooms')
     cfg = Config.fromfile(str(REPO / config))
@@ -108,31 +126,57 @@ def test_data_root_options_redirect_every_file_and_keep_the_splits(config, tmp_p
             for value in node:
                 walk(value)
 
-    walk({k: cfg.get(k) for k in ('train_dataloader', 'val_dataloader', 'test_dataloader',
-                                   'val_evaluator', 'test_evaluator')})
+    walk({
+        k: cfg.get(k)
+        for k in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
+                  'test_evaluator')
+    })
     assert roots and set(roots) == {'/elsewhere/rooms/'}
     # evaluators' absolute files moved, the loaders' relative ones (their split) kept
     original = Config.fromfile(str(REPO / config))
-    assert sorted(a.split('/')[-1] for a in ann_files if a.startswith('/')) == sorted(
-        m['ann_file'].split('/')[-1] for k in ('val_evaluator', 'test_evaluator')
-        for m in (original.get(k) or []) if isinstance(m, dict) and m.get('ann_file'))
+    assert sorted(a.split('/')[-1] for a in ann_files
+                  if a.startswith('/')) == sorted(m['ann_file'].split('/')[-1]
+                                                  for k in ('val_evaluator', 'test_evaluator')
+                                                  for m in (original.get(k) or [])
+                                                  if isinstance(m, dict) and m.get('ann_file'))
     assert all(a.startswith('/elsewhere/rooms/') or not a.startswith('/') for a in ann_files)
 
 
 def test_paired_ci95_against_a_hand_computed_example():
     """Differences 1..5: mean 3, sample sd sqrt(2.5), se sqrt(0.5); t(0.975, 4) = 2.776445."""
     from mmrock.engine.ablation import paired_ci95
-    half = 2.776445 * (2.5 ** 0.5) / (5 ** 0.5)
+    half = 2.776445 * (2.5**0.5) / (5**0.5)
     assert paired_ci95([1., 2., 3., 4., 5.]) == pytest.approx([3 - half, 3 + half], abs=1e-5)
     assert paired_ci95([2.]) is None  # one pair: no spread
 
 
 def test_paired_differences_pair_by_seed_and_reach_the_report(tmp_path):
     from mmrock.engine.ablation import default_pairs, paired_differences, write_report
-    runs = {name: {s: {'coco/bbox_mAP_50': v / 100} for s, v in values.items()}
-            for name, values in dict(ssd={0: 10., 1: 12., 2: 11.},
-                                     flat={0: 11., 1: 14., 2: 14., 3: 20.},
-                                     rock={0: 13., 1: 13., 2: 16.}).items()}
+    runs = {
+        name: {
+            s: {
+                'coco/bbox_mAP_50': v / 100
+            }
+            for s, v in values.items()
+        }
+        for name, values in dict(
+            ssd={
+                0: 10.,
+                1: 12.,
+                2: 11.
+            },
+            flat={
+                0: 11.,
+                1: 14.,
+                2: 14.,
+                3: 20.
+            },
+            rock={
+                0: 13.,
+                1: 13.,
+                2: 16.
+            }).items()
+    }
     assert default_pairs(['ssd', 'flat', 'rock']) == [('flat', 'ssd'), ('rock', 'ssd'),
                                                       ('rock', 'flat')]
     paired = paired_differences(summarise(runs), [('flat', 'ssd')])
@@ -140,7 +184,7 @@ def test_paired_differences_pair_by_seed_and_reach_the_report(tmp_path):
     assert cell['seeds'] == [0, 1, 2]  # seed 3 has no partner
     assert cell['differences'] == pytest.approx([1., 2., 3.])
     assert cell['mean'] == pytest.approx(2.) and cell['std'] == pytest.approx(1.)
-    half = 4.302653 * 1. / 3 ** 0.5
+    half = 4.302653 * 1. / 3**0.5
     assert cell['ci95'] == pytest.approx([2 - half, 2 + half], abs=1e-5)
     paths = write_report(runs, tmp_path)
     report = json.loads(paths['json'].read_text())

@@ -16,10 +16,10 @@ HEADS = dict(
 
 
 def test_masked_downsample_ignores_invalid_pixels():
-    target = torch.tensor([[[[1., 3., 0., 0.], [5., 0., 0., 0.]]]])   # (1, 1, 2, 4)
+    target = torch.tensor([[[[1., 3., 0., 0.], [5., 0., 0., 0.]]]])  # (1, 1, 2, 4)
     valid = target > 0
     out, cell_valid = masked_downsample(target, valid, (1, 2))
-    torch.testing.assert_close(out, torch.tensor([[[[3., 0.]]]]))        # mean of 1, 3, 5
+    torch.testing.assert_close(out, torch.tensor([[[[3., 0.]]]]))  # mean of 1, 3, 5
     assert cell_valid.tolist() == [[[[True, False]]]]
 
 
@@ -30,9 +30,11 @@ def test_missing_label_contributes_no_loss(task):
     maps = torch.randn(3, num_maps, 4, 5, requires_grad=True)
     labelled = dict(depth=task == 'depth', normals=task == 'normals', scene=task == 'scene')
     unlabelled = {k: False for k in labelled}
-    samples = [make_sample((64, 80), seed=0, **labelled),
-               make_sample((64, 80), seed=1, **unlabelled),
-               make_sample((64, 80), seed=2, **labelled)]
+    samples = [
+        make_sample((64, 80), seed=0, **labelled),
+        make_sample((64, 80), seed=1, **unlabelled),
+        make_sample((64, 80), seed=2, **labelled)
+    ]
     mixed = head.loss(maps, samples)[key]
     only_labelled = head.loss(maps[[0, 2]], [samples[0], samples[2]])[key]
     torch.testing.assert_close(mixed, only_labelled)
@@ -48,12 +50,12 @@ def test_depth_loss_is_berhu_on_valid_cells():
     sample = make_sample((4, 4), depth=True)
     depth = torch.tensor([[1., 1., 0., 0.], [1., 1., 0., 0.], [2., 2., 4., 4.], [2., 2., 4., 4.]])
     sample.gt_depth.data = depth[None]
-    pred = torch.tensor([[1.5, 7.], [2., 1.]])                  # prediction on a 2x2 grid
-    maps = pred[None, None].repeat(1, 2, 1, 1)                  # both maps equal -> mean = pred
+    pred = torch.tensor([[1.5, 7.], [2., 1.]])  # prediction on a 2x2 grid
+    maps = pred[None, None].repeat(1, 2, 1, 1)  # both maps equal -> mean = pred
     loss = head.loss(maps, [sample])['loss_depth']
-    err = torch.tensor([0.5, 0., 3.])                           # cell (0, 1) has no valid pixel
+    err = torch.tensor([0.5, 0., 3.])  # cell (0, 1) has no valid pixel
     c = 0.2 * 3.
-    berhu = torch.where(err <= c, err, (err ** 2 + c ** 2) / (2 * c))
+    berhu = torch.where(err <= c, err, (err**2 + c**2) / (2 * c))
     torch.testing.assert_close(loss, 3.0 * berhu.mean())
 
 
@@ -62,7 +64,7 @@ def test_normal_loss_is_one_minus_cosine():
     t = torch.tensor([0., 0., 1.]).view(1, 3, 1, 1).repeat(1, 1, 1, 2)
     p = torch.tensor([[0., 0., 5.], [0., 0., -1.]]).T.reshape(1, 3, 1, 2)
     w = torch.ones(1, 1, 1, 2)
-    torch.testing.assert_close(loss(p, t, w, w.sum()), torch.tensor(1.0))   # (0 + 2) / 2
+    torch.testing.assert_close(loss(p, t, w, w.sum()), torch.tensor(1.0))  # (0 + 2) / 2
 
 
 def test_scene_loss_is_weighted_cross_entropy():
@@ -114,8 +116,10 @@ def test_label_presence_is_logged_and_checked():
 
     never = MODELS.build(dict(type='DepthHead', label_check_iters=2))
     never.loss(maps, [without, without])
-    with pytest.raises(MissingAuxiliaryLabelError, match=r"^DepthHead \('depth'\) received no "
-                       r"'gt_depth' in the first 2 training iterations \(4 samples\)"):
+    with pytest.raises(
+            MissingAuxiliaryLabelError,
+            match=r"^DepthHead \('depth'\) received no "
+            r"'gt_depth' in the first 2 training iterations \(4 samples\)"):
         never.loss(maps, [without, without])
 
     allowed = MODELS.build(dict(type='DepthHead', label_check_iters=2, allow_missing=True))

@@ -19,8 +19,7 @@ def rotated_z(deg, scale=2.):
     return [0., scale * math.sin(a), scale * math.cos(a)]
 
 
-def sample(scene=None, scores=None, depth=None, pred_depth=None, normals=None,
-           pred_normals=None):
+def sample(scene=None, scores=None, depth=None, pred_depth=None, normals=None, pred_normals=None):
     """DetDataSample with the given labels / predictions; None = absent field.
     Maps are given as (H, W) or (H, W, 3) lists."""
     s = DetDataSample()
@@ -54,14 +53,22 @@ def test_known_values():
     samples = [
         # scene right; depth pixels (g, p): (1, 1.5), (2, 2), invalid, (4, 2);
         # normals: z vs 10, 20, 40 degrees, one masked pixel (zero vector)
-        sample(scene=3, scores=scores(3), depth=[[1, 2], [0, 4]], pred_depth=[[1.5, 2], [7, 2]],
-               normals=[[[0, 0, 1], [0, 0, 1]], [[0, 0, 0], [0, 0, 1]]],
-               pred_normals=[[rotated_z(10), rotated_z(20)], [rotated_z(0), rotated_z(40)]]),
+        sample(
+            scene=3,
+            scores=scores(3),
+            depth=[[1, 2], [0, 4]],
+            pred_depth=[[1.5, 2], [7, 2]],
+            normals=[[[0, 0, 1], [0, 0, 1]], [[0, 0, 0], [0, 0, 1]]],
+            pred_normals=[[rotated_z(10), rotated_z(20)], [rotated_z(0),
+                                                           rotated_z(40)]]),
         # scene wrong; depth (2, 2.2); no normal prediction
         sample(scene=5, scores=scores(0), depth=[[2]], pred_depth=[[2.2]], normals=[[[1, 0, 0]]]),
         # no scene label, no depth prediction; normals 45 and 5 degrees
-        sample(scores=scores(1), depth=[[3]],
-               normals=[[[1, 0, 0], [0, 0, 1]]], pred_normals=[[[1, 1, 0], rotated_z(5, 1.)]]),
+        sample(
+            scores=scores(1),
+            depth=[[3]],
+            normals=[[[1, 0, 0], [0, 0, 1]]],
+            pred_normals=[[[1, 1, 0], rotated_z(5, 1.)]]),
     ]
     m = evaluate(samples)
     assert m['aux/scene_acc'] == pytest.approx(50.)
@@ -139,8 +146,11 @@ def test_eigen_crop_bounds():
 
 def test_eigen_depth_averages_images_where_pooled_pools_pixels():
     """Image A: 1 pixel (g 1, p 2); image B: 3 pixels (g 4, p 4.5), all inside the crop."""
-    samples = [sample(**depth_map({(10, 10): (1., 2.)}, 2.)),
-               sample(**depth_map({(10, c): (4., 4.5) for c in (10, 11, 12)}, 4.5))]
+    samples = [
+        sample(**depth_map({(10, 10): (1., 2.)}, 2.)),
+        sample(**depth_map({(10, c): (4., 4.5)
+                            for c in (10, 11, 12)}, 4.5))
+    ]
     pooled = evaluate(samples)
     assert not any('eigen' in key for key in pooled)
     m = evaluate(samples, eigen_depth=True)
@@ -161,11 +171,11 @@ def test_eigen_depth_averages_images_where_pooled_pools_pixels():
 def test_eigen_depth_crop_cap_and_clip():
     pixels = {
         (10, 10): (2., 30.),  # inside; prediction clipped to 10 m: AbsRel 4, squared error 64
-        (5, 4): (1., 1.),     # inside (the crop's first row and column)
-        (10, 59): (5., 5.),   # inside (its last column)
-        (4, 10): (1., 3.),    # above the crop
-        (47, 10): (1., 2.),   # below it (row end excluded)
-        (10, 60): (1., 2.),   # right of it
+        (5, 4): (1., 1.),  # inside (the crop's first row and column)
+        (10, 59): (5., 5.),  # inside (its last column)
+        (4, 10): (1., 3.),  # above the crop
+        (47, 10): (1., 2.),  # below it (row end excluded)
+        (10, 60): (1., 2.),  # right of it
         (20, 20): (12., 12.)  # ground truth beyond 10 m
     }
     m = evaluate([sample(**depth_map(pixels, 1.))], eigen_depth=True)

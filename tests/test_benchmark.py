@@ -24,8 +24,8 @@ HW = (64, 96)
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, REPO / 'tools' / 'analysis_tools' / f'{name}.py')
+    spec = importlib.util.spec_from_file_location(name,
+                                                  REPO / 'tools' / 'analysis_tools' / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,11 +53,12 @@ def one_torch_thread():
 def test_benchmark_tool_writes_json_and_markdown(tmp_path):
     out, md = tmp_path / 'results.json', tmp_path / 'results.md'
     configs = [str(REPO / 'configs' / 'rock' / c) for c in CONFIGS]
-    assert load_tool('benchmark').main(
-        configs + ['--input-size', *map(str, HW), '--iters', '2', '--warmup', '1',
-                   '--repeats', '1', '--batch-size', '2', '--out', str(out),
-                   '--threads', '1',
-                   '--markdown', str(md)]) == 0
+    assert load_tool('benchmark').main(configs + [
+        '--input-size', *map(str, HW), '--iters', '2', '--warmup', '1', '--repeats', '1',
+        '--batch-size', '2', '--out',
+        str(out), '--threads', '1', '--markdown',
+        str(md)
+    ]) == 0
     report = json.loads(out.read_text())
     names = [c[:-3] for c in CONFIGS]
     assert [r['name'] for r in report['configs']] == names
@@ -72,7 +73,7 @@ def test_benchmark_tool_writes_json_and_markdown(tmp_path):
         assert 'dets_per_img' in r['throughput']['predict_bs1']
         assert r['complexity']['gmacs'] > r['complexity']['backbone_gmacs'] > 0
     rock = report['configs'][1]['complexity']
-    assert 0.1 < rock['rock_over_backbone'] < 0.2       # ~15%, independent of the input size
+    assert 0.1 < rock['rock_over_backbone'] < 0.2  # ~15%, independent of the input size
     assert set(report['overhead_pct']) == set(names[1:])
     assert set(report['overhead_pct']['ssd_r50_rock_nyuv2']) == blocks
     for key in ('date', 'cpu', 'cpu_count', 'torch', 'load_average'):
@@ -89,8 +90,10 @@ def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
     config = str(REPO / 'configs' / 'rock' / f'{name}.py')
     assert load_tool('benchmark_pipeline').main([
         config, '--num-images', '3', '--workers', '0', '1', '--synthetic-images', '4',
-        '--synthetic-dir', str(tmp_path / 'syn'), '--out', str(out), '--cfg-options',
-        f"train_dataloader.dataset.data_root={tmp_path / 'missing'}/"]) == 0
+        '--synthetic-dir',
+        str(tmp_path / 'syn'), '--out',
+        str(out), '--cfg-options', f"train_dataloader.dataset.data_root={tmp_path / 'missing'}/"
+    ]) == 0
     result = json.loads(out.read_text())
     assert result['synthetic'] and result['dataset_size'] > 0
     assert result['in_process']['img_per_s'] > 0
@@ -106,9 +109,10 @@ def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
         assert (data_root / 'packed' / 'nyuv2_train' / 'index.json').is_file()
         capsys.readouterr()
         assert load_tool('benchmark_pipeline').main([
-            config, '--num-images', '3', '--workers', '0', '--out', str(out), '--cfg-options',
-            f'train_dataloader.dataset.data_root={data_root}/',
-            'train_dataloader.dataset.pack=packed/not_written/']) == 1
+            config, '--num-images', '3', '--workers', '0', '--out',
+            str(out), '--cfg-options', f'train_dataloader.dataset.data_root={data_root}/',
+            'train_dataloader.dataset.pack=packed/not_written/'
+        ]) == 1
         error = capsys.readouterr().err.strip().splitlines()
         assert len(error) == 1 and 'index.json' in error[0] and 'pack' in error[0]
 
@@ -145,9 +149,10 @@ def test_losses_stay_fp32_under_autocast():
     data = model.data_preprocessor(synthetic_batch(2, HW), True)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         losses = model(**data, mode='loss')
-    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals',
-                           'w_scene', 'w_depth', 'w_normals', 'rock_input_rms',
-                           'rock_residual_rms'}
+    assert set(losses) == {
+        'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals', 'w_scene', 'w_depth',
+        'w_normals', 'rock_input_rms', 'rock_residual_rms'
+    }
     for name, value in losses.items():
         assert value.dtype == torch.float32 and torch.isfinite(value), name
 
@@ -179,7 +184,7 @@ def test_fast_config(config):
 
 def test_predict_under_autocast_returns_float32_detections():
     model = build('ssd_r50_rock_nyuv2.py').eval()
-    model.detector.bbox_head.test_cfg.score_thr = 0.0   # random weights: keep boxes for NMS
+    model.detector.bbox_head.test_cfg.score_thr = 0.0  # random weights: keep boxes for NMS
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
         (out, ) = model.test_step(synthetic_batch(1, HW))
     assert len(out.pred_instances) > 0

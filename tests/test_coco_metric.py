@@ -10,8 +10,8 @@ from mmdet.evaluation import CocoMetric
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 from mmrock.evaluation import ZeroOnEmptyCocoMetric
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 
 H, W = 60, 80
 
@@ -27,20 +27,36 @@ def gt_and_dets(tmp_path):
             x, y = rng.uniform(0, 40), rng.uniform(0, 30)
             w, h = rng.uniform(8, 35), rng.uniform(8, 25)
             cat = int(rng.choice([5, 14, 17]))  # chair, pillow, table
-            anns.append(dict(id=len(anns) + 1, image_id=img_id, category_id=cat,
-                             bbox=[x, y, w, h], area=w * h, iscrowd=0))
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=img_id,
+                    category_id=cat,
+                    bbox=[x, y, w, h],
+                    area=w * h,
+                    iscrowd=0))
             if rng.uniform() < 0.8:  # detected, with localisation noise
                 jitter = rng.normal(0, 1., 4)
-                dets.append(dict(image_id=img_id, category_id=cat, score=float(rng.uniform(0.3, 1)),
-                                 bbox=[x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]]))
+                dets.append(
+                    dict(
+                        image_id=img_id,
+                        category_id=cat,
+                        score=float(rng.uniform(0.3, 1)),
+                        bbox=[x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]]))
         for _ in range(2):  # false positives
-            dets.append(dict(image_id=img_id, category_id=int(rng.choice([5, 14, 17])),
-                             score=float(rng.uniform(0, 0.6)),
-                             bbox=[rng.uniform(0, 60), rng.uniform(0, 40), 15., 12.]))
+            dets.append(
+                dict(
+                    image_id=img_id,
+                    category_id=int(rng.choice([5, 14, 17])),
+                    score=float(rng.uniform(0, 0.6)),
+                    bbox=[rng.uniform(0, 60), rng.uniform(0, 40), 15., 12.]))
     ann_file = tmp_path / 'gt.json'
-    ann_file.write_text(json.dumps(dict(
-        images=images, annotations=anns,
-        categories=[dict(id=i + 1, name=n) for i, n in enumerate(DETECTION_CLASSES)])))
+    ann_file.write_text(
+        json.dumps(
+            dict(
+                images=images,
+                annotations=anns,
+                categories=[dict(id=i + 1, name=n) for i, n in enumerate(DETECTION_CLASSES)])))
     return str(ann_file), dets
 
 
@@ -57,9 +73,10 @@ def test_coco_metric_equals_cocoeval(gt_and_dets):
     for img_id in coco_gt.getImgIds():
         mine = [d for d in dets if d['image_id'] == img_id]
         xywh = np.array([d['bbox'] for d in mine], np.float32).reshape(-1, 4)
-        pred = dict(bboxes=torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)),
-                    scores=torch.tensor([d['score'] for d in mine]),
-                    labels=torch.tensor([d['category_id'] - 1 for d in mine]))
+        pred = dict(
+            bboxes=torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)),
+            scores=torch.tensor([d['score'] for d in mine]),
+            labels=torch.tensor([d['category_id'] - 1 for d in mine]))
         metric.process({}, [dict(img_id=img_id, ori_shape=(H, W), pred_instances=pred)])
     results = metric.evaluate(size=len(coco_gt.getImgIds()))
 
@@ -76,10 +93,10 @@ def _evaluate(metric_cls, ann_file, dets_per_image):
     metric.dataset_meta = dict(classes=DETECTION_CLASSES)
     for img_id, mine in dets_per_image.items():
         xywh = np.array([d['bbox'] for d in mine], np.float32).reshape(-1, 4)
-        pred = dict(bboxes=torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]],
-                                                           1)),
-                    scores=torch.tensor([d['score'] for d in mine], dtype=torch.float32),
-                    labels=torch.tensor([d['category_id'] - 1 for d in mine], dtype=torch.long))
+        pred = dict(
+            bboxes=torch.from_numpy(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)),
+            scores=torch.tensor([d['score'] for d in mine], dtype=torch.float32),
+            labels=torch.tensor([d['category_id'] - 1 for d in mine], dtype=torch.long))
         metric.process({}, [dict(img_id=img_id, ori_shape=(H, W), pred_instances=pred)])
     return metric.evaluate(size=len(dets_per_image))
 
@@ -104,5 +121,5 @@ def test_zero_on_empty_coco_metric(gt_and_dets):
 
     # with detections it is mmdet's CocoMetric, unchanged
     per_image = {img_id: [d for d in dets if d['image_id'] == img_id] for img_id in img_ids}
-    assert (_evaluate(ZeroOnEmptyCocoMetric, ann_file, per_image)
-            == pytest.approx(_evaluate(CocoMetric, ann_file, per_image), nan_ok=True))
+    assert (_evaluate(ZeroOnEmptyCocoMetric, ann_file, per_image) == pytest.approx(
+        _evaluate(CocoMetric, ann_file, per_image), nan_ok=True))

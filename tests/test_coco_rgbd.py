@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
 from mmrock_data.converters import decode_normals
+from conftest import REPO
 from rgbd_factory import CLASSES, INTRINSICS, SCENES, make_rgbd_source
 
 spec = importlib.util.spec_from_file_location(
@@ -26,9 +26,13 @@ def source(tmp_path):
 
 
 def argv(src, out, *extra, scale='1000'):
-    return ['--coco-json', str(src / 'train.json'), '--images', str(src / 'images'),
-            '--depth', str(src / 'depth'), '--depth-scale', scale, '--out', str(out),
-            '--no-progress', *extra]
+    return [
+        '--coco-json',
+        str(src / 'train.json'), '--images',
+        str(src / 'images'), '--depth',
+        str(src / 'depth'), '--depth-scale', scale, '--out',
+        str(out), '--no-progress', *extra
+    ]
 
 
 def intrinsics_args():
@@ -39,16 +43,20 @@ def test_converts_generated_inputs(source, tmp_path, capsys):
     src, coco = source
     out = tmp_path / 'out'
     assert tool.main(argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'))) == 0
-    assert capsys.readouterr().out.splitlines() == ['train.json: 3 images, 3 boxes',
-                                                    f'written: {out}']
+    assert capsys.readouterr().out.splitlines() == [
+        'train.json: 3 images, 3 boxes', f'written: {out}'
+    ]
     assert sorted(os.listdir(tmp_path)) == ['out', 'src']  # no temporary folder left
     ann = json.loads((out / 'annotations' / 'train.json').read_text())
     assert ann['scene_classes'] == sorted(SCENES) and ann['annotations'] == coco['annotations']
     for img, entry in zip(coco['images'], ann['images']):
-        assert entry == dict(img, depth_file=img['file_name'], normal_file=img['file_name'],
-                             normal_mask_file=img['file_name'],
-                             scene=SCENES[(img['id'] - 100) % 2],
-                             scene_id=sorted(SCENES).index(SCENES[(img['id'] - 100) % 2]))
+        assert entry == dict(
+            img,
+            depth_file=img['file_name'],
+            normal_file=img['file_name'],
+            normal_mask_file=img['file_name'],
+            scene=SCENES[(img['id'] - 100) % 2],
+            scene_id=sorted(SCENES).index(SCENES[(img['id'] - 100) % 2]))
         name = img['file_name']
         assert (out / 'images' / name).read_bytes() == (src / 'images' / name).read_bytes()
         raw = np.asarray(Image.open(src / 'depth' / name))
@@ -131,8 +139,8 @@ def exif_rotated_jpeg(src):
     (src / 'train.json').write_text(json.dumps(coco))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
-    Image.open(src / 'images' / '002.png').convert('RGB').save(src / 'images' / '002.jpg',
-                                                                exif=exif)
+    Image.open(src / 'images' / '002.png').convert('RGB').save(
+        src / 'images' / '002.jpg', exif=exif)
     return str(src / 'images' / '002.jpg'), (
         'EXIF orientation 6: OpenCV, which mmdet loads images with, rotates or mirrors it on '
         'reading, so its pixels would no longer match its size, boxes and depth; store it '
@@ -140,9 +148,10 @@ def exif_rotated_jpeg(src):
         'refer to the stored pixels')
 
 
-@pytest.mark.parametrize('spoil', [bad_depth_size, missing_depth, unknown_csv_id,
-                                   eight_bit_depth, unknown_category, unknown_annotation_image,
-                                   exif_rotated_jpeg])
+@pytest.mark.parametrize('spoil', [
+    bad_depth_size, missing_depth, unknown_csv_id, eight_bit_depth, unknown_category,
+    unknown_annotation_image, exif_rotated_jpeg
+])
 def test_bad_input_gives_one_line_and_no_output(spoil, source, tmp_path, capsys):
     src, _ = source
     path, problem = spoil(src)
@@ -188,11 +197,14 @@ def test_dataset_refuses_wrongly_sized_depth_file(source, tmp_path):
     Image.fromarray(np.ones((30, 40), np.uint16)).save(out / 'depth' / '001.png')
     from mmrock.datasets import MultiTaskCocoDataset, multitask_pipeline
     from mmrock_data.converters import NYUv2FormatError
-    pipeline = multitask_pipeline([dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-                                   dict(type='Resize', scale=(40, 32)),
-                                   dict(type='PackDetInputs')])
-    dataset = MultiTaskCocoDataset(data_root=str(out), ann_file='annotations/train.json',
-                                   pipeline=pipeline)
+    pipeline = multitask_pipeline([
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='Resize', scale=(40, 32)),
+        dict(type='PackDetInputs')
+    ])
+    dataset = MultiTaskCocoDataset(
+        data_root=str(out), ann_file='annotations/train.json', pipeline=pipeline)
     assert dataset[0]['data_samples'].gt_depth.shape == (32, 40)
     with pytest.raises(NYUv2FormatError) as err:
         dataset[1]
@@ -206,10 +218,13 @@ def test_scene_id_out_of_range_is_an_error(source, tmp_path):
     assert tool.main(argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'))) == 0
     from mmrock.datasets import MultiTaskCocoDataset
     from mmrock_data.converters import NYUv2FormatError
-    with pytest.raises(NYUv2FormatError, match=r"scene_id 1 of image 101 is not in 0\.\.0 \(1 "
-                       r'scene_classes\)'):
-        MultiTaskCocoDataset(data_root=str(out), ann_file='annotations/train.json',
-                             metainfo=dict(scene_classes=('lab', )))
+    with pytest.raises(
+            NYUv2FormatError, match=r"scene_id 1 of image 101 is not in 0\.\.0 \(1 "
+            r'scene_classes\)'):
+        MultiTaskCocoDataset(
+            data_root=str(out),
+            ann_file='annotations/train.json',
+            metainfo=dict(scene_classes=('lab', )))
 
 
 def test_worker_processes_write_the_same_files(source, tmp_path):
@@ -217,8 +232,11 @@ def test_worker_processes_write_the_same_files(source, tmp_path):
     trees = {}
     for nproc in ('1', '3'):
         out = tmp_path / f'out{nproc}'
-        assert tool.main(argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'),
-                              '--nproc', nproc)) == 0
-        trees[nproc] = {str(p.relative_to(out)): p.read_bytes()
-                        for p in sorted(out.rglob('*')) if p.is_file()}
+        assert tool.main(
+            argv(src, out, *intrinsics_args(), '--scenes', str(src / 'scenes.csv'), '--nproc',
+                 nproc)) == 0
+        trees[nproc] = {
+            str(p.relative_to(out)): p.read_bytes()
+            for p in sorted(out.rglob('*')) if p.is_file()
+        }
     assert len(trees['1']) == 3 * 4 + 1 and trees['1'] == trees['3']

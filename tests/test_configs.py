@@ -12,8 +12,10 @@ CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
 
 
 def test_there_are_configs():
-    assert {'ssd_r50_rock_nyuv2.py', 'ssd_r50_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py',
-            'retinanet_r50_fpn_rock_nyuv2.py', 'faster-rcnn_r50_fpn_rock_nyuv2.py'} <= set(CONFIGS)
+    assert {
+        'ssd_r50_rock_nyuv2.py', 'ssd_r50_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py',
+        'retinanet_r50_fpn_rock_nyuv2.py', 'faster-rcnn_r50_fpn_rock_nyuv2.py'
+    } <= set(CONFIGS)
 
 
 @pytest.mark.parametrize('name', CONFIGS)
@@ -22,10 +24,10 @@ def test_config_builds(name):
     cfg.model.backbone.init_cfg = None
     MODELS.build(cfg.model)
     for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg[split] is None:                        # validation off
+        if cfg[split] is None:  # validation off
             continue
         dataset = cfg[split].dataset
-        while 'dataset' in dataset:                   # wrappers (ConcatDataset, RepeatDataset)
+        while 'dataset' in dataset:  # wrappers (ConcatDataset, RepeatDataset)
             dataset = dataset.dataset
         datasets = dataset.get('datasets', [dataset])
         for d in datasets:

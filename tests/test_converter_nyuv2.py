@@ -14,15 +14,13 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
-from conftest import run_terminated
-from mmrock_data.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError,
-                                              convert_nyuv2, decode_normals,
-                                              kinect_intrinsics, normals_from_depth)
-from mmrock_data.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room,
-                                                    default_names, make_synthetic_nyuv2,
-                                                    make_thing, write_normals_png,
-                                                    write_splits_mat)
+from mmrock_data.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError, convert_nyuv2,
+                                              decode_normals, kinect_intrinsics, normals_from_depth)
+from mmrock_data.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room, default_names,
+                                                    make_synthetic_nyuv2, make_thing,
+                                                    write_normals_png, write_splits_mat)
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, SCENE_CLASSES
+from conftest import run_terminated
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / 'tools' / 'dataset_converters' / 'nyuv2.py'
@@ -52,10 +50,13 @@ def _assert_no_output(out):
 # a hand-built file with known content (12 x 16 images)
 
 H, W = 12, 16
-SCENE_TYPES = ['bedroom', 'bedroom', 'office', 'bedroom', 'living_room', 'dining_room',
-               'living_room']
-SCENES = ['bedroom_0001', 'bedroom_0001', 'office_0001', 'bedroom_0002', 'living_room_0001',
-          'dining_room_0001', 'living_room_0002']
+SCENE_TYPES = [
+    'bedroom', 'bedroom', 'office', 'bedroom', 'living_room', 'dining_room', 'living_room'
+]
+SCENES = [
+    'bedroom_0001', 'bedroom_0001', 'office_0001', 'bedroom_0002', 'living_room_0001',
+    'dining_room_0001', 'living_room_0002'
+]
 TRAIN, TEST = [0, 1, 3, 5, 6], [2, 4]  # 0-based
 VAL_SCENES = ['living_room_0002', 'bedroom_0001']
 
@@ -95,13 +96,20 @@ def _hand_built_maps():
 
 # expected boxes per split: {image id (= index + 1): [(category, [x, y, w, h], instance)]}
 EXPECTED = {
-    'train': {4: [(CAT['bed'], [0, 5, 10, 7], 1), (CAT['pillow'], [1, 5, 3, 2], 1),
-                  (CAT['pillow'], [6, 5, 3, 2], 2), (CAT['table'], [12, 0, 4, 2], 0)],
-              6: [(CAT['bathtub'], [15, 11, 1, 1], 5), (CAT['chair'], [5, 0, 1, 12], 3)]},
-    'val': {1: [], 2: [],
-            7: [(CAT['sofa'], [0, 4, 16, 4], 1), (CAT['sofa'], [0, 10, 2, 2], 2)]},
-    'test': {3: [(CAT['chair'], [1, 2, 12, 8], 1), (CAT['chair'], [5, 6, 3, 1], 2)],
-             5: [(CAT['counter'], [0, 9, 16, 3], 1), (CAT['television'], [4, 3, 8, 2], 1)]},
+    'train': {
+        4: [(CAT['bed'], [0, 5, 10, 7], 1), (CAT['pillow'], [1, 5, 3, 2], 1),
+            (CAT['pillow'], [6, 5, 3, 2], 2), (CAT['table'], [12, 0, 4, 2], 0)],
+        6: [(CAT['bathtub'], [15, 11, 1, 1], 5), (CAT['chair'], [5, 0, 1, 12], 3)]
+    },
+    'val': {
+        1: [],
+        2: [],
+        7: [(CAT['sofa'], [0, 4, 16, 4], 1), (CAT['sofa'], [0, 10, 2, 2], 2)]
+    },
+    'test': {
+        3: [(CAT['chair'], [1, 2, 12, 8], 1), (CAT['chair'], [5, 6, 3, 1], 2)],
+        5: [(CAT['counter'], [0, 9, 16, 3], 1), (CAT['television'], [4, 3, 8, 2], 1)]
+    },
 }
 
 
@@ -114,7 +122,11 @@ def _hand_depths():
     return depths
 
 
-def write_tiny(root, names=None, scene_types=SCENE_TYPES, labels=None, splits=(TRAIN, TEST),
+def write_tiny(root,
+               names=None,
+               scene_types=SCENE_TYPES,
+               labels=None,
+               splits=(TRAIN, TEST),
                normals=True):
     """The hand-built dataset: mat, splits, normals_gt, val split file; returns their paths."""
     root = Path(root)
@@ -124,8 +136,7 @@ def write_tiny(root, names=None, scene_types=SCENE_TYPES, labels=None, splits=(T
         lab = labels
     depths = _hand_depths()
     rng = np.random.default_rng(0)
-    with NYUv2MatWriter(root / 'tiny.mat', len(SCENES), H, W, names=names,
-                        compression=None) as wr:
+    with NYUv2MatWriter(root / 'tiny.mat', len(SCENES), H, W, names=names, compression=None) as wr:
         for i in range(len(SCENES)):
             rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
             wr.write(i, rgb, depths[i], depths[i], lab[i], inst[i], scene_types[i], SCENES[i])
@@ -136,10 +147,13 @@ def write_tiny(root, names=None, scene_types=SCENE_TYPES, labels=None, splits=(T
             n /= np.linalg.norm(n, axis=-1, keepdims=True)
             write_normals_png(root / 'normals_gt', i, n, rng.random((H, W)) > 0.3)
     (root / 'val.txt').write_text('# val scenes\n' + '\n'.join(VAL_SCENES) + '\n\n')
-    return {'mat_path': root / 'tiny.mat', 'splits_path': root / 'splits.mat',
-            'normals_dir': root / 'normals_gt' if normals else None,
-            'compute_normals': not normals,
-            'val_split': root / 'val.txt'}
+    return {
+        'mat_path': root / 'tiny.mat',
+        'splits_path': root / 'splits.mat',
+        'normals_dir': root / 'normals_gt' if normals else None,
+        'compute_normals': not normals,
+        'val_split': root / 'val.txt'
+    }
 
 
 @pytest.fixture(scope='module')
@@ -153,24 +167,40 @@ def tiny(tmp_path_factory):
 def test_hand_built_boxes_scenes_and_splits(tiny):
     root, paths, counts = tiny
     out = root / 'out'
-    assert sorted(os.listdir(out)) == ['annotations', 'depth', 'images', 'normal_masks',
-                                       'normals']
-    assert counts == {'train': 2, 'train_boxes': 6, 'val': 3, 'val_boxes': 2, 'test': 2,
-                      'test_boxes': 4}
+    assert sorted(os.listdir(out)) == ['annotations', 'depth', 'images', 'normal_masks', 'normals']
+    assert counts == {
+        'train': 2,
+        'train_boxes': 6,
+        'val': 3,
+        'val_boxes': 2,
+        'test': 2,
+        'test_boxes': 4
+    }
     ann_ids = []
     for split, expected in EXPECTED.items():
         coco = _load_json(out, split)
-        assert coco['categories'] == [{'id': k + 1, 'name': c, 'supercategory': 'object'}
-                                      for k, c in enumerate(DETECTION_CLASSES)]
+        assert coco['categories'] == [{
+            'id': k + 1,
+            'name': c,
+            'supercategory': 'object'
+        } for k, c in enumerate(DETECTION_CLASSES)]
         assert _boxes(coco) == {k: [(c, b, i) for c, b, i in v] for k, v in expected.items()}
         for img in coco['images']:
             i = img['nyu_index']
             name = f'{i:04d}.png'
-            assert img == {'id': i + 1, 'file_name': name, 'height': H, 'width': W,
-                           'nyu_index': i, 'scene': SCENE_TYPES[i],
-                           'scene_id': SCENE_CLASSES.index(SCENE_TYPES[i]),
-                           'scene_name': SCENES[i], 'depth_file': name, 'normal_file': name,
-                           'normal_mask_file': name}
+            assert img == {
+                'id': i + 1,
+                'file_name': name,
+                'height': H,
+                'width': W,
+                'nyu_index': i,
+                'scene': SCENE_TYPES[i],
+                'scene_id': SCENE_CLASSES.index(SCENE_TYPES[i]),
+                'scene_name': SCENES[i],
+                'depth_file': name,
+                'normal_file': name,
+                'normal_mask_file': name
+            }
             for sub in ('images', 'depth', 'normals', 'normal_masks'):
                 assert (out / sub / name).is_file()
         for a in coco['annotations']:
@@ -239,11 +269,22 @@ def _occluded_bed_layout():
 @pytest.fixture(scope='module')
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp('generated')
-    info = make_synthetic_nyuv2(root / 'raw', 14, seed=2, height=60, width=80,
-                                forced_layouts={5: _occluded_bed_layout()}, progress=False)
+    info = make_synthetic_nyuv2(
+        root / 'raw',
+        14,
+        seed=2,
+        height=60,
+        width=80,
+        forced_layouts={5: _occluded_bed_layout()},
+        progress=False)
     out = root / 'out'
-    convert_nyuv2(info['mat'], info['splits'], out, normals_dir=info['normals'],
-                  val_split=info['val_split'], progress=False)
+    convert_nyuv2(
+        info['mat'],
+        info['splits'],
+        out,
+        normals_dir=info['normals'],
+        val_split=info['val_split'],
+        progress=False)
     return info, out
 
 
@@ -277,8 +318,12 @@ def test_generated_boxes_scenes_and_splits_match_ground_truth(generated):
             for cat, name in enumerate(DETECTION_CLASSES, 1):
                 for value in np.unique(ins[lab == NAME_INDEX[name]]):
                     ys, xs = np.nonzero((lab == NAME_INDEX[name]) & (ins == value))
-                    truth.append((cat, [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-                                        int(ys.max() - ys.min() + 1)], int(value)))
+                    truth.append((cat, [
+                        int(xs.min()),
+                        int(ys.min()),
+                        int(xs.max() - xs.min() + 1),
+                        int(ys.max() - ys.min() + 1)
+                    ], int(value)))
                     fragmented += ndimage.label((lab == NAME_INDEX[name]) & (ins == value))[1] > 1
             assert boxes[i + 1] == truth, i
     assert fragmented > 0
@@ -290,12 +335,18 @@ def test_fragmented_instance_gives_one_box(generated):
         bed = f['labels'][5].T == NAME_INDEX['bed']
     assert ndimage.label(bed)[1] == 2
     ys, xs = np.nonzero(bed)
-    coco = next(_load_json(out, s) for s in ('train', 'val', 'test')
-                if 6 in {img['id'] for img in _load_json(out, s)['images']})
+    coco = next(
+        _load_json(out, s) for s in ('train', 'val', 'test')
+        if 6 in {img['id']
+                 for img in _load_json(out, s)['images']})
     beds = [a for a in coco['annotations'] if a['image_id'] == 6 and a['category_id'] == CAT['bed']]
     assert len(beds) == 1
-    assert beds[0]['bbox'] == [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
-                               int(ys.max() - ys.min() + 1)]
+    assert beds[0]['bbox'] == [
+        int(xs.min()),
+        int(ys.min()),
+        int(xs.max() - xs.min() + 1),
+        int(ys.max() - ys.min() + 1)
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,8 +356,9 @@ def test_fragmented_instance_gives_one_box(generated):
 def _plane_depth(normal, offset, h, w):
     """z-depth of the plane n . P = offset (camera frame) for every pixel."""
     fx, fy, cx, cy = kinect_intrinsics(h, w)
-    rays = np.stack(np.broadcast_arrays(((np.arange(w) - cx) / fx)[None, :],
-                                        ((np.arange(h) - cy) / fy)[:, None], 1.), -1)
+    rays = np.stack(
+        np.broadcast_arrays(((np.arange(w) - cx) / fx)[None, :],
+                            ((np.arange(h) - cy) / fy)[:, None], 1.), -1)
     return offset / (rays @ normal)
 
 
@@ -336,12 +388,15 @@ def test_normals_from_depth_when_asked(tmp_path):
     depth = _plane_depth(normal, -1.5, h, w).astype(np.float32)
     with NYUv2MatWriter(tmp_path / 'plane.mat', 2, h, w) as wr:
         for i in range(2):
-            wr.write(i, np.zeros((h, w, 3), np.uint8), depth, depth,
-                     np.zeros((h, w), np.uint16), np.zeros((h, w), np.uint8), 'kitchen',
-                     'kitchen_0001')
+            wr.write(i, np.zeros((h, w, 3), np.uint8), depth, depth, np.zeros((h, w), np.uint16),
+                     np.zeros((h, w), np.uint8), 'kitchen', 'kitchen_0001')
     write_splits_mat(tmp_path / 'splits.mat', [0], [1])
-    convert_nyuv2(tmp_path / 'plane.mat', tmp_path / 'splits.mat', tmp_path / 'out',
-                  compute_normals=True, progress=False)
+    convert_nyuv2(
+        tmp_path / 'plane.mat',
+        tmp_path / 'splits.mat',
+        tmp_path / 'out',
+        compute_normals=True,
+        progress=False)
     png = np.asarray(Image.open(tmp_path / 'out' / 'normals' / '0001.png'))
     mask = np.asarray(Image.open(tmp_path / 'out' / 'normal_masks' / '0001.png')) == 255
     assert mask.sum() == (h - 2) * (w - 2)
@@ -410,18 +465,24 @@ def _bad_splits(kind, paths, root):
     elif kind == 'not_mat':
         paths['splits_path'].write_text('trainNdxs = 1\n')
     elif kind == 'zero_based':
-        scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[0], [1], [3]]),
-                                                'testNdxs': np.array([[2], [4]])})
+        scipy.io.savemat(paths['splits_path'], {
+            'trainNdxs': np.array([[0], [1], [3]]),
+            'testNdxs': np.array([[2], [4]])
+        })
     elif kind == 'out_of_range':
-        scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[1], [8]]),
-                                                'testNdxs': np.array([[2]])})
+        scipy.io.savemat(paths['splits_path'], {
+            'trainNdxs': np.array([[1], [8]]),
+            'testNdxs': np.array([[2]])
+        })
     elif kind == 'overlap':
         write_splits_mat(paths['splits_path'], [0, 1, 2], [2, 3])
     elif kind == 'missing_key':
         scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[1], [2]])})
     elif kind == 'non_integer':
-        scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[1.5]]),
-                                                'testNdxs': np.array([[2.]])})
+        scipy.io.savemat(paths['splits_path'], {
+            'trainNdxs': np.array([[1.5]]),
+            'testNdxs': np.array([[2.]])
+        })
     return 'splits_path'
 
 
@@ -468,8 +529,8 @@ BAD = [(_bad_mat, k, problem) for k, problem in [
         ('missing', 'no such file')]]
 
 
-@pytest.mark.parametrize('breaker,kind,problem', BAD,
-                         ids=[f'{b.__name__[5:]}-{k}' for b, k, _ in BAD])
+@pytest.mark.parametrize(
+    'breaker,kind,problem', BAD, ids=[f'{b.__name__[5:]}-{k}' for b, k, _ in BAD])
 def test_bad_inputs_raise_one_line_errors(tmp_path, breaker, kind, problem):
     paths = write_tiny(tmp_path)
     key = breaker(kind, paths, tmp_path)
@@ -515,9 +576,13 @@ def _load_cli():
 def test_cli(tmp_path, capsys):
     paths = write_tiny(tmp_path)
     cli = _load_cli()
-    argv = ['--mat', str(paths['mat_path']), '--splits', str(paths['splits_path']),
-            '--normals', str(paths['normals_dir']), '--out', str(tmp_path / 'data' / 'nyuv2'),
-            '--no-progress']
+    argv = [
+        '--mat',
+        str(paths['mat_path']), '--splits',
+        str(paths['splits_path']), '--normals',
+        str(paths['normals_dir']), '--out',
+        str(tmp_path / 'data' / 'nyuv2'), '--no-progress'
+    ]
     assert cli.main(argv + ['--val-split', str(paths['val_split'])]) == 0
     assert 'val: 3 images, 2 boxes' in capsys.readouterr().out
     assert cli.main(argv) == 1  # exists already
@@ -531,28 +596,45 @@ def test_cli_refuses_to_guess_the_normals(tmp_path, capsys):
     """No silent fallback: without --normals, normals from depth only with --normals-from-depth."""
     paths = write_tiny(tmp_path)
     out = tmp_path / 'nyuv2'
-    argv = ['--mat', str(paths['mat_path']), '--splits', str(paths['splits_path']),
-            '--out', str(out), '--no-progress']
+    argv = [
+        '--mat',
+        str(paths['mat_path']), '--splits',
+        str(paths['splits_path']), '--out',
+        str(out), '--no-progress'
+    ]
     assert _load_cli().main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith('error: ') and err.count('\n') == 1
     assert 'no surface normals' in err and '(--normals)' in err and '--normals-from-depth' in err
     _assert_no_output(out)
     with pytest.raises(NYUv2ConversionError, match='two sources of surface normals'):
-        convert_nyuv2(paths['mat_path'], paths['splits_path'], out,
-                      normals_dir=paths['normals_dir'], compute_normals=True)
+        convert_nyuv2(
+            paths['mat_path'],
+            paths['splits_path'],
+            out,
+            normals_dir=paths['normals_dir'],
+            compute_normals=True)
     _assert_no_output(out)
 
 
 def test_cli_process_exit_code_and_stderr(tmp_path):
     paths = write_tiny(tmp_path, normals=False)
-    scipy.io.savemat(paths['splits_path'], {'trainNdxs': np.array([[0], [1]]),
-                                            'testNdxs': np.array([[3]])})
+    scipy.io.savemat(paths['splits_path'], {
+        'trainNdxs': np.array([[0], [1]]),
+        'testNdxs': np.array([[3]])
+    })
     out = tmp_path / 'nyuv2'
-    proc = subprocess.run([sys.executable, str(CLI), '--mat', str(paths['mat_path']),
-                           '--splits', str(paths['splits_path']), '--normals-from-depth',
-                           '--out', str(out)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run([
+        sys.executable,
+        str(CLI), '--mat',
+        str(paths['mat_path']), '--splits',
+        str(paths['splits_path']), '--normals-from-depth', '--out',
+        str(out)
+    ],
+                          capture_output=True,
+                          text=True,
+                          cwd=tmp_path,
+                          timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -562,7 +644,6 @@ def test_cli_process_exit_code_and_stderr(tmp_path):
 
 # ----------------------------------------------------------------------------------------------
 # memory
-
 
 # the CLI in a fresh interpreter, reporting the peak RSS (kB) of its process (VmHWM: getrusage's
 # RUSAGE_SELF would count the forked pytest process before exec) and of its workers, and whether
@@ -587,13 +668,18 @@ def test_peak_memory_does_not_grow_with_the_number_of_images(tmp_path):
     h, w = 96, 128
     peaks = {}
     for num in (12, 120):
-        info = make_synthetic_nyuv2(tmp_path / f'raw{num}', num, seed=8, height=h, width=w,
-                                    progress=False)
+        info = make_synthetic_nyuv2(
+            tmp_path / f'raw{num}', num, seed=8, height=h, width=w, progress=False)
         proc = subprocess.run(
-            [sys.executable, '-c', _PEAK_RSS, str(CLI), '--mat', info['mat'], '--splits',
-             info['splits'], '--normals-from-depth', '--nproc', '2', '--no-progress', '--out',
-             str(tmp_path / f'out{num}'), '--no-pack'],  # the conversion alone, without torch
-            capture_output=True, text=True, timeout=120)
+            [
+                sys.executable, '-c', _PEAK_RSS,
+                str(CLI), '--mat', info['mat'], '--splits', info['splits'], '--normals-from-depth',
+                '--nproc', '2', '--no-progress', '--out',
+                str(tmp_path / f'out{num}'), '--no-pack'
+            ],  # the conversion alone, without torch
+            capture_output=True,
+            text=True,
+            timeout=120)
         assert proc.returncode == 0, proc.stderr
         peak, torch_imported = proc.stdout.split()[-2:]
         assert torch_imported == 'False'
@@ -637,9 +723,9 @@ def test_error_in_a_worker_is_the_same_one_line_error(tmp_path):
 def test_sigterm_leaves_no_output_behind(tiny_raw, tmp_path, nproc):
     out = tmp_path / 'nyuv2'
     # SIGTERM to the converting process after its third PNG (with workers: written by them)
-    proc = run_terminated(
-        'mmrock_data.converters.nyuv2_mat', 'save_png', 3, CLI,
-        '--mat', tiny_raw / 'nyu_depth_v2_labeled.mat', '--splits', tiny_raw / 'splits.mat',
-        '--normals', tiny_raw / 'normals_gt', '--nproc', nproc, '--no-progress', '--out', out)
+    proc = run_terminated('mmrock_data.converters.nyuv2_mat', 'save_png', 3, CLI, '--mat',
+                          tiny_raw / 'nyu_depth_v2_labeled.mat', '--splits',
+                          tiny_raw / 'splits.mat', '--normals', tiny_raw / 'normals_gt', '--nproc',
+                          nproc, '--no-progress', '--out', out)
     assert proc.returncode == 143, proc.stderr  # 128 + SIGTERM, as the shell reports it
     assert list(tmp_path.iterdir()) == [], 'the temporary folder stayed'

@@ -23,8 +23,11 @@ print('imported:', *[name for name in {HEAVY!r} if name in sys.modules])
 
 @pytest.mark.parametrize('tool', sorted(p.name for p in TOOLS.glob('*.py')))
 def test_help_does_not_import_torch_or_mmdet(tool):
-    proc = subprocess.run([sys.executable, '-c', _RUN, str(TOOLS / tool), '--help'],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, '-c', _RUN, str(TOOLS / tool), '--help'],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith('usage: ')

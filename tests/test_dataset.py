@@ -45,15 +45,24 @@ def write_image_entry(root, i, with_aux):
     name = f'{i:04d}.png'
     img = np.random.RandomState(i).randint(0, 255, (H, W, 3), np.uint8)
     cv2.imwrite(str(root / 'images' / name), img)
-    entry = dict(id=i + 1, file_name=name, height=H, width=W, nyu_index=i,
-                 scene='bedroom_0001', scene_name='bedroom')
+    entry = dict(
+        id=i + 1,
+        file_name=name,
+        height=H,
+        width=W,
+        nyu_index=i,
+        scene='bedroom_0001',
+        scene_name='bedroom')
     if with_aux:
         cv2.imwrite(str(root / 'depth' / name), depth_mm(i))
         v, mask = normals_png(i)
         cv2.imwrite(str(root / 'normals' / name), v[..., ::-1])  # cv2 writes BGR
         cv2.imwrite(str(root / 'normal_masks' / name), mask)
-        entry.update(scene_id=SCENE_CLASSES.index('bedroom'), depth_file=name,
-                     normal_file=name, normal_mask_file=name)
+        entry.update(
+            scene_id=SCENE_CLASSES.index('bedroom'),
+            depth_file=name,
+            normal_file=name,
+            normal_mask_file=name)
     return entry
 
 
@@ -65,21 +74,24 @@ def nyu_root(tmp_path):
     images = [write_image_entry(tmp_path, i, with_aux=i < 2) for i in range(3)]
     cat = {name: i + 1 for i, name in enumerate(DETECTION_CLASSES)}
     anns = [
-        dict(id=1, image_id=1, category_id=cat['chair'], bbox=[10, 12, 20, 25], area=500, iscrowd=0),
+        dict(
+            id=1, image_id=1, category_id=cat['chair'], bbox=[10, 12, 20, 25], area=500, iscrowd=0),
         dict(id=2, image_id=1, category_id=cat['table'], bbox=[40, 5, 30, 20], area=600, iscrowd=0),
         dict(id=3, image_id=3, category_id=cat['bed'], bbox=[5, 5, 50, 40], area=2000, iscrowd=0),
     ]
-    coco = dict(images=images, annotations=anns,
-                categories=[dict(id=i, name=n) for n, i in cat.items()],
-                scene_classes=list(SCENE_CLASSES))  # as the converter writes them
+    coco = dict(
+        images=images,
+        annotations=anns,
+        categories=[dict(id=i, name=n) for n, i in cat.items()],
+        scene_classes=list(SCENE_CLASSES))  # as the converter writes them
     for split in ('train', 'val', 'test'):
         (tmp_path / 'annotations' / f'nyuv2_{split}.json').write_text(json.dumps(coco))
     return tmp_path
 
 
 def build(root, **kwargs):
-    return NYUv2MultiTaskDataset(data_root=str(root), ann_file='annotations/nyuv2_train.json',
-                                 pipeline=PIPELINE, **kwargs)
+    return NYUv2MultiTaskDataset(
+        data_root=str(root), ann_file='annotations/nyuv2_train.json', pipeline=PIPELINE, **kwargs)
 
 
 def test_parse_data_info(nyu_root):
@@ -123,7 +135,8 @@ def test_load_and_pack(nyu_root):
     np.testing.assert_allclose(normals.permute(1, 2, 0).numpy(), n, atol=1e-6)
     assert sample.gt_scene_label.dtype == torch.long and sample.gt_scene_label.dim() == 0
     assert int(sample.gt_scene_label) == 2
-    np.testing.assert_allclose(sample.gt_instances.bboxes.numpy(), [[10, 12, 30, 37], [40, 5, 70, 25]])
+    np.testing.assert_allclose(sample.gt_instances.bboxes.numpy(),
+                               [[10, 12, 30, 37], [40, 5, 70, 25]])
     assert sample.gt_instances.labels.tolist() == [4, 16]
 
     empty = dataset[1]['data_samples']
@@ -137,13 +150,14 @@ def test_load_and_pack(nyu_root):
 
 def test_depth_invalid_values_and_flags(nyu_root, monkeypatch):
     results = build(nyu_root).get_data_info(0)
-    out = LoadMultiTaskAnnotations(with_depth=False, with_normals=False, with_scene=False)(
-        dict(results))
+    out = LoadMultiTaskAnnotations(
+        with_depth=False, with_normals=False, with_scene=False)(
+            dict(results))
     assert not {'gt_depth', 'gt_normals', 'gt_scene_label'} & set(out)
     # a float depth file (other datasets) with non-finite / negative values
     loader = LoadMultiTaskAnnotations(depth_scale=1.)
-    monkeypatch.setattr(loader, '_read', lambda path, flag: np.array(
-        [[np.nan, -1.], [np.inf, 2.5]], np.float32))
+    monkeypatch.setattr(loader, '_read',
+                        lambda path, flag: np.array([[np.nan, -1.], [np.inf, 2.5]], np.float32))
     out = loader(dict(depth_path='any.tiff'))
     assert out['gt_depth'].dtype == np.float32
     np.testing.assert_array_equal(out['gt_depth'], [[0, 0], [0, 2.5]])
@@ -155,8 +169,11 @@ def test_base_config_pipelines(nyu_root, split):
     dataset_cfg = cfg[split].dataset
     dataset_cfg.data_root = str(nyu_root)
     if split == 'train_dataloader':  # it trains from the split's pack, as the converter writes
-        pack_split(dataset_cfg.ann_file, nyu_root / dataset_cfg.pack, data_root=str(nyu_root),
-                   progress=False)
+        pack_split(
+            dataset_cfg.ann_file,
+            nyu_root / dataset_cfg.pack,
+            data_root=str(nyu_root),
+            progress=False)
     dataset = DATASETS.build(dataset_cfg)
     assert len(dataset) == 3
     np.random.seed(0)

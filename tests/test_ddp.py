@@ -43,26 +43,40 @@ def free_port() -> int:
 
 def dist_env(tmp_path) -> dict:
     """The environment of a 2-process torchrun on a free port, with ``tmp_path`` importable."""
-    return dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-                PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
+    return dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        PYTHONPATH=f'{tmp_path}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
 
 
-def dist_train_two_processes(tmp_path, data_root, hook_module: str, hook: str,
-                             extra: str = '', iters: int = 2):
+def dist_train_two_processes(tmp_path,
+                             data_root,
+                             hook_module: str,
+                             hook: str,
+                             extra: str = '',
+                             iters: int = 2):
     """tools/dist_train.sh with 2 CPU processes on the tiny config plus ``extra`` config lines,
     with the test-only hook ``hook`` (a class of the module source ``hook_module``); returns
     the work dir."""
     (tmp_path / 'ddp_dump_hook.py').write_text(hook_module)
-    config = write_tiny_config(tmp_path / 'ddp.py', data_root, f'''
+    config = write_tiny_config(
+        tmp_path / 'ddp.py', data_root, f'''
 custom_imports = dict(imports=['mmrock', 'ddp_dump_hook'], allow_failed_imports=False)
 custom_hooks = [dict(type='CheckNonFiniteLossHook'), dict(type='{hook}')]
 val_cfg = val_dataloader = val_evaluator = None
 train_cfg = dict(max_iters={iters}, val_interval=100)
 ''' + extra)
     work_dir = tmp_path / 'wd'
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                           str(work_dir)], cwd=REPO, env=dist_env(tmp_path), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh',
+         str(config), '2', '--work-dir',
+         str(work_dir)],
+        cwd=REPO,
+        env=dist_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f'Iter(train) [{iters}/{iters}]' in proc.stdout + proc.stderr
     return work_dir
@@ -71,8 +85,11 @@ train_cfg = dict(max_iters={iters}, val_interval=100)
 def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
     work_dir = dist_train_two_processes(tmp_path, tiny_nyuv2, DUMP_HOOK, 'DumpParamsHook')
 
-    dumps = {(tag, rank): torch.load(work_dir / f'{tag}_rank{rank}.pth')
-             for tag in ('before', 'after') for rank in (0, 1)}
+    dumps = {
+        (tag, rank): torch.load(work_dir / f'{tag}_rank{rank}.pth')
+        for tag in ('before', 'after')
+        for rank in (0, 1)
+    }
     for rank in (0, 1):  # both ranks ran both iterations, wrapped in DDP
         after = dumps['after', rank]
         assert (after['iter'], after['rank'], after['world_size']) == (2, rank, 2)
@@ -91,9 +108,16 @@ def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
 
     # and dist_test.sh tests it on 2 processes: both exit cleanly, rank 0 alone reports
     test_dir = tmp_path / 'wd_test'
-    proc = subprocess.run(['bash', 'tools/dist_test.sh', str(tmp_path / 'ddp.py'),
-                           str(work_dir / 'iter_2.pth'), '2', '--work-dir', str(test_dir)],
-                          cwd=REPO, env=dist_env(tmp_path), capture_output=True, text=True,
+    proc = subprocess.run([
+        'bash', 'tools/dist_test.sh',
+        str(tmp_path / 'ddp.py'),
+        str(work_dir / 'iter_2.pth'), '2', '--work-dir',
+        str(test_dir)
+    ],
+                          cwd=REPO,
+                          env=dist_env(tmp_path),
+                          capture_output=True,
+                          text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (test_dir / 'metrics.json').is_file()
@@ -110,8 +134,7 @@ def test_finish_distributed_frees_the_model_then_the_process_group(tmp_path):
     import torch.distributed as dist
 
     from mmrock.engine.runner_cfg import finish_distributed
-    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0,
-                            world_size=1)
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
     ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 2))
     ddp(torch.ones(4, 3)).sum().backward()  # the reducer's bucket allreduce ran
     runner, alive = types.SimpleNamespace(model=ddp), weakref.ref(ddp)
@@ -146,23 +169,27 @@ class DumpBalancerHook(Hook):
 '''
 
 
-@pytest.mark.parametrize('balancer', ["dict(type='DynamicWeightAverage', window=1)",
-                                      "dict(type='GradNorm')"])
+@pytest.mark.parametrize('balancer',
+                         ["dict(type='DynamicWeightAverage', window=1)", "dict(type='GradNorm')"])
 def test_loss_balancer_weights_agree_across_ranks(balancer, tiny_nyuv2, tmp_path):
     """Each rank sees other images, hence other losses; the balancer averages what it keeps
     over the ranks, so both use the same weights every iteration and end with the same state."""
-    work_dir = dist_train_two_processes(tmp_path, tiny_nyuv2, BALANCER_DUMP_HOOK,
-                                        'DumpBalancerHook', iters=3,
-                                        extra=f'model.update(loss_balancer={balancer})\n')
+    work_dir = dist_train_two_processes(
+        tmp_path,
+        tiny_nyuv2,
+        BALANCER_DUMP_HOOK,
+        'DumpBalancerHook',
+        iters=3,
+        extra=f'model.update(loss_balancer={balancer})\n')
     ranks = [torch.load(work_dir / f'balancer_rank{r}.pth') for r in (0, 1)]
     logs = [r['log'] for r in ranks]
     assert len(logs[0]) == len(logs[1]) == 3
-    assert any(a['loss_depth'] != b['loss_depth'] for a, b in zip(*logs))   # the ranks differ
+    assert any(a['loss_depth'] != b['loss_depth'] for a, b in zip(*logs))  # the ranks differ
     for it, (a, b) in enumerate(zip(*logs), start=1):
         weights = {k: v for k, v in a.items() if k.startswith('w_')}
         assert set(weights) == {'w_scene', 'w_depth', 'w_normals'}
         assert weights == {k: b[k] for k in weights}, f'iteration {it}'
-    assert set(weights.values()) != {1.0}                                   # they were learned
+    assert set(weights.values()) != {1.0}  # they were learned
     assert ranks[0]['state'].keys() == ranks[1]['state'].keys()
     for key, value in ranks[0]['state'].items():
         assert torch.equal(value, ranks[1]['state'][key]), key

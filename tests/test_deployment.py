@@ -24,8 +24,9 @@ def run_onnx(path, images: torch.Tensor):
 
 def test_export_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'rock.onnx'
-    proc = check_ok(run_python('tools/deployment/export_onnx.py', tiny_rock_config,
-                               tiny_trained['checkpoint'], '--out', out, '--verify'))
+    proc = check_ok(
+        run_python('tools/deployment/export_onnx.py', tiny_rock_config, tiny_trained['checkpoint'],
+                   '--out', out, '--verify'))
     assert f'{out}: input (B, 3, 96, 128)' in proc.stdout
     assert 'onnxruntime vs PyTorch on a random (2, 3, 96, 128) batch: largest difference' \
         in proc.stdout
@@ -39,35 +40,35 @@ def test_export_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, t
     for i in range(LEVELS):
         for name, ref in ((f'cls_score_{i}', cls_scores[i]), (f'bbox_pred_{i}', bbox_preds[i])):
             assert onnx_outs[name].shape == tuple(ref.shape), name
-            np.testing.assert_allclose(onnx_outs[name], ref.numpy(), rtol=1e-4, atol=1e-4,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                onnx_outs[name], ref.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
     assert cls_scores[0].abs().max() > 1e-3  # a real comparison, not of zeros
 
 
 def test_export_with_aux(pytorch_model, tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'rock_aux.onnx'
-    check_ok(run_python('tools/deployment/export_onnx.py', tiny_rock_config,
-                        tiny_trained['checkpoint'], '--out', out, '--with-aux',
-                        '--shape', 96, 128))
+    check_ok(
+        run_python('tools/deployment/export_onnx.py', tiny_rock_config, tiny_trained['checkpoint'],
+                   '--out', out, '--with-aux', '--shape', 96, 128))
     images = torch.randn(1, 3, 96, 128, generator=torch.Generator().manual_seed(1))
     onnx_outs = run_onnx(out, images)
     assert list(onnx_outs)[2 * LEVELS:] == ['scene_logits', 'depth', 'normals']
     with torch.no_grad():
         _, task_maps = pytorch_model.extract_feat(images)
     heads = pytorch_model.rock.aux_heads
-    expected = dict(scene_logits=heads['scene'](task_maps['scene']),
-                    depth=heads['depth'].decode_pred(heads['depth'](task_maps['depth'])),
-                    normals=heads['normals'].decode_pred(heads['normals'](task_maps['normals'])))
+    expected = dict(
+        scene_logits=heads['scene'](task_maps['scene']),
+        depth=heads['depth'].decode_pred(heads['depth'](task_maps['depth'])),
+        normals=heads['normals'].decode_pred(heads['normals'](task_maps['normals'])))
     for name, ref in expected.items():
-        np.testing.assert_allclose(onnx_outs[name], ref.numpy(), rtol=1e-4, atol=1e-4,
-                                   err_msg=name)
+        np.testing.assert_allclose(onnx_outs[name], ref.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
     assert onnx_outs['depth'].shape == (1, 1, 6, 8) and (onnx_outs['depth'] >= 0).all()
     assert onnx_outs['depth'].max() > 0 and np.abs(onnx_outs['scene_logits']).max() > 0
 
 
 def test_refuses_what_it_cannot_export(tiny_rock_config, tiny_trained, tmp_path):
     proc = run_python('tools/deployment/export_onnx.py', tiny_rock_config,
-                      tiny_trained['checkpoint'], '--out', tmp_path / 'x.onnx',
-                      '--cfg-options', 'img_scale=None')
+                      tiny_trained['checkpoint'], '--out', tmp_path / 'x.onnx', '--cfg-options',
+                      'img_scale=None')
     assert proc.returncode != 0 and 'give the input size with --shape H W' in proc.stderr
     assert not (tmp_path / 'x.onnx').exists()

@@ -15,7 +15,7 @@ CONFIGS = Path(__file__).parents[1] / 'configs' / 'rock'
 
 def build(config, **overrides):
     cfg = Config.fromfile(str(CONFIGS / config))
-    cfg.model.backbone.init_cfg = None           # no ImageNet weights offline
+    cfg.model.backbone.init_cfg = None  # no ImageNet weights offline
     cfg.model.update(overrides)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -32,14 +32,16 @@ def test_ssd_r50_rock_full_size_loss_backward_and_predict():
     torch.manual_seed(0)
     model = build('ssd_r50_rock_nyuv2.py')
     c5 = model.detector.backbone(torch.zeros(1, 3, 480, 640))[-1]
-    assert c5.shape == (1, 2048, 30, 40)                         # dilated: stride 16
+    assert c5.shape == (1, 2048, 30, 40)  # dilated: stride 16
     data = batch(model, (480, 640))
     model.train()
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert {k for k in losses if 'loss' in k} == {'loss_cls', 'loss_bbox', 'loss_scene',
-                                                  'loss_depth', 'loss_normals'}
-    assert {k for k in losses if 'loss' not in k} == {'w_scene', 'w_depth', 'w_normals',
-                                                      'rock_input_rms', 'rock_residual_rms'}
+    assert {k
+            for k in losses if 'loss' in k
+            } == {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals'}
+    assert {k
+            for k in losses if 'loss' not in k
+            } == {'w_scene', 'w_depth', 'w_normals', 'rock_input_rms', 'rock_residual_rms'}
     total = model.parse_losses(losses)[0]
     assert torch.isfinite(total)
     total.backward()
@@ -107,16 +109,16 @@ def test_flat_mtl_refines_nothing():
     assert set(maps) == {'scene', 'depth', 'normals'}
 
 
-@pytest.mark.parametrize('config', ['retinanet_r50_fpn_rock_nyuv2.py',
-                                    'faster-rcnn_r50_fpn_rock_nyuv2.py'])
+@pytest.mark.parametrize('config',
+                         ['retinanet_r50_fpn_rock_nyuv2.py', 'faster-rcnn_r50_fpn_rock_nyuv2.py'])
 def test_rock_in_other_detectors(config):
     torch.manual_seed(0)
     model = build(config).train()
     data = batch(model, (128, 160))
     losses = model.loss(data['inputs'], data['data_samples'])
     assert {'loss_scene', 'loss_depth', 'loss_normals'} <= set(losses)
-    total = sum(v if isinstance(v, torch.Tensor) else sum(v) for k, v in losses.items()
-                if 'loss' in k)
+    total = sum(
+        v if isinstance(v, torch.Tensor) else sum(v) for k, v in losses.items() if 'loss' in k)
     total.backward()
     assert model.detector.backbone.layer4[0].downsample[0].weight.grad.abs().sum() > 0
     model.eval()
@@ -135,17 +137,18 @@ def test_ssd_head_prior_and_mining_skip_ignored_anchors(monkeypatch):
 
     # 1 positive, 1 ignored anchor (huge loss, weight 0), 5 negatives: mining keeps the 3 hardest
     # negatives and never the ignored anchor
-    n_anchor = sum(head.num_base_priors)                        # one cell per level
+    n_anchor = sum(head.num_base_priors)  # one cell per level
     labels = torch.full((n_anchor, ), 19)
     labels[0] = 3
     weights = torch.zeros(n_anchor)
     weights[:7] = 1
-    weights[1] = 0                                              # ignored (IoU in [0.4, 0.5))
+    weights[1] = 0  # ignored (IoU in [0.4, 0.5))
     scores = torch.zeros(n_anchor, 20)
-    scores[1, 0] = 50.                                          # confident mistake, ignored
-    scores[2:7, 0] = torch.tensor([1., 2., 3., 4., 5.])         # negatives of rising difficulty
-    monkeypatch.setattr(head, 'get_targets', lambda *a, **k: (
-        [labels], [weights], [torch.zeros(n_anchor, 4)], [torch.zeros(n_anchor, 4)], 1))
+    scores[1, 0] = 50.  # confident mistake, ignored
+    scores[2:7, 0] = torch.tensor([1., 2., 3., 4., 5.])  # negatives of rising difficulty
+    monkeypatch.setattr(
+        head, 'get_targets', lambda *a, **k:
+        ([labels], [weights], [torch.zeros(n_anchor, 4)], [torch.zeros(n_anchor, 4)], 1))
     cls_scores, bbox_preds, start = [], [], 0
     for a in head.num_base_priors:
         cls_scores.append(scores[start:start + a].reshape(1, a * 20, 1, 1))

@@ -4,7 +4,9 @@ within NORMALS_ATOL: one renormalisation instead of one per zoom), over many see
 flips (the depth / zoom and normals rules included)."""
 import numpy as np
 import pytest
+from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
+from test_transforms import W, check_consistent, make_results
 
 from mmrock.datasets.transforms import (FusedGeometry, LoadMultiTaskAnnotations,
                                         PackMultiTaskInputs, check_multitask_pipeline,
@@ -12,25 +14,30 @@ from mmrock.datasets.transforms import (FusedGeometry, LoadMultiTaskAnnotations,
 from mmrock.datasets.transforms.fused_geometry import NORMALS_ATOL, nearest_index
 from mmrock.datasets.transforms.geometry import zoom_normals_
 from mmrock.datasets.transforms.loading import decode_depth, decode_normals
-from mmdet.registry import TRANSFORMS
-from test_transforms import W, check_consistent, make_results
 
 H, W_ = 60, 80
 MEAN = [123.675, 116.28, 103.53]
 EXPAND = dict(type='MultiTaskExpand', mean=MEAN, to_rgb=True, ratio_range=(1, 4), prob=0.5)
-CROP = dict(type='FixedRatioMinIoURandomCrop', min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
-            min_crop_size=0.3, max_crop_size=1.0)
+CROP = dict(
+    type='FixedRatioMinIoURandomCrop',
+    min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
+    min_crop_size=0.3,
+    max_crop_size=1.0)
 RESIZE = dict(type='MultiTaskResize', scale=(64, 50), keep_ratio=False)
 FLIP = dict(type='MultiTaskRandomFlip', prob=0.5)
 CHAINS = {
     'paper': [EXPAND, CROP, RESIZE, FLIP],
-    'always_expand_vertical_flip': [dict(EXPAND, prob=1.), CROP, RESIZE,
-                                    dict(FLIP, direction=['vertical', 'diagonal'], prob=0.8)],
-    'mmdet_crop_keep_ratio': [dict(EXPAND, to_rgb=False),
-                              dict(type='MultiTaskMinIoURandomCrop', min_crop_size=0.3),
-                              dict(RESIZE, scale=(100, 40), keep_ratio=True), FLIP],
-    'flip_then_crop_then_resize_twice': [FLIP, dict(EXPAND, prob=0.8), RESIZE, CROP,
-                                         dict(RESIZE, scale=(90, 70))],
+    'always_expand_vertical_flip':
+    [dict(EXPAND, prob=1.), CROP, RESIZE,
+     dict(FLIP, direction=['vertical', 'diagonal'], prob=0.8)],
+    'mmdet_crop_keep_ratio': [
+        dict(EXPAND, to_rgb=False),
+        dict(type='MultiTaskMinIoURandomCrop', min_crop_size=0.3),
+        dict(RESIZE, scale=(100, 40), keep_ratio=True), FLIP
+    ],
+    'flip_then_crop_then_resize_twice':
+    [FLIP, dict(EXPAND, prob=0.8), RESIZE, CROP,
+     dict(RESIZE, scale=(90, 70))],
 }
 
 
@@ -44,10 +51,14 @@ def make_sample(seed: int) -> dict:
     depth[rng.random((H, W_)) < 0.1] = 0
     normals = rng.integers(0, 256, (H, W_, 4)).astype(np.uint8)
     normals[..., 3] = np.where(rng.random((H, W_)) < 0.1, 0, 255)
-    return dict(img=rng.uniform(-20, 280, (H, W_, 3)).astype(np.float32), img_shape=(H, W_),
-                ori_shape=(H, W_), gt_bboxes=HorizontalBoxes(boxes.astype(np.float32)),
-                gt_bboxes_labels=rng.integers(0, 19, n), gt_ignore_flags=np.zeros(n, bool),
-                dense_codes=dict(depth=depth, normals=normals, depth_scale=1000.))
+    return dict(
+        img=rng.uniform(-20, 280, (H, W_, 3)).astype(np.float32),
+        img_shape=(H, W_),
+        ori_shape=(H, W_),
+        gt_bboxes=HorizontalBoxes(boxes.astype(np.float32)),
+        gt_bboxes_labels=rng.integers(0, 19, n),
+        gt_ignore_flags=np.zeros(n, bool),
+        dense_codes=dict(depth=depth, normals=normals, depth_scale=1000.))
 
 
 def decoded(sample: dict) -> dict:
@@ -102,9 +113,11 @@ def test_fused_applies_the_zoom_and_flip_rules():
     """Expand + crop + horizontal flip on the encoded scene of test_transforms (the image holds
     each pixel's source x, y): depth / s and normals (-x, y, z * s) renormalised, s = W / crop
     width, computed from the source pixels, not from the chain."""
-    fused = FusedGeometry([dict(type='MultiTaskExpand', mean=(0, 0, 0), ratio_range=(1.2, 2),
-                                prob=1.), dict(CROP, min_crop_size=0.5),
-                           dict(type='MultiTaskRandomFlip', prob=1.)])
+    fused = FusedGeometry([
+        dict(type='MultiTaskExpand', mean=(0, 0, 0), ratio_range=(1.2, 2), prob=1.),
+        dict(CROP, min_crop_size=0.5),
+        dict(type='MultiTaskRandomFlip', prob=1.)
+    ])
     for seed in range(10):
         np.random.seed(seed)
         out = fused(make_results())
@@ -142,8 +155,7 @@ def test_decoding_only_the_source_block():
     sample = make_sample(0)
     codes = sample['dense_codes']
     indices = [(np.r_[-1, -1, 5:40, -1], np.r_[-1, 70:20:-1, -1, -1, -1]),
-               (np.full(7, -1), np.arange(9)),
-               (np.r_[3, -1, 4, 5], np.r_[-1, 2, 3])]
+               (np.full(7, -1), np.arange(9)), (np.r_[3, -1, 4, 5], np.r_[-1, 2, 3])]
     for rows, cols in indices:
         out = {}
         FusedGeometry._decode_dense(out, codes, rows, cols, [('flip', (-1, 1, 1))], [2.])
@@ -164,25 +176,28 @@ def test_nearest_index_is_cv2_rule():
         old, new = (int(v) for v in rng.integers(1, 500, 2))
         src = np.arange(old, dtype=np.float32)[None].repeat(2, 0)
         np.testing.assert_array_equal(
-            cv2.resize(src, (new, 2), interpolation=cv2.INTER_NEAREST)[0],
-            nearest_index(new, old))
+            cv2.resize(src, (new, 2), interpolation=cv2.INTER_NEAREST)[0], nearest_index(new, old))
 
 
 def test_fused_pipeline_conversion_and_checks():
-    pipeline = [dict(type='LoadImageFromFile'),
-                dict(type='LoadMultiTaskAnnotations', with_bbox=True),
-                dict(type='PhotoMetricDistortion'), EXPAND, CROP, RESIZE, FLIP,
-                dict(type='PCALighting'), dict(type='PackMultiTaskInputs')]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations', with_bbox=True),
+        dict(type='PhotoMetricDistortion'), EXPAND, CROP, RESIZE, FLIP,
+        dict(type='PCALighting'),
+        dict(type='PackMultiTaskInputs')
+    ]
     fused = fused_pipeline(pipeline)
-    assert [t['type'] for t in fused] == ['LoadImageFromFile', 'LoadMultiTaskAnnotations',
-                                         'PhotoMetricDistortion', 'FusedGeometry',
-                                         'PCALighting', 'PackMultiTaskInputs']
-    assert fused[1]['decode_dense'] is False and fused[3]['transforms'] == [EXPAND, CROP,
-                                                                            RESIZE, FLIP]
+    assert [t['type'] for t in fused] == [
+        'LoadImageFromFile', 'LoadMultiTaskAnnotations', 'PhotoMetricDistortion', 'FusedGeometry',
+        'PCALighting', 'PackMultiTaskInputs'
+    ]
+    assert fused[1]['decode_dense'] is False and fused[3]['transforms'] == [
+        EXPAND, CROP, RESIZE, FLIP
+    ]
     check_multitask_pipeline(fused)
     packed = fused_pipeline(pipeline, packed=True)
-    assert [t['type'] for t in packed[:2]] == ['LoadPackedImage',
-                                              'LoadPackedMultiTaskAnnotations']
+    assert [t['type'] for t in packed[:2]] == ['LoadPackedImage', 'LoadPackedMultiTaskAnnotations']
     assert 'decode_dense' not in pipeline[1]  # the input is left as it was
     # undecoded labels must reach a FusedGeometry
     with pytest.raises(ValueError, match='no FusedGeometry follows'):

@@ -20,14 +20,14 @@ from mmdet.registry import DATASETS
 from mmengine.config import Config
 from PIL import Image
 
-from mmrock_data.converters.nyuv2_mat import (MAT_DATASETS, NYUv2FormatError, NormalsDir,
+from mmrock.datasets.transforms import LoadMultiTaskAnnotations
+from mmrock_data.converters.nyuv2_mat import (MAT_DATASETS, NormalsDir, NYUv2FormatError,
                                               convert_nyuv2, encode_depth_mm, read_splits)
 from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
-from mmrock.datasets.transforms import LoadMultiTaskAnnotations
 from sample_factory import build_model, make_sample, preprocess
 
 REPO = Path(__file__).resolve().parents[1]
-H, W, N = 24, 32, 5          # the generated files: 5 images of 24 x 32
+H, W, N = 24, 32, 5  # the generated files: 5 images of 24 x 32
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
@@ -36,10 +36,14 @@ def raw(tmp_path_factory):
     """A valid synthetic NYUv2 in the official layout, and its conversion."""
     root = tmp_path_factory.mktemp('hostile')
     info = make_synthetic_nyuv2(root / 'raw', N, seed=3, height=H, width=W, progress=False)
-    convert_nyuv2(info['mat'], info['splits'], root / 'data', normals_dir=info['normals'],
-                  progress=False)
-    return dict(mat=Path(info['mat']), splits=Path(info['splits']),
-                normals=Path(info['normals']), data=root / 'data', train=info['train'])
+    convert_nyuv2(
+        info['mat'], info['splits'], root / 'data', normals_dir=info['normals'], progress=False)
+    return dict(
+        mat=Path(info['mat']),
+        splits=Path(info['splits']),
+        normals=Path(info['normals']),
+        data=root / 'data',
+        train=info['train'])
 
 
 @contextmanager
@@ -58,8 +62,12 @@ def assert_format_error(exc_info, bad_file, *words):
 
 
 def convert(raw, out, mat=None, splits=None, normals=None):
-    return convert_nyuv2(mat or raw['mat'], splits or raw['splits'], out,
-                         normals_dir=normals or raw['normals'], progress=False)
+    return convert_nyuv2(
+        mat or raw['mat'],
+        splits or raw['splits'],
+        out,
+        normals_dir=normals or raw['normals'],
+        progress=False)
 
 
 def assert_no_output(out: Path):
@@ -84,8 +92,7 @@ def test_truncated_mat(raw, keep):
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(flips=st.lists(st.tuples(st.integers(0, 5999), st.integers(0, 255)), min_size=1,
-                      max_size=8))
+@given(flips=st.lists(st.tuples(st.integers(0, 5999), st.integers(0, 255)), min_size=1, max_size=8))
 def test_corrupted_mat_converts_fully_or_fails_in_one_line(raw, flips):
     """Bytes overwritten in the HDF5 metadata (superblock, object headers, heaps, B-trees):
     h5py raises many kinds of errors; the converter reports each as the file's problem."""
@@ -101,8 +108,9 @@ def test_corrupted_mat_converts_fully_or_fails_in_one_line(raw, flips):
             assert_no_output(d / 'out')
         else:
             assert counts['train'] + counts['test'] == N
-            assert {p.name for p in (d / 'out' / 'annotations').iterdir()} == {
-                'nyuv2_train.json', 'nyuv2_test.json'}
+            assert {p.name
+                    for p in (d / 'out' / 'annotations').iterdir()
+                    } == {'nyuv2_train.json', 'nyuv2_test.json'}
 
 
 @settings(max_examples=12, **SETTINGS)
@@ -119,9 +127,11 @@ def test_mat_structure_errors(raw, data):
             del f[name]
             how = data.draw(st.sampled_from(['delete', 'dtype', 'shape']), label='how')
             if how == 'dtype':
-                dtype = data.draw(st.sampled_from(
-                    [t for t in ('uint8', 'uint16', 'int32', 'float32', 'float64')
-                     if t != dtype]), label='new dtype')
+                dtype = data.draw(
+                    st.sampled_from([
+                        t for t in ('uint8', 'uint16', 'int32', 'float32', 'float64') if t != dtype
+                    ]),
+                    label='new dtype')
             elif how == 'shape':
                 axis = data.draw(st.integers(0, len(shape) - 1), label='axis')
                 shape = tuple(s + (1 if i == axis else 0) for i, s in enumerate(shape))
@@ -138,10 +148,12 @@ def test_mat_structure_errors(raw, data):
 
 index_arrays = st.one_of(
     hnp.arrays(np.int64, st.tuples(st.integers(0, 6), st.just(1)), elements=st.integers(-2, N + 2)),
-    hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.just(1)),
-               elements=st.sampled_from([1., 2., 2.5, np.nan, np.inf, 5.])),
-    hnp.arrays(np.int64, st.tuples(st.integers(1, 3), st.integers(2, 3)),
-               elements=st.integers(1, N)))
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.just(1)),
+        elements=st.sampled_from([1., 2., 2.5, np.nan, np.inf, 5.])),
+    hnp.arrays(
+        np.int64, st.tuples(st.integers(1, 3), st.integers(2, 3)), elements=st.integers(1, N)))
 
 
 def expected_indices(arr):
@@ -158,8 +170,7 @@ def expected_indices(arr):
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(train=index_arrays, test=index_arrays, drop=st.sampled_from([None, 'trainNdxs',
-                                                                     'testNdxs']))
+@given(train=index_arrays, test=index_arrays, drop=st.sampled_from([None, 'trainNdxs', 'testNdxs']))
 def test_split_indices(train, test, drop):
     with scratch() as d:
         path = d / 'splits.mat'
@@ -182,8 +193,8 @@ def test_split_indices(train, test, drop):
 
 def test_zero_based_splits_are_named_as_such(raw):
     with scratch() as d:
-        scipy.io.savemat(d / 's.mat', dict(trainNdxs=np.array([[0], [1]]),
-                                           testNdxs=np.array([[2]])))
+        scipy.io.savemat(d / 's.mat',
+                         dict(trainNdxs=np.array([[0], [1]]), testNdxs=np.array([[2]])))
         with pytest.raises(NYUv2FormatError) as err:
             read_splits(d / 's.mat', N)
         assert_format_error(err, d / 's.mat', 'index 0', '1-based')
@@ -206,8 +217,9 @@ def test_normal_pngs(raw, data):
         if how == 'missing':
             bad.unlink()
         elif how == 'size':
-            w, h = data.draw(st.tuples(st.integers(1, 40), st.integers(1, 40)).filter(
-                lambda s: s != (W, H)), label='size')
+            w, h = data.draw(
+                st.tuples(st.integers(1, 40), st.integers(1, 40)).filter(lambda s: s != (W, H)),
+                label='size')
             Image.new('RGB' if kind == 'normals' else 'L', (w, h)).save(bad)
         elif how == 'not_png':
             bad.write_bytes(b'not a png')
@@ -225,9 +237,11 @@ def test_normal_pngs(raw, data):
 # ------------------------------------------------------------------------------------------------
 # depth values: NaN, inf, zero, negative, too far
 
-
-depth_maps = hnp.arrays(np.float32, (4, 5), elements=st.one_of(
-    st.floats(2. ** -12, 80., width=32), st.sampled_from([0., -0., -1.5, np.nan, np.inf, -np.inf])))
+depth_maps = hnp.arrays(
+    np.float32, (4, 5),
+    elements=st.one_of(
+        st.floats(2.**-12, 80., width=32), st.sampled_from([0., -0., -1.5, np.nan, np.inf,
+                                                            -np.inf])))
 
 
 @settings(max_examples=40, **SETTINGS)
@@ -242,8 +256,8 @@ def test_invalid_depth_is_masked_from_mat_to_loader(depth):
     assert mm.dtype == np.uint16 and ((mm > 0) == valid).all()
     with scratch() as d:
         Image.fromarray(mm).save(d / 'd.png')
-        out = LoadMultiTaskAnnotations(with_bbox=False)(dict(depth_path=str(d / 'd.png'),
-                                                             ori_shape=depth.shape))
+        out = LoadMultiTaskAnnotations(with_bbox=False)(
+            dict(depth_path=str(d / 'd.png'), ori_shape=depth.shape))
     got = out['gt_depth']
     assert np.isfinite(got).all() and (got >= 0).all() and ((got > 0) == valid).all()
     np.testing.assert_allclose(got[valid], depth[valid], atol=5e-4 + 1e-6)
@@ -257,9 +271,12 @@ TRAIN_PIPELINE = Config.fromfile(
 
 
 def build_dataset(root: Path, pipeline=None):
-    return DATASETS.build(dict(type='NYUv2MultiTaskDataset', data_root=f'{root}/',
-                               ann_file='annotations/nyuv2_train.json',
-                               pipeline=pipeline or TRAIN_PIPELINE))
+    return DATASETS.build(
+        dict(
+            type='NYUv2MultiTaskDataset',
+            data_root=f'{root}/',
+            ann_file='annotations/nyuv2_train.json',
+            pipeline=pipeline or TRAIN_PIPELINE))
 
 
 def edit_json(root: Path, edit):
@@ -270,8 +287,10 @@ def edit_json(root: Path, edit):
     return path
 
 
-boxes = st.lists(st.tuples(st.integers(-5, W + 5), st.integers(-5, H + 5),
-                           st.integers(-3, W), st.integers(-3, H)), max_size=6)
+boxes = st.lists(
+    st.tuples(
+        st.integers(-5, W + 5), st.integers(-5, H + 5), st.integers(-3, W), st.integers(-3, H)),
+    max_size=6)
 
 
 @settings(max_examples=10, **SETTINGS)
@@ -286,12 +305,19 @@ def test_degenerate_boxes_and_images_without_box(raw, per_image, seed):
             anns = []
             for img, img_boxes in zip(coco['images'], per_image):
                 for x, y, w, h in img_boxes:
-                    anns.append(dict(id=len(anns) + 1, image_id=img['id'], category_id=5,
-                                     bbox=[x, y, w, h], area=max(w * h, 0), iscrowd=0))
+                    anns.append(
+                        dict(
+                            id=len(anns) + 1,
+                            image_id=img['id'],
+                            category_id=5,
+                            bbox=[x, y, w, h],
+                            area=max(w * h, 0),
+                            iscrowd=0))
             coco['annotations'] = anns
+
         edit_json(d / 'data', edit)
         dataset = build_dataset(d / 'data')
-        assert len(dataset) == len(raw['train'])   # no image dropped
+        assert len(dataset) == len(raw['train'])  # no image dropped
         np.random.seed(seed)
         for i in range(len(dataset)):
             sample = dataset[i]['data_samples']
@@ -331,14 +357,14 @@ def test_bad_annotation_file_is_one_line(raw, tmp_path, kind):
 
 
 LABEL_EDITS = {
-    'depth_size': ('depth', lambda p: Image.fromarray(np.ones((H + 1, W), np.uint16)).save(p),
-                   'depth PNG is 32x25'),
+    'depth_size': ('depth', lambda p: Image.fromarray(np.ones(
+        (H + 1, W), np.uint16)).save(p), 'depth PNG is 32x25'),
     'depth_rgb': ('depth', lambda p: Image.new('RGB', (W, H)).save(p), '3 channels'),
     'depth_garbage': ('depth', lambda p: p.write_bytes(b'\x89PNG broken'), 'not a readable'),
-    'normals_size': ('normals', lambda p: Image.new('RGB', (W, H - 3)).save(p),
-                     'normals PNG is 32x21'),
-    'mask_size': ('normal_masks', lambda p: Image.new('L', (W - 1, H)).save(p),
-                  'normal mask PNG is 31x24'),
+    'normals_size': ('normals', lambda p: Image.new('RGB',
+                                                    (W, H - 3)).save(p), 'normals PNG is 32x21'),
+    'mask_size':
+    ('normal_masks', lambda p: Image.new('L', (W - 1, H)).save(p), 'normal mask PNG is 31x24'),
 }
 
 
@@ -378,7 +404,7 @@ FILLS = st.sampled_from(['nan', 'inf', '-inf', 'zero', 'negative', 'nan_band', '
 def _fill(data: torch.Tensor, kind: str) -> None:
     value = dict(nan=float('nan'), inf=float('inf'), zero=0., negative=-2.)
     if kind == 'nan_band':
-        data[..., : data.shape[-2] // 2, :] = float('nan')
+        data[..., :data.shape[-2] // 2, :] = float('nan')
     elif kind == '-inf':
         data[...] = -float('inf')
     elif kind != 'valid':

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import check_ok, run_python, write_tiny_config
 from mmrock.engine.learning_curves import plateau_iteration
+from conftest import check_ok, run_python, write_tiny_config
 
 DEMO_SCHEDULE = '''
 param_scheduler = [
@@ -29,8 +29,10 @@ def test_plateau_rule():
 def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2_val, DEMO_SCHEDULE)
     out = tmp_path / 'curves'
-    args = ['tools/analysis_tools/learning_curves.py', ssd, '--data-root', tiny_nyuv2_val,
-            '--max-iters', 4, '--val-interval', 2, '--window', 1, '--out', out]
+    args = [
+        'tools/analysis_tools/learning_curves.py', ssd, '--data-root', tiny_nyuv2_val,
+        '--max-iters', 4, '--val-interval', 2, '--window', 1, '--out', out
+    ]
     check_ok(run_python(*args))
     result = json.loads((out / 'curves.json').read_text())
     curve = result['curves']['tiny_rock']
@@ -42,8 +44,10 @@ def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     log = (out / 'tiny_rock' / 'seed0' / 'curve.log').read_text()
     assert 'nyuv2_val.json' in log and 'param_scheduler.1.milestones=[4]' in log
     options = log.split('$')[1].split('--cfg-options')[1].split()
-    val_options = [o for o in options if o.startswith(('val_dataloader.dataset.ann_file=',
-                                                       'val_evaluator.0.ann_file='))]
+    val_options = [
+        o for o in options
+        if o.startswith(('val_dataloader.dataset.ann_file=', 'val_evaluator.0.ann_file='))
+    ]
     last = {o.split('=')[0]: o for o in val_options}  # --cfg-options: the last one wins
     assert len(last) == 2 and all(o.endswith('nyuv2_val.json') for o in last.values())
     check_ok(run_python(*args))  # finished: not trained again
@@ -88,8 +92,8 @@ def test_data_without_a_val_split_is_refused(tiny_nyuv2, tmp_path):
 @pytest.mark.parametrize('schedule', ['', 'param_scheduler = [dict(type="ConstantLR")]'])
 def test_other_schedules_are_refused(tiny_nyuv2_val, tmp_path, schedule):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2_val, schedule)
-    proc = run_python('tools/analysis_tools/learning_curves.py', ssd, '--data-root',
-                      tiny_nyuv2_val, '--out', tmp_path / 'curves')
+    proc = run_python('tools/analysis_tools/learning_curves.py', ssd, '--data-root', tiny_nyuv2_val,
+                      '--out', tmp_path / 'curves')
     assert proc.returncode == 1 and 'need param_scheduler = [warm-up, MultiStepLR]' in proc.stderr
 
 
@@ -100,7 +104,8 @@ def test_schedule_from_the_plateau(tmp_path):
     path.write_text(json.dumps(dict(schedule=dict(max_iters=1200, lr_drop_at=960))))
     assert schedule_options(str(path)) == [
         'train_cfg.max_iters=1200', 'param_scheduler.1.end=1200',
-        'param_scheduler.1.milestones=[960]', 'default_hooks.checkpoint.interval=1200']
+        'param_scheduler.1.milestones=[960]', 'default_hooks.checkpoint.interval=1200'
+    ]
     path.write_text(json.dumps(dict(schedule=None, plateau_iter=None)))
     with pytest.raises(AblationError, match='did not plateau within its curve'):
         schedule_options(str(path))

@@ -43,18 +43,22 @@ def scalars(**values):
 
 
 def test_fixed_weights():
-    balancer = FixedWeights(['scene', 'depth'], weights=dict(det=2.0, depth=30.0),
+    balancer = FixedWeights(['scene', 'depth'],
+                            weights=dict(det=2.0, depth=30.0),
                             include_detection=True)
-    det = dict(loss_cls=torch.tensor(1.0), loss_bbox=[torch.tensor(0.5), torch.tensor(0.25)],
-               acc=torch.tensor(90.0))
+    det = dict(
+        loss_cls=torch.tensor(1.0),
+        loss_bbox=[torch.tensor(0.5), torch.tensor(0.25)],
+        acc=torch.tensor(90.0))
     out = balancer(det, dict(loss_scene=torch.tensor(3.0), loss_depth=torch.tensor(0.1)), None)
-    assert list(out) == ['loss_cls', 'loss_bbox', 'acc', 'loss_scene', 'loss_depth',
-                         'w_det', 'w_scene', 'w_depth']
+    assert list(out) == [
+        'loss_cls', 'loss_bbox', 'acc', 'loss_scene', 'loss_depth', 'w_det', 'w_scene', 'w_depth'
+    ]
     assert out['loss_cls'] == 2.0 and [float(v) for v in out['loss_bbox']] == [1.0, 0.5]
-    assert out['acc'] == 90.0                      # not a loss: not weighted
+    assert out['acc'] == 90.0  # not a loss: not weighted
     assert out['loss_scene'] == 3.0 and out['loss_depth'] == torch.tensor(0.1) * 30
     assert [float(out[f'w_{t}']) for t in ('det', 'scene', 'depth')] == [2.0, 1.0, 30.0]
-    assert not list(balancer.state_dict())         # config, not state
+    assert not list(balancer.state_dict())  # config, not state
     with pytest.raises(ValueError, match=r"names \['det'\].*include_detection=True"):
         FixedWeights(['scene'], weights=dict(det=2.0))
     with pytest.raises(KeyError, match='must name the ROCK heads'):
@@ -64,7 +68,7 @@ def test_fixed_weights():
 def test_uncertainty_weighting_formula_and_gradients():
     """Kendall et al.: L = sum_t exp(-s_t) / 2 L_t + s_t / 2; dL/ds_t = -exp(-s_t) / 2 L_t + 1/2."""
     balancer = UncertaintyWeighting(['scene', 'depth'], include_detection=True)
-    s = [0.3, -0.7, 1.2]                                        # det, scene, depth
+    s = [0.3, -0.7, 1.2]  # det, scene, depth
     balancer.log_vars.data = torch.tensor(s)
     det = scalars(loss_cls=1.0, loss_bbox=0.5)
     aux = scalars(loss_scene=2.0, loss_depth=5.0)
@@ -98,10 +102,10 @@ def dwa_expected(history, temperature):
 
 @pytest.mark.parametrize('window', [1, 3])
 def test_dynamic_weight_average_formula(window):
-    losses = [[2.0, 8.0], [1.0, 7.0], [1.5, 6.0], [0.9, 6.5], [0.5, 6.0], [0.6, 2.0],
-              [0.4, 1.0], [0.3, 3.0], [0.35, 2.5], [0.2, 2.0]]
+    losses = [[2.0, 8.0], [1.0, 7.0], [1.5, 6.0], [0.9, 6.5], [0.5, 6.0], [0.6, 2.0], [0.4, 1.0],
+              [0.3, 3.0], [0.35, 2.5], [0.2, 2.0]]
     balancer = DynamicWeightAverage(['scene', 'depth'], temperature=2.0, window=window)
-    averages = []                                  # the completed windows' mean losses
+    averages = []  # the completed windows' mean losses
     for step, (scene, depth) in enumerate(losses):
         out = balancer({}, dict(loss_scene=torch.tensor(scene), loss_depth=torch.tensor(depth)),
                        None)
@@ -125,8 +129,8 @@ def test_dynamic_weight_average_formula(window):
     for _ in range(2 * window):
         a, b = balancer({}, nxt, None), copy({}, nxt, None)
         assert torch.equal(a['w_scene'], b['w_scene']) and torch.equal(a['w_depth'], b['w_depth'])
-    assert set(balancer.state_dict()) == {'window_sum', 'window_count', 'window_means',
-                                          'num_windows'}
+    assert set(
+        balancer.state_dict()) == {'window_sum', 'window_count', 'window_means', 'num_windows'}
 
 
 class SharedLayer(nn.Module):
@@ -140,7 +144,7 @@ class SharedLayer(nn.Module):
 
     def losses(self, c_a, c_b):
         w = self.shared.weight
-        return dict(loss_a=c_a * w.sum(), loss_b=c_b * (w ** 2).sum())
+        return dict(loss_a=c_a * w.sum(), loss_b=c_b * (w**2).sum())
 
     def grad_norms(self, c_a, c_b):
         w = self.shared.weight.detach()
@@ -151,9 +155,9 @@ def gradnorm_expected(weights, norms, losses, initial, alpha):
     """Chen et al.: G_t = w_t ||grad_W L_t||, r_t = (L_t / L_t(0)) / mean_i(L_i / L_i(0)),
     L_grad = sum_t |G_t - mean(G) r_t^alpha| (target constant); dL_grad/dw_t."""
     g = [w * n for w, n in zip(weights, norms)]
-    ratio = [l / l0 for l, l0 in zip(losses, initial)]
+    ratio = [loss / loss0 for loss, loss0 in zip(losses, initial)]
     r = [x / (sum(ratio) / len(ratio)) for x in ratio]
-    target = [sum(g) / len(g) * x ** alpha for x in r]
+    target = [sum(g) / len(g) * x**alpha for x in r]
     value = sum(abs(a - b) for a, b in zip(g, target))
     grad = [n * math.copysign(1, a - b) for n, a, b in zip(norms, g, target)]
     return value, grad
@@ -168,9 +172,9 @@ def test_grad_norm_formula():
     assert out['loss_gradnorm'].item() == pytest.approx(value, rel=1e-6)
     out['loss_gradnorm'].backward()
     assert balancer.task_weights.grad.tolist() == pytest.approx(grad, rel=1e-6)
-    assert model.shared.weight.grad is None      # L_grad trains the task weights only
+    assert model.shared.weight.grad is None  # L_grad trains the task weights only
     w = model.shared.weight.detach()
-    initial = [2.0 * float(w.sum()), 0.5 * float((w ** 2).sum())]
+    initial = [2.0 * float(w.sum()), 0.5 * float((w**2).sum())]
     assert balancer.initial_losses.tolist() == pytest.approx(initial, rel=1e-6)
 
     # iteration 2, after an optimizer step moved the weights: renormalised to sum to 2 first
@@ -182,8 +186,8 @@ def test_grad_norm_formula():
     assert [out['w_a'].item(), out['w_b'].item()] == pytest.approx(weights, rel=1e-6)
     assert out['loss_a'].item() == pytest.approx(weights[0] * losses['loss_a'].item(), rel=1e-6)
     value, grad = gradnorm_expected(weights, model.grad_norms(1.0, 0.4),
-                                    [losses['loss_a'].item(), losses['loss_b'].item()],
-                                    initial, 1.5)
+                                    [losses['loss_a'].item(), losses['loss_b'].item()], initial,
+                                    1.5)
     assert out['loss_gradnorm'].item() == pytest.approx(value, rel=1e-5)
     out['loss_gradnorm'].backward()
     assert balancer.task_weights.grad.tolist() == pytest.approx(grad, rel=1e-6)
@@ -240,8 +244,11 @@ def test_default_balancer_reproduces_todays_total_loss_exactly():
 def test_fixed_weights_in_the_balancer_equal_the_heads_loss_weights():
     """The paper's weights given to the balancer instead of the heads: the same losses."""
     heads = build('ssd_r18_rock_demo.py')
-    balancer = build('ssd_r18_rock-equal_1xb8-400it_demo.py', **{'model.loss_balancer': dict(
-        type='FixedWeights', weights=dict(scene=3.0, depth=3.0, normals=30.0))})
+    balancer = build(
+        'ssd_r18_rock-equal_1xb8-400it_demo.py', **{
+            'model.loss_balancer':
+            dict(type='FixedWeights', weights=dict(scene=3.0, depth=3.0, normals=30.0))
+        })
     data = tiny_batch(heads)
     a = heads.loss(data['inputs'], data['data_samples'])
     b = balancer.loss(data['inputs'], data['data_samples'])
@@ -255,7 +262,7 @@ def test_uncertainty_log_vars_receive_their_gradient_in_the_detector():
                   **{'model.loss_balancer.include_detection': True})
     data = tiny_batch(model)
     losses = model.loss(data['inputs'], data['data_samples'])
-    assert losses['w_det'].item() == 0.5               # s = 0
+    assert losses['w_det'].item() == 0.5  # s = 0
     model.parse_losses(losses)[0].backward()
     det = losses['loss_cls'].item() + losses['loss_bbox'].item()
     aux = [losses[f'loss_{t}'].item() for t in ('scene', 'depth', 'normals')]
@@ -285,16 +292,20 @@ def test_grad_norm_trains_its_weights_and_leaves_the_network_gradients_alone():
 
 
 def test_grad_norm_refuses_flat_mtl_with_detection_on_the_encoder():
-    model = build('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', **{'model.rock.residual': False,
-                                                     'model.loss_balancer.include_detection': True})
+    model = build('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', **{
+        'model.rock.residual': False,
+        'model.loss_balancer.include_detection': True
+    })
     data = tiny_batch(model)
     with pytest.raises(ValueError, match='det loss does not depend on rock.encoder.1.conv.weight'):
         model.loss(data['inputs'], data['data_samples'])
 
 
-@pytest.mark.parametrize('balancer', [dict(type='UncertaintyWeighting', include_detection=True),
-                                      dict(type='DynamicWeightAverage', window=1),
-                                      dict(type='GradNorm', include_detection=True)])
+@pytest.mark.parametrize('balancer', [
+    dict(type='UncertaintyWeighting', include_detection=True),
+    dict(type='DynamicWeightAverage', window=1),
+    dict(type='GradNorm', include_detection=True)
+])
 def test_balancers_do_not_synchronise_host_and_device(balancer):
     """No operator of the balancers (forward, GradNorm's gradient norms, backward, state
     updates) reads a device value on the host; three iterations, so DWA's windows close and
@@ -309,18 +320,18 @@ def test_balancers_do_not_synchronise_host_and_device(balancer):
     assert not rec.summary(only_under=[balancers]), rec.summary()
 
 
-@pytest.mark.parametrize('config,balancer', [
-    ('ssd_r50_rock-uncertainty_1xb8-40k_nyuv2.py', UncertaintyWeighting),
-    ('ssd_r50_rock-dwa_1xb8-40k_nyuv2.py', DynamicWeightAverage),
-    ('ssd_r50_rock-gradnorm_1xb8-40k_nyuv2.py', GradNorm),
-    ('ssd_r18_rock-uncertainty_1xb8-400it_demo.py', UncertaintyWeighting),
-    ('ssd_r18_rock-dwa_1xb8-400it_demo.py', DynamicWeightAverage),
-    ('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', GradNorm)])
+@pytest.mark.parametrize('config,balancer',
+                         [('ssd_r50_rock-uncertainty_1xb8-40k_nyuv2.py', UncertaintyWeighting),
+                          ('ssd_r50_rock-dwa_1xb8-40k_nyuv2.py', DynamicWeightAverage),
+                          ('ssd_r50_rock-gradnorm_1xb8-40k_nyuv2.py', GradNorm),
+                          ('ssd_r18_rock-uncertainty_1xb8-400it_demo.py', UncertaintyWeighting),
+                          ('ssd_r18_rock-dwa_1xb8-400it_demo.py', DynamicWeightAverage),
+                          ('ssd_r18_rock-gradnorm_1xb8-400it_demo.py', GradNorm)])
 def test_balancer_configs_weigh_unweighted_heads(config, balancer):
     cfg = Config.fromfile(str(CONFIGS / config))
     assert MODELS.get(cfg.model.loss_balancer.type) is balancer
     assert {name: head.loss.loss_weight for name, head in cfg.model.rock.aux_heads.items()} == \
         dict(scene=1.0, depth=1.0, normals=1.0)
-    paper = Config.fromfile(str(CONFIGS / ('ssd_r50_rock_nyuv2.py' if 'r50' in config
-                                           else 'ssd_r18_rock_demo.py')))
-    assert 'loss_balancer' not in paper.model     # the paper's configs keep the default
+    paper = Config.fromfile(
+        str(CONFIGS / ('ssd_r50_rock_nyuv2.py' if 'r50' in config else 'ssd_r18_rock_demo.py')))
+    assert 'loss_balancer' not in paper.model  # the paper's configs keep the default

@@ -23,8 +23,8 @@ def second_dataset(tmp_path_factory) -> Path:
     """Other synthetic rooms (converted with all labels: the config drops some)."""
     root = tmp_path_factory.mktemp('second')
     info = make_synthetic_nyuv2(root / 'raw', 6, seed=11, height=48, width=64, progress=False)
-    convert_nyuv2(info['mat'], info['splits'], root / 'data', normals_dir=info['normals'],
-                  progress=False)
+    convert_nyuv2(
+        info['mat'], info['splits'], root / 'data', normals_dir=info['normals'], progress=False)
     return root / 'data'
 
 
@@ -44,12 +44,12 @@ def test_mixed_config_yields_samples_with_and_without_labels(tiny_nyuv2, second_
             if sample.img_path.startswith(str(second_dataset)):
                 seen['second'] += 1
                 assert 'gt_normals' not in sample and 'gt_scene_label' not in sample
-                assert sample.gt_depth.shape == (480, 640)       # the label it keeps
+                assert sample.gt_depth.shape == (480, 640)  # the label it keeps
             else:
                 seen['nyuv2'] += 1
                 assert sample.gt_normals.shape == sample.gt_depth.shape == (480, 640)
                 assert 'gt_scene_label' in sample
-    assert seen['nyuv2'] > 0 and seen['second'] > 0   # batches do mix the two sets
+    assert seen['nyuv2'] > 0 and seen['second'] > 0  # batches do mix the two sets
 
 
 def test_mixed_batch_gives_the_loss_of_its_labelled_samples():
@@ -63,8 +63,10 @@ def test_mixed_batch_gives_the_loss_of_its_labelled_samples():
     model = build_model('ssd_r18_rock_demo.py').eval()
     hw = (240, 320)
     labelled = [make_sample(hw, seed=0), make_sample(hw, seed=2)]
-    unlabelled = [make_sample(hw, seed=1, depth=False, normals=False, scene=False),
-                  make_sample(hw, seed=3, depth=False, normals=False, scene=False)]
+    unlabelled = [
+        make_sample(hw, seed=1, depth=False, normals=False, scene=False),
+        make_sample(hw, seed=3, depth=False, normals=False, scene=False)
+    ]
     data = preprocess(model, [labelled[0], unlabelled[0], labelled[1], unlabelled[1]])
     inputs = data['inputs'].clone().requires_grad_(True)
     mixed = model.loss(inputs, data['data_samples'])
@@ -81,8 +83,11 @@ def test_partly_labelled_batch_masks_each_task_separately():
     torch.manual_seed(0)
     model = build_model('ssd_r18_rock_demo.py').eval()
     hw = (240, 320)
-    samples = [make_sample(hw, seed=0, depth=False), make_sample(hw, seed=1, normals=False),
-               make_sample(hw, seed=2, scene=False)]
+    samples = [
+        make_sample(hw, seed=0, depth=False),
+        make_sample(hw, seed=1, normals=False),
+        make_sample(hw, seed=2, scene=False)
+    ]
     data = preprocess(model, samples)
     losses = model.loss(data['inputs'], data['data_samples'])
     having = dict(loss_depth=[1, 2], loss_normals=[0, 2], loss_scene=[0, 1])

@@ -17,9 +17,13 @@ def pytorch_detections(model, images: torch.Tensor) -> list:
     input pixels, highest score first."""
     from mmdet.structures import DetDataSample
     h, w = images.shape[-2:]
-    samples = [DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                                           batch_input_shape=(h, w), scale_factor=(1., 1.)))
-               for _ in images]
+    samples = [
+        DetDataSample(
+            metainfo=dict(
+                img_shape=(h, w), ori_shape=(h, w), batch_input_shape=(h, w), scale_factor=(1.,
+                                                                                            1.)))
+        for _ in images
+    ]
     with torch.no_grad():
         results = model.predict(images, samples, rescale=False)
     out = []
@@ -59,9 +63,9 @@ def pytorch_model(tiny_rock_config, tiny_trained):
 def test_mmdeploy_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, tmp_path,
                                   deploy_cfg, trace_hw, run_hw, batch):
     work_dir = tmp_path / 'deploy'
-    proc = check_ok(run_python('tools/deployment/deploy.py', DEPLOY / deploy_cfg,
-                               tiny_rock_config, tiny_trained['checkpoint'], '--work-dir',
-                               work_dir, '--with-aux', '--verify'))
+    proc = check_ok(
+        run_python('tools/deployment/deploy.py', DEPLOY / deploy_cfg, tiny_rock_config,
+                   tiny_trained['checkpoint'], '--work-dir', work_dir, '--with-aux', '--verify'))
     onnx_file = work_dir / 'end2end.onnx'
     assert sorted(p.name for p in work_dir.iterdir()) == ['end2end.onnx']  # nothing half-made
     assert 'outputs dets, labels, scene_logits, depth, normals' in proc.stdout
@@ -86,8 +90,7 @@ def test_mmdeploy_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained,
         aux = pytorch_model.rock.predict_tensors(task_maps)
     assert list(aux) == ['scene_logits', 'depth', 'normals']
     for name, ref in aux.items():
-        np.testing.assert_allclose(outputs[name], ref.numpy(), rtol=1e-4, atol=1e-4,
-                                   err_msg=name)
+        np.testing.assert_allclose(outputs[name], ref.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
 
 
 def test_refuses_nms_pre_that_loses_a_class(tiny_rock_config, tiny_trained, tmp_path):
@@ -111,29 +114,48 @@ def test_nms_pre_problem_spares_what_cannot_lose_a_class():
 
     from mmrock.deploy import nms_pre_problem
     feats = [torch.zeros(1, 8, 6, 8), torch.zeros(1, 8, 3, 4)]
-    ssd = dict(type='SSDHead', num_classes=3, in_channels=(8, 8),
-               anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False,
-                                     input_size=96, strides=[16, 32], ratios=([2], [2]),
-                                     min_sizes=[10, 20], max_sizes=[20, 40]),
-               bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
-                               target_stds=[0.1, 0.1, 0.2, 0.2]))
+    ssd = dict(
+        type='SSDHead',
+        num_classes=3,
+        in_channels=(8, 8),
+        anchor_generator=dict(
+            type='SSDAnchorGenerator',
+            scale_major=False,
+            input_size=96,
+            strides=[16, 32],
+            ratios=([2], [2]),
+            min_sizes=[10, 20],
+            max_sizes=[20, 40]),
+        bbox_coder=dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[.0, .0, .0, .0],
+            target_stds=[0.1, 0.1, 0.2, 0.2]))
     head = MODELS.build(dict(ssd, test_cfg=dict(nms_pre=191)))  # 6 x 8 x 4 anchors = 192
     assert 'nms_pre=191' in nms_pre_problem(head, feats)
     for nms_pre in (192, -1):
         head = MODELS.build(dict(ssd, test_cfg=dict(nms_pre=nms_pre)))
         assert nms_pre_problem(head, feats) is None
-    retina = MODELS.build(dict(type='RetinaHead', num_classes=3, in_channels=8,
-                               feat_channels=8, stacked_convs=1, test_cfg=dict(nms_pre=10),
-                               anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
-                                                     scales_per_octave=1, ratios=[1.0],
-                                                     strides=[16, 32])))
+    retina = MODELS.build(
+        dict(
+            type='RetinaHead',
+            num_classes=3,
+            in_channels=8,
+            feat_channels=8,
+            stacked_convs=1,
+            test_cfg=dict(nms_pre=10),
+            anchor_generator=dict(
+                type='AnchorGenerator',
+                octave_base_scale=4,
+                scales_per_octave=1,
+                ratios=[1.0],
+                strides=[16, 32])))
     assert nms_pre_problem(retina, feats) is None  # sigmoid scores: nothing dropped
 
 
 def test_with_aux_needs_rock(tmp_path):
     proc = run_python('tools/deployment/deploy.py', DEPLOY / 'detection_onnxruntime_dynamic.py',
-                      REPO / 'configs/rock/ssd_r50_nyuv2.py', tmp_path / 'none.pth',
-                      '--work-dir', tmp_path / 'd', '--with-aux')
+                      REPO / 'configs/rock/ssd_r50_nyuv2.py', tmp_path / 'none.pth', '--work-dir',
+                      tmp_path / 'd', '--with-aux')
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].endswith(
         'ssd_r50_nyuv2.py: --with-aux needs a ROCK model (model.type=ROCKDetector)')

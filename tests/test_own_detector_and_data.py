@@ -12,17 +12,18 @@ import re
 import pytest
 import torch
 from mmengine.config import Config
-from PIL import Image
 from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
+from PIL import Image
 
 from conftest import REPO, Payload, check_ok, run_python, table_rows
 from rgbd_factory import INTRINSICS, SCENES, make_rgbd_source
 
 README = (REPO / 'README.md').read_text()
 # the README's config, as written (section "ROCK for your detector and your data")
-README_CONFIG = next(block for block in re.findall(r'```python\n(.*?)```', README, re.S)
-                     if "_base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py']" in block)
+README_CONFIG = next(
+    block for block in re.findall(r'```python\n(.*?)```', README, re.S)
+    if "_base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py']" in block)
 README_CONVERT = re.search(r'(python tools/dataset_converters/coco_rgbd.py .*?)\n```', README,
                            re.S).group(1)
 # test-only sizes: ResNet-18 from scratch (no download), 64x80 images, narrow heads, one epoch
@@ -53,7 +54,6 @@ val_cfg = val_dataloader = val_evaluator = None
 test_cfg = test_dataloader = test_evaluator = None
 """
 LOSS = re.compile(r'(loss_scene|loss_depth|loss_normals|\w+_labelled): (-?[\d.]+)')
-
 
 EMPTY_IMAGE = 105  # the image without boxes: its depth, normals and scene still train ROCK
 
@@ -158,8 +158,9 @@ def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock
     from mmrock.apis import ROCKInferencer
     from mmrock.utils import PickledCheckpointError, from_plain
     config, ckpt = atss_trained['config'], atss_trained['work_dir'] / 'epoch_1.pth'
-    proc = check_ok(run_python('tools/test.py', config, ckpt, '--work-dir', tmp_path / 't',
-                               '--show-dir', 'painted'))
+    proc = check_ok(
+        run_python('tools/test.py', config, ckpt, '--work-dir', tmp_path / 't', '--show-dir',
+                   'painted'))
     rows = table_rows(proc.stdout)
     assert 'mAP@0.5 (%)' in rows and 'scene top-1 accuracy (%)' in rows, proc.stdout[-2000:]
     # the README's visualizer: boxes, depth and normals for ground truth and prediction
@@ -172,62 +173,75 @@ def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock
     moved = pathlib.Path(str(config).replace('.py', '_moved.py'))
     moved.write_text(config.read_text().replace(f"data_root = '{own_data}/'",
                                                 f"data_root = '{tmp_path}/none/'"))
-    inferencer = ROCKInferencer(model=str(moved), weights=str(ckpt), device='cpu',
-                                show_progress=False)
+    inferencer = ROCKInferencer(
+        model=str(moved), weights=str(ckpt), device='cpu', show_progress=False)
     assert inferencer.cfg.model.rock.aux_heads.scene.num_classes == len(SCENES)
     images = [str(own_data / 'images' / f'00{i}.png') for i in (0, 1)]
     # a batch of 2: the test sizes' last level is 1x1, where GroupNorm needs two images
     for pred in inferencer(images, batch_size=2)['predictions']:
         assert len(pred['scene_scores']) == len(SCENES) and pred['scene_class'] in SCENES
         assert sum(pred['scene_scores']) == pytest.approx(1, abs=1e-5)
-    with pytest.raises(ValueError, match=r"^SceneHead.num_classes is not set and neither the "
-                       r"checkpoint's metadata nor the dataset gives scene_classes: set "):
+    with pytest.raises(
+            ValueError,
+            match=r"^SceneHead.num_classes is not set and neither the "
+            r"checkpoint's metadata nor the dataset gives scene_classes: set "):
         ROCKInferencer(model=str(moved), weights=str(stock_checkpoint[0]), device='cpu')
-    with pytest.raises(ValueError, match='^SceneHead.num_classes is not set and the dataset '
-                       'gives no scene_classes: set model.rock.aux_heads.scene.num_classes'):
+    with pytest.raises(
+            ValueError,
+            match='^SceneHead.num_classes is not set and the dataset '
+            'gives no scene_classes: set model.rock.aux_heads.scene.num_classes'):
         ROCKInferencer(model=str(moved), weights=None, device='cpu')
 
     marker = tmp_path / 'payload_ran'
     checkpoint = torch.load(ckpt, weights_only=True)
-    torch.save(dict(checkpoint, meta=dict(checkpoint['meta'], x=Payload(marker))),
-               tmp_path / 'hostile.pth')
+    torch.save(
+        dict(checkpoint, meta=dict(checkpoint['meta'], x=Payload(marker))),
+        tmp_path / 'hostile.pth')
     with pytest.raises(PickledCheckpointError, match='allow_pickled_checkpoints = True'):
         ROCKInferencer(model=str(config), weights=str(tmp_path / 'hostile.pth'), device='cpu')
     assert not marker.exists()
     legacy = tmp_path / 'legacy.pth'  # HistoryBuffers pickled, as mmdet's CheckpointHook saves
     torch.save(from_plain(checkpoint), legacy)
-    proc = check_ok(run_python('tools/test.py', config, legacy, '--work-dir', tmp_path / 'l',
-                               '--cfg-options', 'allow_pickled_checkpoints=True'))
+    proc = check_ok(
+        run_python('tools/test.py', config, legacy, '--work-dir', tmp_path / 'l', '--cfg-options',
+                   'allow_pickled_checkpoints=True'))
     assert table_rows(proc.stdout) == rows and 'full unpickling' in proc.stdout + proc.stderr
 
 
 def test_pipeline_without_aux_labels_stops_with_one_line(own_data, stock_checkpoint, tmp_path):
     # the stock pipeline, unconverted: boxes only
-    config = write_config(tmp_path / 'no_aux.py', own_data, stock_checkpoint[0], extra=NO_VAL + (
-        "\ntrain_dataloader['dataset']['pipeline'] = _base_.train_pipeline"
-        "\ntrain_dataloader['dataset']['pipeline'][2]['scale'] = (80, 64)"
-        "\nfor head in model['rock']['aux_heads'].values():\n    head['label_check_iters'] = 2\n"))
+    config = write_config(
+        tmp_path / 'no_aux.py',
+        own_data,
+        stock_checkpoint[0],
+        extra=NO_VAL +
+        ("\ntrain_dataloader['dataset']['pipeline'] = _base_.train_pipeline"
+         "\ntrain_dataloader['dataset']['pipeline'][2]['scale'] = (80, 64)"
+         "\nfor head in model['rock']['aux_heads'].values():\n    head['label_check_iters'] = 2\n"))
     proc = run_python('tools/train.py', config, '--work-dir', tmp_path / 'wd')
     assert proc.returncode == 1
     message = proc.stderr.strip().splitlines()[-1]
     assert message.startswith("SceneHead ('scene') received no 'gt_scene_label' in the first 2 "
                               'training iterations (4 samples)'), message
     for hint in ("scene_label (an image entry's scene_id)", 'LoadMultiTaskAnnotations',
-                 'PackMultiTaskInputs',
-                 'multitask_pipeline(train_pipeline)', 'allow_missing=True'):
+                 'PackMultiTaskInputs', 'multitask_pipeline(train_pipeline)', 'allow_missing=True'):
         assert hint in message
 
-    allowed = write_config(tmp_path / 'allowed.py', own_data, stock_checkpoint[0], extra=NO_VAL + (
-        "\ntrain_dataloader['dataset']['pipeline'] = _base_.train_pipeline"
-        "\ntrain_dataloader['dataset']['pipeline'][2]['scale'] = (80, 64)"
-        "\nfor head in model['rock']['aux_heads'].values():"
-        "\n    head.update(label_check_iters=2, allow_missing=True)\n"))
+    allowed = write_config(
+        tmp_path / 'allowed.py',
+        own_data,
+        stock_checkpoint[0],
+        extra=NO_VAL + ("\ntrain_dataloader['dataset']['pipeline'] = _base_.train_pipeline"
+                        "\ntrain_dataloader['dataset']['pipeline'][2]['scale'] = (80, 64)"
+                        "\nfor head in model['rock']['aux_heads'].values():"
+                        "\n    head.update(label_check_iters=2, allow_missing=True)\n"))
     proc = check_ok(run_python('tools/train.py', allowed, '--work-dir', tmp_path / 'wd2'))
     out = proc.stdout + proc.stderr
-    for head, field in (('SceneHead', 'gt_scene_label'), ('DepthHead', 'gt_depth'),
-                        ('NormalHead', 'gt_normals')):
-        assert re.search(rf"WARNING - {head} \('\w+'\) received no '{field}' in the first 2 "
-                         r'training iterations \(4 samples\); allow_missing=True', out), head
+    for head, field in (('SceneHead', 'gt_scene_label'), ('DepthHead', 'gt_depth'), ('NormalHead',
+                                                                                     'gt_normals')):
+        assert re.search(
+            rf"WARNING - {head} \('\w+'\) received no '{field}' in the first 2 "
+            r'training iterations \(4 samples\); allow_missing=True', out), head
     values = iteration_values(out)
     assert values['depth_labelled'] == [0.0] * 3 and values['loss_depth'] == [0.0] * 3
 
@@ -311,8 +325,8 @@ def test_scene_classes_come_from_the_dataset(own_data, stock_checkpoint, tmp_pat
     assert data_check_message(cfg, 'train') == (
         'model.rock.aux_heads.scene.num_classes is 27 but the dataset has 2 scene_classes: set '
         'num_classes=2 (or None to take it from the dataset).')
-    cfg = Config.fromfile(str(write_config(tmp_path / 'd.py', REPO / 'no_such_data',
-                                           stock_checkpoint[0])))
+    cfg = Config.fromfile(
+        str(write_config(tmp_path / 'd.py', REPO / 'no_such_data', stock_checkpoint[0])))
     message = data_check_message(cfg, 'train')
     assert message.startswith(f'Dataset not found: {REPO / "no_such_data"}')
     assert '(MultiTaskCocoDataset of the config)' in message and 'coco_rgbd.py' in message
@@ -345,19 +359,23 @@ SWIN_T = 'SwinTransformer returns 3 feature map(s), of [0] 192, [1] 384, [2] 768
      f'{SWIN_T}. Set in_channels=768 for in_index=2, or in_index=1 for the output with 384 '
      f'{RULE}'),
 ])
-def test_wrong_rock_input_is_named_when_built(backbone, in_index, in_channels, message,
-                                              own_data, stock_checkpoint, tmp_path):
+def test_wrong_rock_input_is_named_when_built(backbone, in_index, in_channels, message, own_data,
+                                              stock_checkpoint, tmp_path):
     """ResNet-18 (the README's config at test sizes) and Swin-T (mmdet's RetinaNet config)."""
     from mmdet.registry import MODELS
+
     from mmrock.models.utils.backbone_outputs import ROCKInputError
     if backbone == 'swin':
         path = tmp_path / 'swin_rock.py'
         path.write_text(SWIN_ROCK.format(in_index=in_index, in_channels=in_channels))
         cfg = Config.fromfile(str(path))
     else:
-        path = write_config(tmp_path / 'atss_rock.py', own_data, stock_checkpoint[0],
-                            extra=f"model['rock'].update(in_index={in_index}, "
-                            f'in_channels={in_channels})\n')
+        path = write_config(
+            tmp_path / 'atss_rock.py',
+            own_data,
+            stock_checkpoint[0],
+            extra=f"model['rock'].update(in_index={in_index}, "
+            f'in_channels={in_channels})\n')
         cfg = _load(path)  # SceneHead.num_classes from the dataset
     with pytest.raises(ROCKInputError) as error:
         MODELS.build(cfg.model)
@@ -386,11 +404,15 @@ def test_wrapped_stock_datasets(own_data, tmp_path):
     """A stock config whose train set is a RepeatDataset: multitask_dataset puts yours inside
     it; merged as a plain dict, yours stays outside and the data check names the wrapper."""
     from mmdet.registry import DATASETS
+
     from mmrock.datasets import multitask_dataset
     from mmrock.engine.data_check import missing_data_message
     path = tmp_path / 'wrapped.py'
-    path.write_text(WRAPPED.format(root=f'{own_data}/', dataset='multitask_dataset',
-                                   base='_base_.train_dataloader.dataset, '))
+    path.write_text(
+        WRAPPED.format(
+            root=f'{own_data}/',
+            dataset='multitask_dataset',
+            base='_base_.train_dataloader.dataset, '))
     cfg = Config.fromfile(str(path))
     assert missing_data_message(cfg, 'train') is None
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
@@ -408,11 +430,19 @@ def test_wrapped_stock_datasets(own_data, tmp_path):
     assert '\n' not in message
 
     mine = dict(type='MultiTaskCocoDataset', ann_file='a.json', data_prefix=dict(img='i/'))
-    balanced = dict(type='ClassBalancedDataset', oversample_thr=1e-3, dataset=dict(
-        type='LVISV1Dataset', ann_file='lvis.json', data_prefix=dict(img=''), test_mode=False))
+    balanced = dict(
+        type='ClassBalancedDataset',
+        oversample_thr=1e-3,
+        dataset=dict(
+            type='LVISV1Dataset', ann_file='lvis.json', data_prefix=dict(img=''), test_mode=False))
     assert multitask_dataset(balanced, **mine) == dict(
-        type='ClassBalancedDataset', oversample_thr=1e-3, _delete_=True, dataset=dict(
-            type='MultiTaskCocoDataset', ann_file='a.json', data_prefix=dict(img='i/'),
+        type='ClassBalancedDataset',
+        oversample_thr=1e-3,
+        _delete_=True,
+        dataset=dict(
+            type='MultiTaskCocoDataset',
+            ann_file='a.json',
+            data_prefix=dict(img='i/'),
             test_mode=False))
     concat = dict(type='ConcatDataset', datasets=[dict(type='VOCDataset'), dict(type='VOC')])
     assert multitask_dataset(concat, **mine) == dict(mine, _delete_=True)

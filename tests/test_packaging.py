@@ -38,13 +38,23 @@ def installed(tmp_path_factory):
     """``pip install --no-deps`` of a copy of the repository into a folder of its own."""
     root = tmp_path_factory.mktemp('packaging')
     src, site = root / 'src', root / 'site'
-    shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(
-        '.git', '.venv', 'work_dirs', 'data', 'build', '*.egg-info', '__pycache__'))
-    check_ok(subprocess.run(
-        [sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation',
-         '--no-index', '--target', str(site), str(src)],
-        capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK='1')))
+    shutil.copytree(
+        REPO,
+        src,
+        symlinks=True,
+        ignore=shutil.ignore_patterns('.git', '.venv', 'work_dirs', 'data', 'build', '*.egg-info',
+                                      '__pycache__'))
+    check_ok(
+        subprocess.run([
+            sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation',
+            '--no-index', '--target',
+            str(site),
+            str(src)
+        ],
+                       capture_output=True,
+                       text=True,
+                       timeout=600,
+                       env=dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK='1')))
     return root, site
 
 
@@ -53,14 +63,22 @@ def test_mmrock_configs_inherit_from_any_folder(installed):
     user = root / 'elsewhere'
     user.mkdir()
     (user / 'my_rock.py').write_text(USER_CONFIG)
-    proc = check_ok(subprocess.run([sys.executable, '-c', BUILD], cwd=user, capture_output=True,
-                                   text=True, timeout=600,
-                                   env=dict(os.environ, PYTHONPATH=str(site))))
+    proc = check_ok(
+        subprocess.run([sys.executable, '-c', BUILD],
+                       cwd=user,
+                       capture_output=True,
+                       text=True,
+                       timeout=600,
+                       env=dict(os.environ, PYTHONPATH=str(site))))
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result['module'] == str(site / 'mmrock' / '__init__.py')
     assert result['data_module'] == str(site / 'mmrock_data' / '__init__.py')
-    assert result == dict(result, model='ROCKDetector', fusion_norm_act=True,
-                          tta='ROCKTTAModel', data_root='data/synthetic_nyuv2/')
+    assert result == dict(
+        result,
+        model='ROCKDetector',
+        fusion_norm_act=True,
+        tta='ROCKTTAModel',
+        data_root='data/synthetic_nyuv2/')
     assert 'Failed to search registry' not in proc.stdout + proc.stderr
     assert (site / 'mmrock' / '.mim' / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py').is_file()
 
@@ -69,8 +87,10 @@ def test_metadata_declares_dependencies(installed):
     _, site = installed
     (dist_info, ) = site.glob('mmrock-*.dist-info')
     meta = Parser().parsestr((dist_info / 'METADATA').read_text())
-    requires = {r.split(';')[0].split('>')[0].split('<')[0].split('=')[0].strip()
-                for r in meta.get_all('Requires-Dist') if 'extra ==' not in r}
+    requires = {
+        r.split(';')[0].split('>')[0].split('<')[0].split('=')[0].strip()
+        for r in meta.get_all('Requires-Dist') if 'extra ==' not in r
+    }
     assert {'mmengine', 'mmdet', 'numpy', 'pycocotools', 'h5py'} <= requires
     assert not requires & {'torch', 'mmcv'}
     assert set(meta['Requires-Python'].split(',')) == {'>=3.9', '<3.12'}

@@ -7,15 +7,15 @@ import shutil
 
 import numpy as np
 import pytest
+from mmdet.registry import DATASETS
 from mmengine.config import Config
 
-from conftest import REPO, UserCheckout, check_ok, convert_synthetic, run_python
-from mmdet.registry import DATASETS
 from mmrock.datasets import fused_pipeline, open_pack, pack_split
 from mmrock.datasets.packed_split import pack_problem, reads_pack
-from mmrock.engine.data_check import leaf_dataset_items
 from mmrock.datasets.transforms.fused_geometry import NORMALS_ATOL
+from mmrock.engine.data_check import leaf_dataset_items
 from mmrock_data.converters.errors import DataFormatError
+from conftest import REPO, UserCheckout, check_ok, convert_synthetic, run_python
 
 PAPER = str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py')
 
@@ -31,9 +31,10 @@ def packed(tiny_nyuv2, tmp_path_factory):
     del ann['images'][0]['depth_file']
     del ann['images'][1]['normal_mask_file']
     (data / 'annotations' / 'nyuv2_train.json').write_text(json.dumps(ann))
-    check_ok(run_python('tools/dataset_converters/pack_split.py', '--data-root', data,
-                        '--ann-file', 'annotations/nyuv2_train.json', '--out',
-                        data / 'packed' / 'train', '--no-progress'))
+    check_ok(
+        run_python('tools/dataset_converters/pack_split.py', '--data-root', data, '--ann-file',
+                   'annotations/nyuv2_train.json', '--out', data / 'packed' / 'train',
+                   '--no-progress'))
     return data
 
 
@@ -50,13 +51,15 @@ def samples(dataset, seeds):
 
 
 def test_packed_loaders_give_the_png_arrays(packed):
-    png_pipeline = [dict(type='LoadImageFromFile'),
-                    dict(type='LoadMultiTaskAnnotations', with_bbox=True)]
+    png_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadMultiTaskAnnotations', with_bbox=True)
+    ]
     for decode in (True, False):
         png_pipeline[1]['decode_dense'] = decode
         if not decode:  # undecoded labels need a FusedGeometry (here of a flip that never flips)
-            png_pipeline.append(dict(type='FusedGeometry', transforms=[
-                dict(type='MultiTaskRandomFlip', prob=0.)]))
+            png_pipeline.append(
+                dict(type='FusedGeometry', transforms=[dict(type='MultiTaskRandomFlip', prob=0.)]))
         png = build(packed, png_pipeline)
         pack = build(packed, fused_pipeline(png_pipeline, packed=True), pack='packed/train')
         for i in range(len(png)):
@@ -79,23 +82,24 @@ def assert_same_samples(png, pack, num: int = 24) -> None:
         np.testing.assert_array_equal(a['inputs'].numpy(), b['inputs'].numpy())
         sa, sb = a['data_samples'], b['data_samples']
         for key in ('bboxes', 'labels'):
-            np.testing.assert_array_equal(getattr(sa.gt_instances, key).numpy(),
-                                          getattr(sb.gt_instances, key).numpy())
+            np.testing.assert_array_equal(
+                getattr(sa.gt_instances, key).numpy(),
+                getattr(sb.gt_instances, key).numpy())
         for key in ('gt_depth', 'gt_normals', 'gt_scene_label'):
             assert (key in sa) == (key in sb)
             if key in sa:
                 va, vb = getattr(sa, key), getattr(sb, key)
                 va, vb = (va.data, vb.data) if key != 'gt_scene_label' else (va, vb)
-                np.testing.assert_allclose(va.numpy(), vb.numpy(), rtol=0,
-                                           atol=NORMALS_ATOL if key == 'gt_normals' else 0)
+                np.testing.assert_allclose(
+                    va.numpy(), vb.numpy(), rtol=0, atol=NORMALS_ATOL if key == 'gt_normals' else 0)
         assert sa.metainfo['flip'] == sb.metainfo['flip']
         assert sa.metainfo['img_shape'] == sb.metainfo['img_shape']
 
 
 def test_packed_paper_pipeline_gives_the_same_samples(packed):
     base = Config.fromfile(PAPER).train_pipeline
-    assert_same_samples(build(packed, base),
-                        build(packed, fused_pipeline(base, packed=True), pack='packed/train'))
+    assert_same_samples(
+        build(packed, base), build(packed, fused_pipeline(base, packed=True), pack='packed/train'))
 
 
 def test_paper_config_trains_from_the_packs_the_converter_writes(tiny_nyuv2_val):
@@ -141,8 +145,12 @@ def test_pack_of_other_images_is_refused(packed, tmp_path):
     ann['images'][0]['id'] = 999
     other = tmp_path / 'other.json'
     other.write_text(json.dumps(ann))
-    problem = pack_problem(dict(data_root=f'{packed}/', ann_file=str(other), pack='packed/train',
-                                pipeline=[dict(type='LoadPackedImage')]))
+    problem = pack_problem(
+        dict(
+            data_root=f'{packed}/',
+            ann_file=str(other),
+            pack='packed/train',
+            pipeline=[dict(type='LoadPackedImage')]))
     assert problem == (f'{packed}/packed/train: holds {len(ann["images"]) - 1} of the '
                        f'{len(ann["images"])} images of {other} (packed from another '
                        'conversion?)')
@@ -160,12 +168,15 @@ def test_pack_is_memory_mapped_and_checked(packed, tmp_path):
     (packed / 'normals' / entry['file_name']).rename(tmp_path / 'moved.png')
     try:
         with pytest.raises(DataFormatError, match=entry['file_name']):
-            pack_split('annotations/nyuv2_train.json', tmp_path / 'out', data_root=str(packed),
-                       progress=False)
+            pack_split(
+                'annotations/nyuv2_train.json',
+                tmp_path / 'out',
+                data_root=str(packed),
+                progress=False)
     finally:
         (tmp_path / 'moved.png').rename(packed / 'normals' / entry['file_name'])
     assert not (tmp_path / 'out').exists()
-    proc = run_python('tools/dataset_converters/pack_split.py', '--data-root', packed,
-                      '--ann-file', 'annotations/nyuv2_train.json', '--out',
-                      packed / 'packed' / 'train', '--no-progress')
+    proc = run_python('tools/dataset_converters/pack_split.py', '--data-root', packed, '--ann-file',
+                      'annotations/nyuv2_train.json', '--out', packed / 'packed' / 'train',
+                      '--no-progress')
     assert proc.returncode == 1 and 'exists already' in proc.stderr

@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
+from test_pretrained_weights import write_torchvision_resnet50
 
 from conftest import (UserCheckout, check_ok, convert_synthetic, run_python, table_rows,
                       write_tiny_config)
-from test_pretrained_weights import write_torchvision_resnet50
 
 PAPER_CONFIGS = ('ssd_r50_rock_nyuv2', 'ssd_r50_nyuv2')
 
@@ -22,8 +22,9 @@ def paper_checkout(tmp_path_factory):
     ImageNet download."""
     root = tmp_path_factory.mktemp('paper')
     raw = root / 'raw'
-    check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
-                        '--num', 6, '--seed', 1, '--no-progress'))
+    check_ok(
+        run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw, '--num', 6,
+                   '--seed', 1, '--no-progress'))
     data = convert_synthetic(raw, root / 'nyuv2', val_split=True)
     weights = root / 'resnet50-0676ba61.pth'
     write_torchvision_resnet50(weights)
@@ -37,18 +38,22 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
     # the README's offline way: the ImageNet file pointed at by --cfg-options; 2 iterations of
     # 2 images, each iteration logged (the schedule's 40k x 8 is what the command runs without
     # these options)
-    proc = check_ok(checkout.run(
-        'tools/train.py', config, '--cfg-options',
-        f'model.backbone.init_cfg.checkpoint={weights}', 'train_cfg.max_iters=2',
-        'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1'))
+    proc = check_ok(
+        checkout.run('tools/train.py', config, '--cfg-options',
+                     f'model.backbone.init_cfg.checkpoint={weights}', 'train_cfg.max_iters=2',
+                     'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1'))
     log = proc.stdout + proc.stderr
     assert f'load model from: {weights}' in log
     assert 'unexpected key in source state_dict: fc.weight, fc.bias' in log
     assert 'missing keys in source state_dict' not in log
     assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP:' in log  # trained, then validated
-    num = {split: len(json.loads((checkout.root / 'data' / 'nyuv2' / 'annotations' /
-                                  f'nyuv2_{split}.json').read_text())['images'])
-           for split in ('val', 'test')}
+    num = {
+        split:
+        len(
+            json.loads((checkout.root / 'data' / 'nyuv2' / 'annotations' /
+                        f'nyuv2_{split}.json').read_text())['images'])
+        for split in ('val', 'test')
+    }
     assert f'Iter(val) [{num["val"]}/{num["val"]}]' in log  # on the val split (batch 1)
     if name == 'ssd_r50_rock_nyuv2':
         assert 'loss_scene' in log and 'loss_depth' in log and 'loss_normals' in log
@@ -56,8 +61,9 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
     assert (work_dir / 'iter_2.pth').is_file()
     assert list(work_dir.glob('best_coco_bbox_mAP_iter_2.pth'))  # kept on val, did not crash
 
-    proc = check_ok(checkout.run('tools/test.py', config, f'work_dirs/{name}/iter_2.pth',
-                                 '--cfg-options', 'default_hooks.logger.interval=1'))
+    proc = check_ok(
+        checkout.run('tools/test.py', config, f'work_dirs/{name}/iter_2.pth', '--cfg-options',
+                     'default_hooks.logger.interval=1'))
     assert f'Iter(test) [{num["test"]}/{num["test"]}]' in proc.stdout + proc.stderr
     rows = table_rows(proc.stdout)
     for label in ('mAP@0.5 (%)', 'mAP@0.75 (%)', 'mAP@[0.5:0.95] (%)'):
@@ -65,11 +71,11 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
     if name == 'ssd_r50_rock_nyuv2':
         assert math.isfinite(float(rows['depth AbsRel']))
         # README, "NYUv2 protocols": the last checkpoint on val, as the paper reports it
-        proc = check_ok(checkout.run(
-            'tools/test.py', config, f'work_dirs/{name}/iter_2.pth', '--cfg-options',
-            'test_dataloader.dataset.ann_file=annotations/nyuv2_val.json',
-            'test_evaluator.0.ann_file=data/nyuv2/annotations/nyuv2_val.json',
-            'default_hooks.logger.interval=1'))
+        proc = check_ok(
+            checkout.run('tools/test.py', config, f'work_dirs/{name}/iter_2.pth', '--cfg-options',
+                         'test_dataloader.dataset.ann_file=annotations/nyuv2_val.json',
+                         'test_evaluator.0.ann_file=data/nyuv2/annotations/nyuv2_val.json',
+                         'default_hooks.logger.interval=1'))
         assert f'Iter(test) [{num["val"]}/{num["val"]}]' in proc.stdout + proc.stderr
 
 

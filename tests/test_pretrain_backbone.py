@@ -10,9 +10,9 @@ import torch
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
-from conftest import REPO, check_ok, run_python
 from mmrock.datasets.object_crops import BACKGROUND, CropsError, ObjectCrops
 from mmrock_data.converters.synthetic_rooms.rgb_corpus import make_rgb_corpus
+from conftest import REPO, check_ok, run_python
 
 # the demo's half-width ResNet-18, on 32 px crops
 NET = ['--depth', 18, '--base-channels', 32, '--size', 32]
@@ -28,12 +28,14 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope='module')
 def pretrained(tmp_path_factory, corpus):
     out = tmp_path_factory.mktemp('pretrain') / 'resnet18-w32.pth'
-    proc = check_ok(run_python('tools/pretrain_backbone.py', '--ann-file',
-                               corpus / 'annotations.json', '--img-dir', corpus / 'images',
-                               '--out', out, '--epochs', 6, '--batch-size', 16, '--lr', 0.05,
-                               *NET, '--no-progress'))
-    return dict(out=out, report=json.loads(out.with_suffix('.json').read_text()),
-                output=proc.stdout + proc.stderr)
+    proc = check_ok(
+        run_python('tools/pretrain_backbone.py', '--ann-file', corpus / 'annotations.json',
+                   '--img-dir', corpus / 'images', '--out', out, '--epochs', 6, '--batch-size', 16,
+                   '--lr', 0.05, *NET, '--no-progress'))
+    return dict(
+        out=out,
+        report=json.loads(out.with_suffix('.json').read_text()),
+        output=proc.stdout + proc.stderr)
 
 
 def test_corpus_is_rgb_and_boxes_only(corpus):
@@ -41,8 +43,9 @@ def test_corpus_is_rgb_and_boxes_only(corpus):
     assert sorted(p.name for p in corpus.iterdir()) == ['annotations.json', 'images']
     assert set(coco) == {'info', 'images', 'annotations', 'categories'}
     assert len(coco['images']) == 24 and len(coco['categories']) == 19
-    assert all(set(a) == {'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd'}
-               for a in coco['annotations'])
+    assert all(
+        set(a) == {'id', 'image_id', 'category_id', 'bbox', 'area', 'iscrowd'}
+        for a in coco['annotations'])
     assert len(coco['annotations']) > 24
 
 
@@ -57,7 +60,8 @@ def test_weights_load_into_the_demo_backbone_through_pretrained(pretrained):
     """Every backbone weight equals the file's; the classifier alone is unexpected."""
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / 'ssd_r18_rock_demo.py'))
     cfg.model.backbone.update(
-        frozen_stages=1, norm_eval=True,
+        frozen_stages=1,
+        norm_eval=True,
         init_cfg=dict(type='Pretrained', checkpoint=str(pretrained['out'])))
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -93,10 +97,13 @@ def test_no_depth_normals_or_scene_is_read(tmp_path, corpus):
     """A COCO json carrying only what the crops need works; one that lacks categories does
     not, with one line naming the file."""
     coco = json.loads((corpus / 'annotations.json').read_text())
-    minimal = dict(images=[dict(id=im['id'], file_name=im['file_name']) for im in coco['images']],
-                   annotations=[dict(id=a['id'], image_id=a['image_id'], bbox=a['bbox'],
-                                     category_id=a['category_id']) for a in coco['annotations']],
-                   categories=coco['categories'])
+    minimal = dict(
+        images=[dict(id=im['id'], file_name=im['file_name']) for im in coco['images']],
+        annotations=[
+            dict(id=a['id'], image_id=a['image_id'], bbox=a['bbox'], category_id=a['category_id'])
+            for a in coco['annotations']
+        ],
+        categories=coco['categories'])
     path = tmp_path / 'minimal.json'
     path.write_text(json.dumps(minimal))
     crops = ObjectCrops(str(path), str(corpus / 'images'), size=24, progress=False)
@@ -131,10 +138,11 @@ def test_the_demo_rooms_seed_is_refused(tmp_path):
 def test_resnet50_file_loads_into_the_paper_backbone(tmp_path, corpus):
     """The same tool serves ResNet-50: its file loads into ssd_r50_rock_nyuv2.py's backbone."""
     out = tmp_path / 'resnet50.pth'
-    check_ok(run_python('tools/pretrain_backbone.py', '--ann-file', corpus / 'annotations.json',
-                        '--img-dir', corpus / 'images', '--out', out, '--depth', 50,
-                        '--base-channels', 64, '--size', 32, '--epochs', 1, '--iters', 1,
-                        '--batch-size', 4, '--no-progress'))
+    check_ok(
+        run_python('tools/pretrain_backbone.py', '--ann-file', corpus / 'annotations.json',
+                   '--img-dir', corpus / 'images', '--out', out, '--depth', 50, '--base-channels',
+                   64, '--size', 32, '--epochs', 1, '--iters', 1, '--batch-size', 4,
+                   '--no-progress'))
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'))
     cfg.model.backbone.init_cfg.checkpoint = str(out)
     model = MODELS.build(cfg.model)
@@ -145,14 +153,16 @@ def test_resnet50_file_loads_into_the_paper_backbone(tmp_path, corpus):
     assert all(torch.equal(v, state[k]) for k, v in backbone.items())
 
 
-@pytest.mark.parametrize('pretrained_config, scratch_config', [
-    ('ssd_r18-roomspre_1xb8-400it_demo', 'ssd_r18_1xb8-400it_demo'),
-    ('ssd_r18-roomspre_flatmtl_1xb8-400it_demo', 'ssd_r18_flatmtl_1xb8-400it_demo'),
-    ('ssd_r18-roomspre_rock_1xb8-400it_demo', 'ssd_r18_rock_demo'),
-    ('ssd_r18-roomspre_rock-near-identity_1xb8-400it_demo',
-     'ssd_r18_rock-near-identity_1xb8-400it_demo')])
-def test_stand_in_configs_differ_from_scratch_in_the_backbone_start_only(pretrained_config,
-                                                                         scratch_config):
+@pytest.mark.parametrize(
+    'pretrained_config, scratch_config',
+    [('ssd_r18-roomspre_1xb8-400it_demo', 'ssd_r18_1xb8-400it_demo'),
+     ('ssd_r18-roomspre_flatmtl_1xb8-400it_demo', 'ssd_r18_flatmtl_1xb8-400it_demo'),
+     ('ssd_r18-roomspre_rock_1xb8-400it_demo', 'ssd_r18_rock_demo'),
+     ('ssd_r18-roomspre_rock-near-identity_1xb8-400it_demo',
+      'ssd_r18_rock-near-identity_1xb8-400it_demo')])
+def test_stand_in_configs_differ_from_scratch_in_the_backbone_start_only(
+        pretrained_config, scratch_config):
+
     def load(name):
         return Config.fromfile(str(REPO / 'configs' / 'rock' / f'{name}.py')).to_dict()
 

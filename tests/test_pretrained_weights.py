@@ -16,9 +16,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 
-from conftest import REPO, UserCheckout
 from mmrock.engine import pretrained_weights as pw
 from mmrock.engine.runner_cfg import prepare_pretrained_or_exit
+from conftest import REPO, UserCheckout
 
 PAPER_CONFIG = REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'
 CONFIGS_WITH_IMAGENET = ('ssd_r50_rock_nyuv2.py', 'ssd_r50_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py',
@@ -56,8 +56,10 @@ def torchvision_resnet50_keys():
 def write_torchvision_resnet50(path: Path, seed: int = 0) -> dict:
     """A random ResNet-50 state dict in torchvision's format (a plain dict of tensors)."""
     gen = torch.Generator().manual_seed(seed)
-    state = {k: torch.rand(s, generator=gen) + (0.5 if k.endswith('running_var') else -0.5)
-             for k, s in torchvision_resnet50_keys().items()}
+    state = {
+        k: torch.rand(s, generator=gen) + (0.5 if k.endswith('running_var') else -0.5)
+        for k, s in torchvision_resnet50_keys().items()
+    }
     torch.save(state, path)
     return state
 
@@ -112,8 +114,8 @@ def _serve(server, payload: bytes, name: str) -> str:
 def test_configs_download_imagenet_weights_without_torchvision(name):
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / name))
     inits = list(pw.pretrained_init_cfgs(cfg.model))
-    assert [(key, init.checkpoint) for key, init in inits] == [
-        ('model.backbone.init_cfg', pw.RESNET50_IMAGENET_URL)]
+    assert [(key, init.checkpoint)
+            for key, init in inits] == [('model.backbone.init_cfg', pw.RESNET50_IMAGENET_URL)]
 
 
 def test_torchvision_scheme_resolves_without_torchvision():
@@ -177,8 +179,9 @@ def test_offline_failure_is_one_line_with_both_ways_on(hub):
     assert ('model.backbone.init_cfg=None model.backbone.frozen_stages=-1 '
             'model.backbone.norm_eval=False') in message
     cfg.model.backbone.init_cfg.checkpoint = '/no/such/file.pth'
-    with pytest.raises(pw.PretrainedWeightsError,
-                       match='model.backbone.init_cfg.checkpoint: /no/such/file.pth does not'):
+    with pytest.raises(
+            pw.PretrainedWeightsError,
+            match='model.backbone.init_cfg.checkpoint: /no/such/file.pth does not'):
         pw.prepare_pretrained_weights(cfg, progress=False)
 
 
@@ -223,8 +226,8 @@ def test_from_scratch_detr_backbone_needs_trainable_bn(tmp_path):
 def test_from_scratch_trains_the_stem():
     """The from-scratch settings the message gives: the stem and BN change after a step."""
     cfg = Config.fromfile(str(PAPER_CONFIG))
-    cfg.model.backbone.update(depth=18, base_channels=8, init_cfg=None, frozen_stages=-1,
-                              norm_eval=False)
+    cfg.model.backbone.update(
+        depth=18, base_channels=8, init_cfg=None, frozen_stages=-1, norm_eval=False)
     backbone = MODELS.build(cfg.model.backbone)
     backbone.init_weights()
     backbone.train()
@@ -267,8 +270,12 @@ def test_local_torchvision_file_loads_every_backbone_weight(torchvision_file):
 def test_train_offline_stops_with_one_line(tiny_nyuv2_val, tmp_path):
     """The paper command offline (downloads refused by a dead proxy, empty torch cache)."""
     user_checkout = UserCheckout(tmp_path / 'user', tiny_nyuv2_val)
-    env = dict(TORCH_HOME=str(tmp_path / 'empty_torch_home'), https_proxy='http://127.0.0.1:9',
-               HTTPS_PROXY='http://127.0.0.1:9', no_proxy='', NO_PROXY='')
+    env = dict(
+        TORCH_HOME=str(tmp_path / 'empty_torch_home'),
+        https_proxy='http://127.0.0.1:9',
+        HTTPS_PROXY='http://127.0.0.1:9',
+        no_proxy='',
+        NO_PROXY='')
     proc = user_checkout.run('tools/train.py', 'configs/rock/ssd_r50_rock_nyuv2.py', env=env)
     assert proc.returncode == 1
     assert proc.stdout == ''
@@ -278,7 +285,6 @@ def test_train_offline_stops_with_one_line(tiny_nyuv2_val, tmp_path):
                                f'{pw.RESNET50_IMAGENET_URL}: ')
     assert 'README.md' in lines[0] and 'frozen_stages=-1' in lines[0]
     assert not (user_checkout.root / 'work_dirs').exists()  # stopped before the runner
-
 
 
 def test_resuming_downloads_nothing(tmp_path, hub):
@@ -304,8 +310,7 @@ def test_load_from_replaces_the_initialisation(server, hub, tmp_path):
     cfg.model.backbone.init_cfg.checkpoint = 'http://127.0.0.1:9/resnet50-0676ba61.pth'
     cfg.load_from = url
     logged = []
-    assert pw.prepare_pretrained_weights(cfg, log=logged.append, progress=False) == [
-        cfg.load_from]
+    assert pw.prepare_pretrained_weights(cfg, log=logged.append, progress=False) == [cfg.load_from]
     assert Path(cfg.load_from).read_bytes() == payload and cfg.model.backbone.init_cfg is None
     assert 'the pretrained initialisation of model.backbone is skipped' in logged[0]
     cfg.load_from = str(tmp_path / 'missing.pth')

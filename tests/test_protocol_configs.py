@@ -13,8 +13,8 @@ import pytest
 from mmdet.registry import DATASETS, METRICS
 from mmengine.config import Config
 
-from conftest import check_ok, run_python
 from mmrock.engine.data_check import _leaf_datasets, missing_data_message
+from conftest import check_ok, run_python
 
 CONFIGS = Path(__file__).parents[1] / 'configs'
 ALL_CONFIGS = sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob('*.py'))
@@ -64,10 +64,10 @@ def test_paper_protocol(name):
     cfg = Config.fromfile(str(CONFIGS / 'rock' / name))
     root = 'data/nyuv2/annotations/'
     assert ann_files(cfg, 'train_dataloader') == ['annotations/nyuv2_train.json']
-    assert ann_files(cfg, 'val_dataloader', 'val_evaluator') == [
-        'annotations/nyuv2_val.json', root + 'nyuv2_val.json']
-    assert ann_files(cfg, 'test_dataloader', 'test_evaluator') == [
-        'annotations/nyuv2_test.json', root + 'nyuv2_test.json']
+    assert ann_files(cfg, 'val_dataloader',
+                     'val_evaluator') == ['annotations/nyuv2_val.json', root + 'nyuv2_val.json']
+    assert ann_files(cfg, 'test_dataloader',
+                     'test_evaluator') == ['annotations/nyuv2_test.json', root + 'nyuv2_test.json']
     assert cfg.default_hooks.checkpoint.save_best == 'coco/bbox_mAP'  # on val
     assert (cfg.train_cfg.max_iters, cfg.param_scheduler[0].milestones) == (40000, [30000])
 
@@ -75,12 +75,14 @@ def test_paper_protocol(name):
 @pytest.mark.parametrize('name', REIMPL)
 def test_reimplementation_protocol(name):
     cfg = Config.fromfile(str(CONFIGS / 'rock' / name))
-    assert ann_files(cfg, 'train_dataloader') == [
-        'annotations/nyuv2_train.json', 'annotations/nyuv2_val.json']  # 673 + 122 = 795
+    assert ann_files(
+        cfg, 'train_dataloader') == ['annotations/nyuv2_train.json',
+                                     'annotations/nyuv2_val.json']  # 673 + 122 = 795
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None
     assert cfg.default_hooks.checkpoint.save_best is None
     assert ann_files(cfg, 'test_dataloader', 'test_evaluator') == [
-        'annotations/nyuv2_test.json', 'data/nyuv2/annotations/nyuv2_test.json']
+        'annotations/nyuv2_test.json', 'data/nyuv2/annotations/nyuv2_test.json'
+    ]
     assert (cfg.train_cfg.max_iters, cfg.param_scheduler[0].milestones) == (30000, [25000])
     assert cfg.train_cfg.max_iters % cfg.default_hooks.checkpoint.interval == 0  # last is saved
 
@@ -101,9 +103,14 @@ def test_one_conversion_serves_both_protocols(tiny_nyuv2_val, tiny_raw):
     re-implementation's training set is all the official training images."""
     from scipy.io import loadmat
     official_train = loadmat(str(tiny_raw / 'splits.mat'))['trainNdxs'].size
-    images = {split: {i['id'] for i in json.loads(
-        (tiny_nyuv2_val / 'annotations' / f'nyuv2_{split}.json').read_text())['images']}
-        for split in ('train', 'val')}
+    images = {
+        split: {
+            i['id']
+            for i in json.loads((tiny_nyuv2_val / 'annotations' /
+                                 f'nyuv2_{split}.json').read_text())['images']
+        }
+        for split in ('train', 'val')
+    }
     assert images['train'] and images['val'] and not images['train'] & images['val']
     cfg = Config.fromfile(str(CONFIGS / 'rock' / REIMPL[2]))
     for dataset in cfg.train_dataloader.dataset.datasets:
@@ -146,23 +153,28 @@ def test_val_split_auto_on_the_official_sizes(tmp_path):
     scenes, to val; the same seed gives the same split, another seed another one."""
     from mmrock_data.converters.nyuv2_mat import PAPER_VAL_FRACTION, auto_val_scenes
     raw = tmp_path / 'raw'
-    check_ok(run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw,
-                        '--num', 1449, '--height', 12, '--width', 16, '--no-progress'))
+    check_ok(
+        run_python('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', raw, '--num', 1449,
+                   '--height', 12, '--width', 16, '--no-progress'))
     out = tmp_path / 'nyuv2'
-    check_ok(run_python('tools/dataset_converters/nyuv2.py', '--mat',
-                        raw / 'nyu_depth_v2_labeled.mat', '--splits', raw / 'splits.mat',
-                        '--normals', raw / 'normals_gt', '--val-split', 'auto', '--out', out,
-                        '--no-progress'))
-    split = {s: json.loads((out / 'annotations' / f'nyuv2_{s}.json').read_text())['images']
-             for s in ('train', 'val', 'test')}
+    check_ok(
+        run_python('tools/dataset_converters/nyuv2.py', '--mat', raw / 'nyu_depth_v2_labeled.mat',
+                   '--splits', raw / 'splits.mat', '--normals', raw / 'normals_gt', '--val-split',
+                   'auto', '--out', out, '--no-progress'))
+    split = {
+        s: json.loads((out / 'annotations' / f'nyuv2_{s}.json').read_text())['images']
+        for s in ('train', 'val', 'test')
+    }
     scenes = {s: [im['scene_name'] for im in images] for s, images in split.items()}
     num_train = len(scenes['train']) + len(scenes['val'])
     assert 780 <= num_train <= 810  # the generator's ~55 % of 1,449
     # at most the target, and here exactly it (the small scenes fill the gap)
     assert len(scenes['val']) == round(PAPER_VAL_FRACTION * num_train)
     assert not set(scenes['val']) & set(scenes['train'])  # whole scenes only
-    listed = [line for line in (out / 'annotations' / 'val_scenes_auto.txt').read_text()
-              .splitlines() if not line.startswith('#')]
+    listed = [
+        line for line in (out / 'annotations' / 'val_scenes_auto.txt').read_text().splitlines()
+        if not line.startswith('#')
+    ]
     assert listed == sorted(set(scenes['val']))
     train_scenes = scenes['train'] + scenes['val']
     assert auto_val_scenes(train_scenes, seed=0) == listed  # the same split again

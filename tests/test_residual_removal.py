@@ -2,8 +2,8 @@
 run per variant, each with its removed tasks (the neck's exactness: tests/test_rock_neck.py)."""
 import json
 
-from conftest import check_ok, run_python, write_tiny_config
 from mmrock.engine.residual_removal import variants
+from conftest import check_ok, run_python, write_tiny_config
 
 
 def test_variants():
@@ -14,8 +14,9 @@ def test_variants():
 
 def test_residual_removal_tool(tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'removal'
-    proc = check_ok(run_python('tools/analysis_tools/residual_removal.py', tiny_rock_config,
-                               tiny_trained['checkpoint'], '--work-dir', out))
+    proc = check_ok(
+        run_python('tools/analysis_tools/residual_removal.py', tiny_rock_config,
+                   tiny_trained['checkpoint'], '--work-dir', out))
     results = json.loads((out / 'residual_removal.json').read_text())
     assert list(results) == ['full model', 'no scene', 'no depth', 'no normals', 'all removed']
     assert set(results['full model']) == set(results['all removed'])
@@ -27,6 +28,6 @@ def test_residual_removal_tool(tiny_rock_config, tiny_trained, tmp_path):
 def test_flat_mtl_is_refused(tiny_nyuv2, tiny_trained, tmp_path):
     flat = write_tiny_config(tmp_path / 'flat.py', tiny_nyuv2,
                              "\nmodel['rock']['residual'] = False\n")
-    proc = run_python('tools/analysis_tools/residual_removal.py', flat,
-                      tiny_trained['checkpoint'], '--work-dir', tmp_path / 'x')
+    proc = run_python('tools/analysis_tools/residual_removal.py', flat, tiny_trained['checkpoint'],
+                      '--work-dir', tmp_path / 'x')
     assert proc.returncode == 1 and 'no ROCK residual to remove' in proc.stderr

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import torch
 
+from mmrock.utils import (AtomicLocalBackend, ResumableCheckpointHook, atomic_write, get_rng_states,
+                          remove_stale_temp_files, set_rng_states)
 from conftest import NO_VAL, REPO, check_ok, run_python, write_tiny_config
-from mmrock.utils import (AtomicLocalBackend, ResumableCheckpointHook, atomic_write,
-                          get_rng_states, remove_stale_temp_files, set_rng_states)
 
 PROBE = '''
 """Test-only hooks of tests/test_resume.py."""
@@ -103,11 +103,21 @@ def train(setup, work_dir, *args, options=(), kill=None):
     root, config = setup
     # one thread: fast on a shared machine, and CPU results depend on the thread count
     # (REPO on the path too: the checkout under test, not whichever copy is installed)
-    env = dict(PYTHONPATH=os.pathsep.join(
-        p for p in (str(root), str(REPO), os.environ.get('PYTHONPATH')) if p),
-        KILL=kill or 'never:0', OMP_NUM_THREADS='1')
-    return run_python('tools/train.py', config, '--work-dir', work_dir, *args,
-                      '--cfg-options', *NO_VAL, *options, env=env)
+    env = dict(
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(root), str(REPO), os.environ.get('PYTHONPATH')) if p),
+        KILL=kill or 'never:0',
+        OMP_NUM_THREADS='1')
+    return run_python(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        work_dir,
+        *args,
+        '--cfg-options',
+        *NO_VAL,
+        *options,
+        env=env)
 
 
 def state_dict(path: Path) -> dict:
@@ -163,14 +173,17 @@ def test_killed_run_resumes_to_the_same_weights(straight, killed_after_4, setup,
     assert [resumed[i] for i in (5, 6)] == [ref[i] for i in (5, 6)]
 
 
-def test_resume_without_restoring_random_states_diverges(straight, killed_after_4, setup,
-                                                         tmp_path):
+def test_resume_without_restoring_random_states_diverges(straight, killed_after_4, setup, tmp_path):
     """The control: mmengine's own CheckpointHook re-seeds instead of restoring (named with its
     scope: the tools replace a bare ``CheckpointHook``, mmdet's runtime's, with mmrock's)."""
     work_dir = tmp_path / 'plain'
     shutil.copytree(killed_after_4, work_dir)
-    check_ok(train(setup, work_dir, '--resume',
-                   options=['default_hooks.checkpoint.type=mmengine.CheckpointHook']))
+    check_ok(
+        train(
+            setup,
+            work_dir,
+            '--resume',
+            options=['default_hooks.checkpoint.type=mmengine.CheckpointHook']))
     with pytest.raises(AssertionError, match='tensors differ'):
         assert_same_weights(straight / 'iter_6.pth', work_dir / 'iter_6.pth')
 
@@ -185,7 +198,7 @@ def test_kill_while_writing_a_checkpoint(straight, setup):
     assert temp.startswith('.iter_4.pth.tmp-')
     assert sorted(p.name for p in work_dir.glob('*.pth')) == ['iter_2.pth']
     full = (work_dir / 'iter_2.pth').stat().st_size
-    assert (work_dir / temp).stat().st_size < full   # really truncated
+    assert (work_dir / temp).stat().st_size < full  # really truncated
     assert (work_dir / 'last_checkpoint').read_text() == str(work_dir / 'iter_2.pth')
 
     proc = check_ok(train(setup, work_dir, '--resume'))
@@ -201,16 +214,18 @@ def test_same_seed_same_losses(straight, killed_after_4):
     of the straight run and of run B before it was killed)."""
     a, b = logged_losses(straight), logged_losses(killed_after_4)
     assert sorted(a) == [1, 2, 3, 4, 5, 6] and {1, 2, 3, 4} <= set(b)
-    assert all(set(a[i]) >= {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth',
-                             'loss_normals'} for i in a)
+    assert all(
+        set(a[i]) >= {'loss_cls', 'loss_bbox', 'loss_scene', 'loss_depth', 'loss_normals'}
+        for i in a)
     assert [b[i] for i in (1, 2, 3, 4)] == [a[i] for i in (1, 2, 3, 4)]
     assert a[1] != a[2]  # the log is not constant
 
 
-@pytest.mark.parametrize('balancer,options,state', [
-    ('UncertaintyWeighting', [], 'log_vars'),
-    ('DynamicWeightAverage', ['model.loss_balancer.window=2'], 'window_means'),
-    ('GradNorm', [], 'task_weights')])
+@pytest.mark.parametrize(
+    'balancer,options,state',
+    [('UncertaintyWeighting', [], 'log_vars'),
+     ('DynamicWeightAverage', ['model.loss_balancer.window=2'], 'window_means'),
+     ('GradNorm', [], 'task_weights')])
 def test_loss_balancer_resumes_identically(balancer, options, state, setup, tmp_path):
     """A learned balancer's parameters / loss history are in the checkpoints: the killed and
     resumed run logs the same weights and ends with the same balancer state as a straight one."""
@@ -224,11 +239,11 @@ def test_loss_balancer_resumes_identically(balancer, options, state, setup, tmp_
     learned = state_dict(straight / 'iter_6.pth')[f'loss_balancer.{state}']
     assert not torch.equal(learned, torch.zeros_like(learned)) and \
         not torch.equal(learned, torch.ones_like(learned)), f'{state} stayed at its initial value'
-    assert_same_weights(straight / 'iter_6.pth', resumed / 'iter_6.pth')   # balancer included
+    assert_same_weights(straight / 'iter_6.pth', resumed / 'iter_6.pth')  # balancer included
     weights = logged_losses(straight, prefix='w_')
     assert sorted(weights) == [1, 2, 3, 4, 5, 6]
     assert all(set(w) == {'w_scene', 'w_depth', 'w_normals'} for w in weights.values())
-    assert weights[5] != {'w_scene': 1.0, 'w_depth': 1.0, 'w_normals': 1.0}    # learned
+    assert weights[5] != {'w_scene': 1.0, 'w_depth': 1.0, 'w_normals': 1.0}  # learned
     assert [logged_losses(resumed, prefix='w_')[i] for i in (5, 6)] == [weights[5], weights[6]]
 
 
@@ -243,6 +258,7 @@ def test_atomic_write_replaces_whole_files_only(tmp_path, monkeypatch):
 
     def crash(*args):
         raise OSError('disk gone')
+
     monkeypatch.setattr(os, 'replace', crash)
     with pytest.raises(OSError, match='disk gone'):
         atomic_write(target, 'second')
@@ -255,13 +271,13 @@ def test_atomic_write_replaces_whole_files_only(tmp_path, monkeypatch):
     # used where named (the checkpoint hook does), mmengine's default left alone
     from mmengine.fileio import LocalBackend, get_file_backend
     path = str(tmp_path / 'x.pth')
-    assert isinstance(get_file_backend(path, backend_args=dict(backend='atomic_local')),
-                      AtomicLocalBackend)
+    assert isinstance(
+        get_file_backend(path, backend_args=dict(backend='atomic_local')), AtomicLocalBackend)
     assert type(get_file_backend(path)) is LocalBackend
 
 
 def test_stale_temp_files_of_dead_processes_are_removed(tmp_path):
-    dead = tmp_path / '.iter_8.pth.tmp-999999999-0123abcd'     # no such pid
+    dead = tmp_path / '.iter_8.pth.tmp-999999999-0123abcd'  # no such pid
     alive = tmp_path / f'.iter_9.pth.tmp-{os.getpid()}-0123abcd'
     other = tmp_path / 'notes.tmp-1-x'
     for path in (dead, alive, other):
@@ -283,9 +299,9 @@ def test_rng_states_round_trip_and_validation_is_isolated():
     hook = ResumableCheckpointHook(interval=1)
     set_rng_states(states)
     hook.before_val(None)
-    _draw()                     # validation draws...
+    _draw()  # validation draws...
     hook.after_val(None)
-    assert _draw() == first     # ...but training continues as if it had not run
+    assert _draw() == first  # ...but training continues as if it had not run
 
 
 def test_default_runtime_uses_the_resumable_hook():

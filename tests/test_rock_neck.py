@@ -16,10 +16,10 @@ def build_neck(**kwargs):
 
 def expected_params(c=2048, e=512, tasks=PAPER_MAPS, residual=True):
     bn = lambda ch: 2 * ch  # noqa: E731  (weight + bias)
-    n = c * e + bn(e) + 9 * e * e + bn(e)                    # encoder: convs without bias + BN
-    n += sum(e * m + m for m in tasks.values())              # linear task convs (with bias)
+    n = c * e + bn(e) + 9 * e * e + bn(e)  # encoder: convs without bias + BN
+    n += sum(e * m + m for m in tasks.values())  # linear task convs (with bias)
     if residual:
-        n += sum(m * c + bn(c) for m in tasks.values())      # decoders: conv + BN
+        n += sum(m * c + bn(c) for m in tasks.values())  # decoders: conv + BN
     return n
 
 
@@ -88,8 +88,8 @@ def test_flat_mtl_has_no_decoders_and_keeps_features():
 
 
 def test_any_subset_of_tasks():
-    neck = build_neck(in_channels=64, encoder_channels=16,
-                      aux_heads=dict(depth=dict(type='DepthHead')))
+    neck = build_neck(
+        in_channels=64, encoder_channels=16, aux_heads=dict(depth=dict(type='DepthHead')))
     assert set(neck.task_convs) == set(neck.decoders) == {'depth'}
     assert sum(p.numel() for p in neck.parameters()) == expected_params(64, 16, dict(depth=128))
     c5 = torch.randn(2, 64, 4, 5)
@@ -119,8 +119,7 @@ def test_decoder_norm_init_starts_rock_near_identity():
     paper = build_neck(in_channels=64, encoder_channels=16).train()
     paper.init_weights()
     torch.manual_seed(0)
-    near_identity = build_neck(in_channels=64, encoder_channels=16,
-                               decoder_norm_init=0.1).train()
+    near_identity = build_neck(in_channels=64, encoder_channels=16, decoder_norm_init=0.1).train()
     near_identity.init_weights()
     assert all((d.norm.weight == 1).all() for d in paper.decoders.values())
     assert all((d.norm.weight == 0.1).all() for d in near_identity.decoders.values())
@@ -154,8 +153,7 @@ def test_removing_every_residual_gives_back_the_unrefined_features(fusion_norm_a
 
 def test_removing_one_residual_keeps_the_others():
     full = build_neck(in_channels=64, encoder_channels=16).eval()
-    no_depth = build_neck(in_channels=64, encoder_channels=16,
-                          removed_residuals=['depth']).eval()
+    no_depth = build_neck(in_channels=64, encoder_channels=16, removed_residuals=['depth']).eval()
     no_depth.load_state_dict(full.state_dict())
     c5 = torch.randn(2, 64, 6, 8)
     with torch.no_grad():
@@ -166,5 +164,4 @@ def test_removing_one_residual_keeps_the_others():
     with pytest.raises(ValueError, match=r"removed_residuals: \['dpeth'\] not among"):
         build_neck(in_channels=64, encoder_channels=16, removed_residuals=['dpeth'])
     with pytest.raises(ValueError, match='residual fusion only'):
-        build_neck(in_channels=64, encoder_channels=16, residual=False,
-                   removed_residuals=['depth'])
+        build_neck(in_channels=64, encoder_channels=16, residual=False, removed_residuals=['depth'])

@@ -15,10 +15,10 @@ from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmrock  # noqa: F401  (the import under test)
+from mmrock.utils import (PickledCheckpointError, ResumableCheckpointHook, checkpoint_loading_for,
+                          from_plain, get_rng_states, pickled_checkpoint_loading, to_plain,
+                          weights_only_loading)
 from conftest import Payload, check_ok, run_python
-from mmrock.utils import (PickledCheckpointError, ResumableCheckpointHook,
-                          checkpoint_loading_for, from_plain, get_rng_states,
-                          pickled_checkpoint_loading, to_plain, weights_only_loading)
 
 
 def tiny_model() -> torch.nn.Module:
@@ -90,11 +90,13 @@ def test_a_script_opt_in_is_kept_by_runs_inside_it(hostile):
 def test_tools_swap_the_plain_checkpoint_hook():
     """mmdet's runtime's CheckpointHook becomes mmrock's, same arguments; others are kept."""
     from mmrock.engine.runner_cfg import use_resumable_checkpoint_hook
-    cfg = Config(dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1,
-                                                         max_keep_ckpts=2))))
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))))
     use_resumable_checkpoint_hook(cfg)
-    assert cfg.default_hooks.checkpoint == dict(type='ResumableCheckpointHook', interval=1,
-                                                max_keep_ckpts=2)
+    assert cfg.default_hooks.checkpoint == dict(
+        type='ResumableCheckpointHook', interval=1, max_keep_ckpts=2)
     for hooks in (dict(checkpoint=dict(type='MyCheckpointHook')), dict(checkpoint=None), {},
                   dict(checkpoint=dict(type='mmengine.CheckpointHook'))):  # asked for as such
         cfg = Config(dict(default_hooks=hooks))
@@ -108,16 +110,23 @@ def test_stock_mmdet_checkpoint_loads(tmp_path):
     with torch.no_grad():
         source[0].weight.add_(1.0)
     path = tmp_path / 'stock.pth'
-    torch.save(dict(state_dict=source.state_dict(),
-                    meta=dict(epoch=12, iter=7330, mmdet_version='3.3.0', config='model = ...',
-                              dataset_meta=dict(classes=('bed', 'chair'),
-                                                palette=[(220, 20, 60), (0, 0, 142)]))), path)
+    torch.save(
+        dict(
+            state_dict=source.state_dict(),
+            meta=dict(
+                epoch=12,
+                iter=7330,
+                mmdet_version='3.3.0',
+                config='model = ...',
+                dataset_meta=dict(classes=('bed', 'chair'), palette=[(220, 20, 60), (0, 0, 142)]))),
+        path)
     target = tiny_model()
     with weights_only_loading():
         checkpoint = load_checkpoint(target, str(path))
     assert checkpoint['meta']['epoch'] == 12
-    assert all(torch.equal(a, b) for a, b in zip(source.state_dict().values(),
-                                                 target.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(source.state_dict().values(),
+                                          target.state_dict().values()))
     # a bare state dict too
     torch.save(source.state_dict(), tmp_path / 'bare.pth')
     target = tiny_model()
@@ -132,12 +141,13 @@ def test_resume_state_round_trips_through_plain_types(tmp_path):
         buffer.update(value, count)
     random.seed(1)
     np.random.seed(1)
-    state = dict(message_hub=dict(log_scalars={'train/loss': buffer},
-                                  runtime_info=dict(iter=7, keep_ckpt_ids=[2, 4],
-                                                    best_score=np.float32(0.5)),
-                                  resumed_keys={'train/loss': True}),
-                 rng_states=dict(iter=7, ranks=[get_rng_states()]),
-                 param_schedulers=[dict(milestones=Counter([3, 3]))])
+    state = dict(
+        message_hub=dict(
+            log_scalars={'train/loss': buffer},
+            runtime_info=dict(iter=7, keep_ckpt_ids=[2, 4], best_score=np.float32(0.5)),
+            resumed_keys={'train/loss': True}),
+        rng_states=dict(iter=7, ranks=[get_rng_states()]),
+        param_schedulers=[dict(milestones=Counter([3, 3]))])
     unsupported = []
     plain = to_plain(state, unsupported=unsupported)
     assert unsupported == []
@@ -147,12 +157,11 @@ def test_resume_state_round_trips_through_plain_types(tmp_path):
 
     restored = back['message_hub']['log_scalars']['train/loss']
     assert isinstance(restored, HistoryBuffer)
-    for a, b in ((restored._log_history, buffer._log_history),
-                 (restored._count_history, buffer._count_history)):
+    for a, b in ((restored._log_history, buffer._log_history), (restored._count_history,
+                                                                buffer._count_history)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     assert restored.mean() == buffer.mean() and restored.max_length == buffer.max_length
-    assert back['message_hub']['runtime_info'] == dict(iter=7, keep_ckpt_ids=[2, 4],
-                                                       best_score=0.5)
+    assert back['message_hub']['runtime_info'] == dict(iter=7, keep_ckpt_ids=[2, 4], best_score=0.5)
     numpy_state = back['rng_states']['ranks'][0]['numpy']
     expected = state['rng_states']['ranks'][0]['numpy']
     assert numpy_state[0] == expected[0] and np.array_equal(numpy_state[1], expected[1])
@@ -177,10 +186,10 @@ def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):
     hub = from_plain(checkpoint['message_hub'])
     assert all(isinstance(v, HistoryBuffer) for v in hub['log_scalars'].values())
     assert hub['log_scalars'], 'no logged scalars were saved'
-    proc = check_ok(run_python('-c', (
-        'import sys, mmrock; from mmdet.apis import init_detector; '
-        'init_detector(sys.argv[1], sys.argv[2], device="cpu"); print("loaded")'),
-        tiny_rock_config, tiny_trained['checkpoint']))
+    proc = check_ok(
+        run_python('-c', ('import sys, mmrock; from mmdet.apis import init_detector; '
+                          'init_detector(sys.argv[1], sys.argv[2], device="cpu"); print("loaded")'),
+                   tiny_rock_config, tiny_trained['checkpoint']))
     assert 'loaded' in proc.stdout
 
 
@@ -189,8 +198,8 @@ def test_mmrock_init_detector(tiny_trained, tiny_rock_config, hostile):
     pickled payload refused unless the config opts in."""
     from mmrock.apis import init_detector
     unset = {'model.rock.aux_heads.scene.num_classes': None}
-    model = init_detector(str(tiny_rock_config), str(tiny_trained['checkpoint']), device='cpu',
-                          cfg_options=unset)
+    model = init_detector(
+        str(tiny_rock_config), str(tiny_trained['checkpoint']), device='cpu', cfg_options=unset)
     assert model.rock.aux_heads['scene'].num_maps == len(model.dataset_meta['scene_classes'])
     path, marker = hostile
     with pytest.raises(PickledCheckpointError, match='allow_pickled_checkpoints = True'):
@@ -198,13 +207,16 @@ def test_mmrock_init_detector(tiny_trained, tiny_rock_config, hostile):
     assert not marker.exists()
     with pytest.raises(PickledCheckpointError):  # the model's weights: refused too
         init_detector(str(tiny_rock_config), str(path), device='cpu')
-    init_detector(str(tiny_rock_config), str(path), device='cpu',
-                  cfg_options=dict(allow_pickled_checkpoints=True))
+    init_detector(
+        str(tiny_rock_config),
+        str(path),
+        device='cpu',
+        cfg_options=dict(allow_pickled_checkpoints=True))
     assert marker.exists()
 
 
 def test_tools_refuse_a_pickled_checkpoint_unless_opted_in(tiny_trained, tiny_rock_config,
-                                                          tmp_path):
+                                                           tmp_path):
     """tools/test.py on a checkpoint saved the way mmrock did before (message hub pickled as
     ``HistoryBuffer`` objects): one line naming the opt-in, then the opt-in loads it."""
     checkpoint = from_plain(torch.load(tiny_trained['checkpoint'], weights_only=True))
@@ -213,6 +225,7 @@ def test_tools_refuse_a_pickled_checkpoint_unless_opted_in(tiny_trained, tiny_ro
     proc = run_python('tools/test.py', tiny_rock_config, legacy, '--work-dir', tmp_path / 'a')
     assert proc.returncode != 0
     assert 'allow_pickled_checkpoints = True' in proc.stderr.strip().splitlines()[-1]
-    proc = check_ok(run_python('tools/test.py', tiny_rock_config, legacy, '--work-dir',
-                               tmp_path / 'b', '--cfg-options', 'allow_pickled_checkpoints=True'))
+    proc = check_ok(
+        run_python('tools/test.py', tiny_rock_config, legacy, '--work-dir', tmp_path / 'b',
+                   '--cfg-options', 'allow_pickled_checkpoints=True'))
     assert 'full unpickling' in proc.stdout + proc.stderr

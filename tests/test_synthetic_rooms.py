@@ -13,14 +13,13 @@ import scipy.io
 from PIL import Image
 from scipy import ndimage
 
-from conftest import run_terminated
-from mmrock_data.converters.nyuv2_mat import (backproject, convert_nyuv2,
-                                                   kinect_intrinsics, normals_from_depth)
+from mmrock_data.converters.nyuv2_mat import (backproject, convert_nyuv2, kinect_intrinsics,
+                                              normals_from_depth)
 from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, TEMPLATES, Camera, Room,
-                                                        make_synthetic_nyuv2, make_thing, render,
-                                                        sample_room)
-from mmrock_data.nyuv2_meta import (DETECTION_CLASSES, NAME_INDEX, NUM_NAMES,
-                                        SCENE_CLASSES)
+                                                    make_synthetic_nyuv2, make_thing, render,
+                                                    sample_room)
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, NUM_NAMES, SCENE_CLASSES
+from conftest import run_terminated
 
 REPO = Path(__file__).resolve().parents[1]
 N, H, W = 8, 48, 64
@@ -68,9 +67,13 @@ def test_mat_layout_matches_the_official_file(generated):
     assert h5py.is_hdf5(path)
     with h5py.File(path, 'r') as f:
         assert f.userblock_size == 512
-        expect = {'images': ((N, 3, W, H), np.uint8), 'depths': ((N, W, H), np.float32),
-                  'rawDepths': ((N, W, H), np.float32), 'labels': ((N, W, H), np.uint16),
-                  'instances': ((N, W, H), np.uint8)}
+        expect = {
+            'images': ((N, 3, W, H), np.uint8),
+            'depths': ((N, W, H), np.float32),
+            'rawDepths': ((N, W, H), np.float32),
+            'labels': ((N, W, H), np.uint16),
+            'instances': ((N, W, H), np.uint8)
+        }
         for name, (shape, dtype) in expect.items():
             assert f[name].shape == shape and f[name].dtype == dtype, name
         for name, size in (('names', NUM_NAMES), ('sceneTypes', N), ('scenes', N)):
@@ -121,10 +124,8 @@ def test_mat_layout_matches_the_official_file(generated):
 
 def test_deterministic_given_seed(generated, tmp_path):
     out, info = generated
-    again = make_synthetic_nyuv2(tmp_path / 'again', N, seed=0, height=H, width=W,
-                                 progress=False)
-    other = make_synthetic_nyuv2(tmp_path / 'other', 3, seed=1, height=H, width=W,
-                                 progress=False)
+    again = make_synthetic_nyuv2(tmp_path / 'again', N, seed=0, height=H, width=W, progress=False)
+    other = make_synthetic_nyuv2(tmp_path / 'other', 3, seed=1, height=H, width=W, progress=False)
     with h5py.File(info['mat'], 'r') as a, h5py.File(again['mat'], 'r') as b, \
             h5py.File(other['mat'], 'r') as c:
         for name in ('images', 'depths', 'rawDepths', 'labels', 'instances'):
@@ -152,16 +153,16 @@ def test_plane_depth_and_normals_are_consistent():
     assert floor.mean() > 0.3
     up_cam = rot.T @ np.array([0., 0., 1.])  # world up in the camera frame
     assert up_cam[1] < 0  # y points down in the camera frame
-    np.testing.assert_allclose(out['normals'][floor], np.broadcast_to(up_cam, (floor.sum(), 3)),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        out['normals'][floor], np.broadcast_to(up_cam, (floor.sum(), 3)), atol=1e-5)
     # back-projected floor pixels lie on the plane z = 0
     pts = backproject(out['depth'], kinect_intrinsics(h, w))
     world = pts @ rot.T + np.asarray(camera.position)
     assert np.abs(world[..., 2][floor]).max() < 1e-3
     # normals computed from the depth agree with the rendered ones (< 2 degrees) on every plane
     normals, mask = normals_from_depth(out['depth'])
-    interior = mask & (ndimage.minimum_filter(out['part'], 3) == ndimage.maximum_filter(
-        out['part'], 3))
+    interior = mask & (
+        ndimage.minimum_filter(out['part'], 3) == ndimage.maximum_filter(out['part'], 3))
     assert interior.sum() > 0.8 * (h - 2) * (w - 2) * 0.9
     assert _angle_deg(normals[interior], out['normals'][interior]).max() < 2.
     # and every rendered normal faces the camera
@@ -171,8 +172,14 @@ def test_plane_depth_and_normals_are_consistent():
 
 def test_forced_layout_through_the_written_files(tmp_path):
     room, camera = _floor_room()
-    info = make_synthetic_nyuv2(tmp_path, 3, seed=4, height=60, width=80,
-                                forced_layouts={1: (room, camera)}, progress=False)
+    info = make_synthetic_nyuv2(
+        tmp_path,
+        3,
+        seed=4,
+        height=60,
+        width=80,
+        forced_layouts={1: (room, camera)},
+        progress=False)
     ref = render(room, camera, 60, 80)
     with h5py.File(info['mat'], 'r') as f:
         np.testing.assert_array_equal(f['depths'][1].T, ref['depth'])
@@ -193,8 +200,10 @@ def test_fragmented_instance_and_instance_numbers():
     sofa.y = 5.0 - sofa.hy - 0.01
     lamp = make_thing('lamp', rng, x=2.0, y=3.2, instance=1, variant='floor')
     # chair 2 stands behind the camera: the image numbers the chairs it shows 1, 2
-    chairs = [make_thing('chair', rng, x=x, y=y, yaw=math.pi, instance=k + 1)
-              for k, (x, y) in enumerate(((0.8, 2.6), (2.0, 0.2), (3.2, 2.6)))]
+    chairs = [
+        make_thing('chair', rng, x=x, y=y, yaw=math.pi, instance=k + 1)
+        for k, (x, y) in enumerate(((0.8, 2.6), (2.0, 0.2), (3.2, 2.6)))
+    ]
     room.things = [sofa, lamp] + chairs
     camera = Camera((2.0, 0.4, 1.4), yaw=0., pitch=-0.3)
     out = render(room, camera, 120, 160)
@@ -209,18 +218,34 @@ def test_fragmented_instance_and_instance_numbers():
 
 # required things of each scene type (detection classes and clutter)
 SIGNATURES = {
-    'basement': {'box'}, 'bathroom': {'toilet', 'sink'}, 'bedroom': {'bed'},
-    'bookstore': {'bookshelf'}, 'cafe': {'table', 'chair'}, 'classroom': {'desk'},
-    'computer_lab': {'desk'}, 'conference_room': {'table', 'chair'},
-    'dinette': {'table', 'chair'}, 'dining_room': {'table', 'chair'},
-    'exercise_room': {'equipment', 'box', 'garbage bin'}, 'foyer': {'door'},
-    'furniture_store': {'sofa'}, 'home_office': {'desk', 'monitor'},
-    'home_storage': {'bookshelf', 'box'}, 'indoor_balcony': {'table', 'chair'},
-    'kitchen': {'counter', 'sink'}, 'laundry_room': {'appliance', 'counter', 'garbage bin'},
-    'living_room': {'sofa', 'television'}, 'office': {'desk', 'monitor'},
-    'office_kitchen': {'counter', 'sink', 'appliance', 'garbage bin'}, 'playroom': {'box'},
-    'printer_room': {'appliance', 'counter', 'box'}, 'reception_room': {'counter', 'chair'},
-    'student_lounge': {'sofa'}, 'study': {'desk', 'bookshelf'}, 'study_room': {'table', 'chair'}}
+    'basement': {'box'},
+    'bathroom': {'toilet', 'sink'},
+    'bedroom': {'bed'},
+    'bookstore': {'bookshelf'},
+    'cafe': {'table', 'chair'},
+    'classroom': {'desk'},
+    'computer_lab': {'desk'},
+    'conference_room': {'table', 'chair'},
+    'dinette': {'table', 'chair'},
+    'dining_room': {'table', 'chair'},
+    'exercise_room': {'equipment', 'box', 'garbage bin'},
+    'foyer': {'door'},
+    'furniture_store': {'sofa'},
+    'home_office': {'desk', 'monitor'},
+    'home_storage': {'bookshelf', 'box'},
+    'indoor_balcony': {'table', 'chair'},
+    'kitchen': {'counter', 'sink'},
+    'laundry_room': {'appliance', 'counter', 'garbage bin'},
+    'living_room': {'sofa', 'television'},
+    'office': {'desk', 'monitor'},
+    'office_kitchen': {'counter', 'sink', 'appliance', 'garbage bin'},
+    'playroom': {'box'},
+    'printer_room': {'appliance', 'counter', 'box'},
+    'reception_room': {'counter', 'chair'},
+    'student_lounge': {'sofa'},
+    'study': {'desk', 'bookshelf'},
+    'study_room': {'table', 'chair'}
+}
 
 
 def test_scene_types_follow_the_furniture():
@@ -254,8 +279,7 @@ def test_scene_types_differ_in_content_not_in_colour():
             room, _ = sample_room(np.random.default_rng((13, j, k)), scene_type)
             counts = np.bincount([classes.index(t.cls) for t in room.things],
                                  minlength=len(classes))
-            content.append(np.r_[np.log1p(counts), room.size[0] * room.size[1] / 10,
-                                 room.size[2]])
+            content.append(np.r_[np.log1p(counts), room.size[0] * room.size[1] / 10, room.size[2]])
             colour.append(np.r_[room.wall_color, room.floor_color] / 64)
             scene.append(j)
     scene = np.array(scene)
@@ -265,7 +289,7 @@ def test_scene_types_differ_in_content_not_in_colour():
         for i in range(len(x)):
             others = np.arange(len(x)) != i
             centroids = np.stack([x[others & (scene == j)].mean(0) for j in range(27)])
-            hits += np.argmin(((centroids - x[i]) ** 2).sum(1)) == scene[i]
+            hits += np.argmin(((centroids - x[i])**2).sum(1)) == scene[i]
         return hits / len(x)
 
     assert accuracy(content) > 0.7
@@ -273,16 +297,24 @@ def test_scene_types_differ_in_content_not_in_colour():
 
 
 def test_every_scene_type_is_generated_and_converted(tmp_path):
-    layouts = {j: sample_room(np.random.default_rng((17, j)), scene_type)
-               for j, scene_type in enumerate(SCENE_TYPES)}
-    info = make_synthetic_nyuv2(tmp_path / 'raw', len(SCENE_TYPES), seed=5, height=48, width=64,
-                                forced_layouts=layouts, progress=False)
+    layouts = {
+        j: sample_room(np.random.default_rng((17, j)), scene_type)
+        for j, scene_type in enumerate(SCENE_TYPES)
+    }
+    info = make_synthetic_nyuv2(
+        tmp_path / 'raw',
+        len(SCENE_TYPES),
+        seed=5,
+        height=48,
+        width=64,
+        forced_layouts=layouts,
+        progress=False)
     assert info['scene_types'] == list(SCENE_TYPES)
     with h5py.File(info['mat'], 'r') as f:
         _assert_instances_count_from_one(f['labels'][()].transpose(0, 2, 1),
                                          f['instances'][()].transpose(0, 2, 1))
-    convert_nyuv2(info['mat'], info['splits'], tmp_path / 'out', normals_dir=info['normals'],
-                  progress=False)
+    convert_nyuv2(
+        info['mat'], info['splits'], tmp_path / 'out', normals_dir=info['normals'], progress=False)
     images = []
     for split in ('train', 'test'):
         with open(tmp_path / 'out' / 'annotations' / f'nyuv2_{split}.json') as fh:
@@ -308,17 +340,20 @@ def test_objects_are_clearly_visible():
                 n += 1
         per_image.append(n)
     assert min(per_image) >= 2
-    assert np.median(areas) > 32 ** 2
+    assert np.median(areas) > 32**2
 
 
 def test_cli(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        'make_synthetic_nyuv2_cli', REPO / 'tools' / 'dataset_converters' /
-        'make_synthetic_nyuv2.py')
+        'make_synthetic_nyuv2_cli',
+        REPO / 'tools' / 'dataset_converters' / 'make_synthetic_nyuv2.py')
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
-    assert cli.main(['--out', str(tmp_path / 'syn'), '--num', '2', '--seed', '3',
-                     '--height', '24', '--width', '32', '--no-progress']) == 0
+    assert cli.main([
+        '--out',
+        str(tmp_path / 'syn'), '--num', '2', '--seed', '3', '--height', '24', '--width', '32',
+        '--no-progress'
+    ]) == 0
     for name in ('nyu_depth_v2_labeled.mat', 'splits.mat', 'normals_gt/normals/0001.png',
                  'normals_gt/masks/0000.png', 'val_scenes.txt'):
         assert (tmp_path / 'syn' / name).is_file()
@@ -330,8 +365,8 @@ def test_sigterm_leaves_no_partial_mat(tmp_path):
     out = tmp_path / 'raw'
     cli = REPO / 'tools' / 'dataset_converters' / 'make_synthetic_nyuv2.py'
     # SIGTERM after the second room
-    proc = run_terminated('mmrock_data.converters.synthetic_rooms.generate', 'write_normals_png',
-                          2, cli, '--out', out, '--num', 4, '--height', 48, '--width', 64,
+    proc = run_terminated('mmrock_data.converters.synthetic_rooms.generate', 'write_normals_png', 2,
+                          cli, '--out', out, '--num', 4, '--height', 48, '--width', 64,
                           '--no-progress')
     assert proc.returncode == 143, proc.stderr
     assert not [p.name for p in out.iterdir() if p.suffix in ('.mat', '.part')]

@@ -10,9 +10,9 @@ from mmdet.structures import DetDataSample
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
 
-from conftest import check_ok, run_python, split_size, write_tiny_config
 from mmrock.evaluation import compact_prediction
 from mmrock.models.test_time_augs import ROCKTTAModel
+from conftest import check_ok, run_python, split_size, write_tiny_config
 
 H, W = 4, 6
 
@@ -28,10 +28,14 @@ def normals_field() -> torch.Tensor:
 
 def view(flip: bool, depth: torch.Tensor, normals: torch.Tensor, scene: torch.Tensor,
          box: list) -> DetDataSample:
-    sample = DetDataSample(metainfo=dict(ori_shape=(H, W), img_shape=(H, W), flip=flip,
-                                         flip_direction='horizontal' if flip else None))
-    sample.pred_instances = InstanceData(bboxes=torch.tensor([box]), scores=torch.tensor([.9]),
-                                         labels=torch.tensor([2]))
+    sample = DetDataSample(
+        metainfo=dict(
+            ori_shape=(H, W),
+            img_shape=(H, W),
+            flip=flip,
+            flip_direction='horizontal' if flip else None))
+    sample.pred_instances = InstanceData(
+        bboxes=torch.tensor([box]), scores=torch.tensor([.9]), labels=torch.tensor([2]))
     sample.pred_depth = PixelData(data=depth)
     sample.pred_normals = PixelData(data=normals)
     sample.pred_scene_scores = scene
@@ -46,9 +50,9 @@ class NotRun(torch.nn.Module):
 
 
 def tta_model() -> ROCKTTAModel:
-    return ROCKTTAModel(module=NotRun(),
-                        tta_cfg=ConfigDict(nms=dict(type='nms', iou_threshold=0.5),
-                                           max_per_img=100))
+    return ROCKTTAModel(
+        module=NotRun(),
+        tta_cfg=ConfigDict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
 
 
 def test_merged_normals_point_the_right_way():
@@ -58,8 +62,10 @@ def test_merged_normals_point_the_right_way():
     normals = normals_field()
     mirrored_normals = normals.flip(-1) * torch.tensor([-1., 1., 1.]).view(3, 1, 1)
     scene_a, scene_b = torch.tensor([.6, .4, 0.]), torch.tensor([.2, .6, .2])
-    views = [view(True, depth.flip(-1), mirrored_normals, scene_b, [4., 0., 6., 2.]),
-             view(False, depth, normals, scene_a, [0., 0., 2., 2.])]
+    views = [
+        view(True, depth.flip(-1), mirrored_normals, scene_b, [4., 0., 6., 2.]),
+        view(False, depth, normals, scene_a, [0., 0., 2., 2.])
+    ]
     merged = tta_model().merge_preds([views])[0]
 
     assert torch.allclose(merged.pred_normals.data, normals, atol=1e-6)
@@ -73,8 +79,8 @@ def test_merged_normals_point_the_right_way():
 
 def test_views_without_detections_give_an_empty_prediction():
     empty = view(False, torch.ones(1, H, W), normals_field(), torch.ones(3) / 3, [0., 0., 1., 1.])
-    empty.pred_instances = InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
-                                        labels=torch.zeros(0, dtype=torch.long))
+    empty.pred_instances = InstanceData(
+        bboxes=torch.zeros(0, 4), scores=torch.zeros(0), labels=torch.zeros(0, dtype=torch.long))
     merged = tta_model().merge_preds([[empty, empty.clone()]])[0]
     assert isinstance(merged, DetDataSample) and len(merged.pred_instances) == 0
     assert merged.pred_depth.data.shape == (1, H, W)
@@ -89,13 +95,22 @@ def nyuv2_prediction(batch: int = 1) -> dict:
     views into a batch of ``batch`` images, as the heads cut them."""
     depth = torch.rand(batch, 1, 480, 640)
     normals = torch.nn.functional.normalize(torch.randn(batch, 3, 480, 640), dim=1)
-    return dict(img_id=0, img_path='x.png', ori_shape=(480, 640), img_shape=(480, 640),
-                scale_factor=(1., 1.), batch_input_shape=(480, 640), aux_grid_shape=(30, 40),
-                pred_instances=dict(bboxes=torch.rand(100, 4) * 400,
-                                    scores=torch.rand(100), labels=torch.randint(19, (100, ))),
-                pred_scene_scores=torch.rand(27).softmax(0),
-                pred_depth=dict(data=depth[0]), pred_normals=dict(data=normals[0]),
-                gt_depth=dict(data=torch.rand(1, 480, 640)))
+    return dict(
+        img_id=0,
+        img_path='x.png',
+        ori_shape=(480, 640),
+        img_shape=(480, 640),
+        scale_factor=(1., 1.),
+        batch_input_shape=(480, 640),
+        aux_grid_shape=(30, 40),
+        pred_instances=dict(
+            bboxes=torch.rand(100, 4) * 400,
+            scores=torch.rand(100),
+            labels=torch.randint(19, (100, ))),
+        pred_scene_scores=torch.rand(27).softmax(0),
+        pred_depth=dict(data=depth[0]),
+        pred_normals=dict(data=normals[0]),
+        gt_depth=dict(data=torch.rand(1, 480, 640)))
 
 
 BYTES_PER_NYUV2_IMAGE = 16_000
@@ -115,8 +130,9 @@ def test_compact_prediction_of_a_nyuv2_image():
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-2)
 
     detections_only = compact_prediction(nyuv2_prediction(), with_aux=False)
-    assert set(detections_only) == {'img_id', 'img_path', 'ori_shape', 'img_shape',
-                                    'scale_factor', 'pred_instances'}
+    assert set(detections_only) == {
+        'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'pred_instances'
+    }
 
 
 def test_dense_heads_record_the_grid_covering_the_image():
@@ -133,8 +149,7 @@ def test_compact_dense_maps_are_the_block_means():
     sample = nyuv2_prediction()
     compact = compact_prediction(sample)
     block = sample['pred_depth']['data'][0, 16:32, 32:48].mean()
-    assert float(compact['pred_depth']['data'][0, 1, 2]) == pytest.approx(float(block),
-                                                                          rel=1e-3)
+    assert float(compact['pred_depth']['data'][0, 1, 2]) == pytest.approx(float(block), rel=1e-3)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -147,8 +162,9 @@ TTA_EXTRA = "\ntta_pipeline = [*test_pipeline[:2], _base_.tta_pipeline[-1]]\n"
 def test_tools_test_tta(tiny_trained, tiny_nyuv2, tmp_path):
     config = write_tiny_config(tmp_path / 'tiny_rock_tta.py', tiny_nyuv2, TTA_EXTRA)
     work_dir, dump = tmp_path / 'tta', tmp_path / 'tta.pkl'
-    check_ok(run_python('tools/test.py', config, tiny_trained['checkpoint'], '--tta',
-                        '--work-dir', work_dir, '--out', dump))
+    check_ok(
+        run_python('tools/test.py', config, tiny_trained['checkpoint'], '--tta', '--work-dir',
+                   work_dir, '--out', dump))
     metrics = json.loads((work_dir / 'metrics.json').read_text())
     for key in ('coco/bbox_mAP', 'aux/scene_acc', 'aux/depth_abs_rel', 'aux/normal_mean'):
         assert math.isfinite(metrics[key]), key

@@ -10,19 +10,17 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import (NO_VAL, REPO, check_ok, run_python, split_size, table_rows,
-                      write_tiny_config)
-from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 from mmrock.engine import (AutocastOptimWrapper, CheckNonFiniteLossHook, NonFiniteLossError,
                            missing_data_files, missing_data_message)
 from mmrock.engine.runner_cfg import enable_amp, setup_distributed
 from mmrock.evaluation.report import dump_metrics_json, format_metric_table, metric_rows
+from mmrock_data.nyuv2_meta import DETECTION_CLASSES
+from conftest import NO_VAL, REPO, check_ok, run_python, split_size, table_rows, write_tiny_config
 
-AUX_LABELS = ('scene top-1 accuracy (%)', 'depth AbsRel', 'depth RMSE (m)',
-              'depth delta<1.25 (%)', 'normals mean angle (deg)', 'normals median angle (deg)',
+AUX_LABELS = ('scene top-1 accuracy (%)', 'depth AbsRel', 'depth RMSE (m)', 'depth delta<1.25 (%)',
+              'normals mean angle (deg)', 'normals median angle (deg)',
               'normals within 11.25 deg (%)', 'normals within 22.5 deg (%)',
               'normals within 30 deg (%)')
-
 
 # ------------------------------------------------------------------------------------------------
 # end to end
@@ -34,8 +32,9 @@ def test_train_then_test(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     assert 'aux/scene_acc' in out  # validation ran at the end with both evaluators
 
     work_dir, dump = tmp_path / 'test', tmp_path / 'preds.pkl'
-    proc = check_ok(run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'],
-                               '--work-dir', work_dir, '--out', dump))
+    proc = check_ok(
+        run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'], '--work-dir',
+                   work_dir, '--out', dump))
     rows = table_rows(proc.stdout)
     for label in ('mAP@0.5 (%)', 'mAP@0.75 (%)', 'mAP@[0.5:0.95] (%)'):
         assert 0. <= float(rows[label]) <= 100., (label, rows[label])
@@ -67,8 +66,11 @@ def test_train_then_test(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     from mmdet.evaluation import CocoMetric
     from mmengine.evaluator import Evaluator
     cfg = Config.fromfile(str(tiny_rock_config))
-    offline = Evaluator(CocoMetric(**{k: v for k, v in cfg.test_evaluator[0].items()
-                                      if k != 'type'}))
+    offline = Evaluator(
+        CocoMetric(**{
+            k: v
+            for k, v in cfg.test_evaluator[0].items() if k != 'type'
+        }))
     offline.dataset_meta = dict(classes=DETECTION_CLASSES)
     assert offline.offline_evaluate(preds)['coco/bbox_mAP'] == metrics['coco/bbox_mAP']
 
@@ -76,8 +78,9 @@ def test_train_then_test(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
 def test_resume_continues_the_iteration_count(tiny_trained, tiny_rock_config, tmp_path):
     work_dir = tmp_path / 'resumed'
     shutil.copytree(tiny_trained['work_dir'], work_dir)
-    proc = check_ok(run_python('tools/train.py', tiny_rock_config, '--work-dir', work_dir,
-                               '--resume', '--cfg-options', 'train_cfg.max_iters=3', *NO_VAL))
+    proc = check_ok(
+        run_python('tools/train.py', tiny_rock_config, '--work-dir', work_dir, '--resume',
+                   '--cfg-options', 'train_cfg.max_iters=3', *NO_VAL))
     out = proc.stdout + proc.stderr
     # (last_checkpoint holds the absolute path of the first run's iter_2.pth)
     assert re.search(r'Auto resumed from the latest checkpoint \S+/iter_2\.pth', out)
@@ -122,6 +125,7 @@ def test_nonfinite_loss_stops_training(tiny_nyuv2, tmp_path):
 
 
 class _Runner:
+
     def __init__(self, iteration):
         self.iter = iteration
         self.logger = __import__('logging').getLogger('test')
@@ -132,10 +136,14 @@ def test_nonfinite_hook_names_iteration_and_losses():
     runner = _Runner(7)
     finite = dict(loss=torch.tensor(3.), loss_cls=torch.tensor(1.), acc=float('nan'))
     hook.after_train_iter(runner, 0, outputs=finite)  # 'acc' is not a loss
-    bad = dict(loss=torch.tensor(float('inf')), loss_cls=torch.tensor(float('inf')),
-               loss_bbox=torch.tensor(1.), loss_depth=float('nan'))
-    with pytest.raises(NonFiniteLossError, match=r'iteration 8: loss=inf, loss_cls=inf, '
-                                                 r'loss_depth=nan\.'):
+    bad = dict(
+        loss=torch.tensor(float('inf')),
+        loss_cls=torch.tensor(float('inf')),
+        loss_bbox=torch.tensor(1.),
+        loss_depth=float('nan'))
+    with pytest.raises(
+            NonFiniteLossError, match=r'iteration 8: loss=inf, loss_cls=inf, '
+            r'loss_depth=nan\.'):
         hook.after_train_iter(runner, 0, outputs=bad)
     CheckNonFiniteLossHook(interval=3).after_train_iter(runner, 0, outputs=bad)  # 8 % 3: skipped
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / 'ssd_r50_nyuv2.py'))
@@ -183,19 +191,30 @@ def test_cpu_distributed_config(monkeypatch):
 def test_missing_data_files_through_wrappers(tmp_path):
     (tmp_path / 'a' / 'ann').mkdir(parents=True)
     (tmp_path / 'a' / 'ann' / 'train.json').write_text('{}')
-    cfg = Config(dict(
-        train_dataloader=dict(dataset=dict(type='RepeatDataset', dataset=dict(
-            type='ConcatDataset', datasets=[
-                dict(data_root=str(tmp_path / 'a'), ann_file='ann/train.json'),
-                dict(data_root=str(tmp_path / 'a'), ann_file='ann/extra.json')]))),
-        val_cfg=dict(type='ValLoop'),
-        val_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'b'), ann_file='x.json')),
-        val_evaluator=[dict(type='ZeroOnEmptyCocoMetric', ann_file=str(tmp_path / 'c.json')),
-                       dict(type='AuxiliaryTaskMetric')],
-        test_dataloader=None))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='RepeatDataset',
+                    dataset=dict(
+                        type='ConcatDataset',
+                        datasets=[
+                            dict(data_root=str(tmp_path / 'a'), ann_file='ann/train.json'),
+                            dict(data_root=str(tmp_path / 'a'), ann_file='ann/extra.json')
+                        ]))),
+            val_cfg=dict(type='ValLoop'),
+            val_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'b'), ann_file='x.json')),
+            val_evaluator=[
+                dict(type='ZeroOnEmptyCocoMetric', ann_file=str(tmp_path / 'c.json')),
+                dict(type='AuxiliaryTaskMetric')
+            ],
+            test_dataloader=None))
     missing = [p for p, _ in missing_data_files(cfg)]
-    assert missing == [str(tmp_path / 'a' / 'ann/extra.json'), str(tmp_path / 'b'),
-                       str(tmp_path / 'c.json')]
+    assert missing == [
+        str(tmp_path / 'a' / 'ann/extra.json'),
+        str(tmp_path / 'b'),
+        str(tmp_path / 'c.json')
+    ]
     message = missing_data_message(cfg, 'train')
     assert '\n' not in message and '(and 2 more)' in message
     assert f'--out {tmp_path / "a"}`' in message
@@ -203,17 +222,25 @@ def test_missing_data_files_through_wrappers(tmp_path):
 
 
 def test_metric_report_table_and_json(tmp_path):
-    metrics = {'coco/bbox_mAP': 0.185, 'coco/bbox_mAP_50': 0.376, 'coco/bbox_mAP_75': 0.2,
-               'coco/bbox_mAP_l': -1.0, 'coco/bed_precision': 0.3,
-               'coco/bathtub_precision': float('nan'), 'coco/chair_precision': -1.0,
-               'aux/scene_acc': 55.5, 'aux/depth_abs_rel': 0.1234, 'aux/normal_30': 70.,
-               'aux/depth_eigen_abs_rel': 0.1111,
-               'other/score': float('inf')}
+    metrics = {
+        'coco/bbox_mAP': 0.185,
+        'coco/bbox_mAP_50': 0.376,
+        'coco/bbox_mAP_75': 0.2,
+        'coco/bbox_mAP_l': -1.0,
+        'coco/bed_precision': 0.3,
+        'coco/bathtub_precision': float('nan'),
+        'coco/chair_precision': -1.0,
+        'aux/scene_acc': 55.5,
+        'aux/depth_abs_rel': 0.1234,
+        'aux/normal_30': 70.,
+        'aux/depth_eigen_abs_rel': 0.1111,
+        'other/score': float('inf')
+    }
     sections = dict(metric_rows(metrics))
     assert list(sections) == ['Detection (COCO bbox)', 'Auxiliary tasks', 'Other metrics']
-    assert sections['Detection (COCO bbox)'] == [
-        ('mAP@0.5 (%)', pytest.approx(37.6)), ('mAP@0.75 (%)', pytest.approx(20.)),
-        ('mAP@[0.5:0.95] (%)', pytest.approx(18.5))]
+    assert sections['Detection (COCO bbox)'] == [('mAP@0.5 (%)', pytest.approx(37.6)),
+                                                 ('mAP@0.75 (%)', pytest.approx(20.)),
+                                                 ('mAP@[0.5:0.95] (%)', pytest.approx(18.5))]
     assert sections['Other metrics'] == [('other/score', None)]
     rows = table_rows(format_metric_table(metrics))
     assert rows['mAP@0.5 (%)'] == '37.60' and 'bed' not in rows  # per class: CocoMetric's log

@@ -14,9 +14,9 @@ from mmrock.datasets.transforms import (FixedRatioMinIoURandomCrop, MultiTaskExp
                                         MultiTaskRandomFlip, MultiTaskResize, PCALighting)
 
 H, W = 60, 80
-BOX = (20, 15, 45, 40)           # object pixels: x in [20, 45), y in [15, 40)
-OBJECT_DEPTH = 1.5               # fronto-parallel square in front of the wall
-DEPTH_HOLE = (slice(None), slice(60, 65))   # missing depth: columns 60..64
+BOX = (20, 15, 45, 40)  # object pixels: x in [20, 45), y in [15, 40)
+OBJECT_DEPTH = 1.5  # fronto-parallel square in front of the wall
+DEPTH_HOLE = (slice(None), slice(60, 65))  # missing depth: columns 60..64
 NORMAL_HOLE = (slice(50, 55), slice(None))  # masked normals: rows 50..54
 
 
@@ -28,7 +28,7 @@ def make_scene():
     img = np.stack([xs, ys, np.where(obj, 128, 255)], -1).astype(np.uint8)
     # a plane's inverse depth is affine in pixel coordinates
     depth = 1. / (0.2 + 0.002 * xs + 0.003 * ys)
-    theta = (xs - W / 2) / W          # wall turning with x: normals vary along x
+    theta = (xs - W / 2) / W  # wall turning with x: normals vary along x
     normals = np.stack([np.sin(theta), np.full_like(theta, -0.3), -np.cos(theta)], -1)
     depth[obj] = OBJECT_DEPTH
     normals[obj] = (0, 0, -1)
@@ -41,9 +41,14 @@ def make_scene():
 def make_results():
     img, depth, normals = make_scene()
     return dict(
-        img=img, img_shape=(H, W), ori_shape=(H, W), gt_depth=depth, gt_normals=normals,
+        img=img,
+        img_shape=(H, W),
+        ori_shape=(H, W),
+        gt_depth=depth,
+        gt_normals=normals,
         gt_bboxes=HorizontalBoxes(np.array([BOX], np.float32)),
-        gt_bboxes_labels=np.array([3]), gt_ignore_flags=np.array([False]))
+        gt_bboxes_labels=np.array([3]),
+        gt_ignore_flags=np.array([False]))
 
 
 def check_consistent(results, depth_factor, flip_sign=1., box_tol=0., with_box=True):
@@ -105,9 +110,8 @@ def test_fixed_ratio_crop(seed):
     check_consistent(results, depth_factor=cw / W)  # depth / zoom, zoom = W / cw
     x0, y0 = results['img'][0, 0, :2].astype(int)
     if len(results['gt_bboxes']):
-        np.testing.assert_allclose(
-            results['gt_bboxes'].numpy()[0],
-            np.clip(np.subtract(BOX, [x0, y0, x0, y0]), 0, [cw, ch, cw, ch]))
+        np.testing.assert_allclose(results['gt_bboxes'].numpy()[0],
+                                   np.clip(np.subtract(BOX, [x0, y0, x0, y0]), 0, [cw, ch, cw, ch]))
 
 
 @pytest.mark.parametrize('min_iou', [0.1, 0.3, 0.5])
@@ -144,8 +148,7 @@ def test_fixed_ratio_trials_at_once_equal_the_loop(max_trials):
         for first_accepted in (crop._first_accepted,
                                lambda *a: MultiTaskMinIoURandomCrop._first_accepted(crop, *a)):
             np.random.seed(seed)
-            results.append((first_accepted(480, 640, min_iou, boxes, centers),
-                            np.random.random()))
+            results.append((first_accepted(480, 640, min_iou, boxes, centers), np.random.random()))
         (got, after), (expected, expected_after) = results
         assert after == expected_after
         assert (got is None) == (expected is None)
@@ -211,14 +214,14 @@ def test_resize_nearest_no_blending(scale):
     for ys in (np.floor(cy), np.ceil(cy)):
         for xs in (np.floor(cx), np.ceil(cx)):
             src = depth[np.ix_(ys.astype(int), xs.astype(int))]
-            match |= out == src   # depth values are not rescaled by the final resize
+            match |= out == src  # depth values are not rescaled by the final resize
     assert match.all()
     norm = np.linalg.norm(results['gt_normals'], axis=-1)
     assert np.allclose(norm[norm > 0], 1, atol=1e-6)
     assert set(np.unique(np.round(norm, 4))) <= {0., 1.}
     sx, sy = new_w / W, new_h / H
-    np.testing.assert_allclose(results['gt_bboxes'].numpy()[0],
-                               np.multiply(BOX, [sx, sy, sx, sy]), rtol=1e-5)
+    np.testing.assert_allclose(
+        results['gt_bboxes'].numpy()[0], np.multiply(BOX, [sx, sy, sx, sy]), rtol=1e-5)
     assert results['scale_factor'] == pytest.approx((sx, sy))
 
 
@@ -226,10 +229,10 @@ def run_chain(seed):
     np.random.seed(seed)
     results = make_results()
     factor, flip_sign = 1., 1.
-    for t in (MultiTaskExpand(mean=(0, 0, 0), ratio_range=(1, 4), prob=0.5),
-              FixedRatioMinIoURandomCrop(min_crop_size=0.3),
-              MultiTaskResize(scale=(160, 120), keep_ratio=False, interpolation='nearest'),
-              MultiTaskRandomFlip(prob=0.5)):
+    for t in (MultiTaskExpand(mean=(0, 0, 0), ratio_range=(1, 4),
+                              prob=0.5), FixedRatioMinIoURandomCrop(min_crop_size=0.3),
+              MultiTaskResize(scale=(160, 120), keep_ratio=False,
+                              interpolation='nearest'), MultiTaskRandomFlip(prob=0.5)):
         w_in = results['img'].shape[1]
         results = t(results)
         if not isinstance(t, MultiTaskResize):
@@ -280,8 +283,10 @@ def test_pca_lighting_layouts_give_the_same_sums():
     and uint8 images: img + shift in float32, written as (3, H, W) memory."""
     rng = np.random.default_rng(0)
     base = rng.uniform(-20, 280, (30, 41, 3)).astype(np.float32)
-    views = [base, base[::-1], base[:, ::-1], base[::-1, ::-1], base[3:20, 5:30],
-             base[::2, 1::3], rng.integers(0, 256, (30, 41, 3)).astype(np.uint8)]
+    views = [
+        base, base[::-1], base[:, ::-1], base[::-1, ::-1], base[3:20, 5:30], base[::2, 1::3],
+        rng.integers(0, 256, (30, 41, 3)).astype(np.uint8)
+    ]
     for img in views:
         np.random.seed(3)
         out = PCALighting()(dict(img=img))['img']

@@ -14,11 +14,10 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData, PixelData
 from PIL import Image
 
-from conftest import check_ok, run_python, split_size
+from mmrock.visualization import (ROCKLocalVisualizer, capture_task_maps, depth_range, depth_to_rgb,
+                                  normals_to_rgb, predict_with_scene_maps, save_figure1)
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
-from mmrock.visualization import (ROCKLocalVisualizer, capture_task_maps, depth_range,
-                                  depth_to_rgb, normals_to_rgb, predict_with_scene_maps,
-                                  save_figure1)
+from conftest import check_ok, run_python, split_size
 from sample_factory import make_sample
 
 H, W = 120, 160
@@ -57,7 +56,8 @@ def fake_output(seed: int = 0, pred_hw=(H // 2, W // 2)) -> DetDataSample:
     g = torch.Generator().manual_seed(seed)
     xy = torch.rand(5, 2, generator=g) * torch.tensor([W / 2, H / 2])
     sample.pred_instances = InstanceData(
-        bboxes=torch.cat([xy, xy + 30], dim=1), scores=torch.linspace(0.1, 0.9, 5),
+        bboxes=torch.cat([xy, xy + 30], dim=1),
+        scores=torch.linspace(0.1, 0.9, 5),
         labels=torch.randint(0, 19, (5, ), generator=g))
     sample.pred_scene_scores = torch.softmax(torch.randn(27, generator=g), 0)
     sample.pred_depth = PixelData(data=1 + 3 * torch.rand(1, *pred_hw, generator=g))
@@ -75,8 +75,10 @@ def visualizer():
 def test_registered_by_import_mmrock():
     """What a config's ``custom_imports = dict(imports=['mmrock'])`` does."""
     assert VISUALIZERS.get('ROCKLocalVisualizer') is ROCKLocalVisualizer
-    check_ok(run_python('-c', 'import mmrock; from mmdet.registry import VISUALIZERS; '
-                        'assert VISUALIZERS.get("ROCKLocalVisualizer")'))
+    check_ok(
+        run_python(
+            '-c', 'import mmrock; from mmdet.registry import VISUALIZERS; '
+            'assert VISUALIZERS.get("ROCKLocalVisualizer")'))
 
 
 def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
@@ -92,10 +94,9 @@ def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
         sample.pred_depth.data[None], (H, W), mode='bilinear', align_corners=False)[0, 0].numpy()
     vrange = depth_range(gt_depth, pred_depth)  # one colour scale for both rows
     np.testing.assert_array_equal(cell(drawn, 0, 1), depth_to_rgb(gt_depth, vrange))
-    np.testing.assert_array_equal(cell(drawn, 0, 2),
-                                  normals_to_rgb(sample.gt_normals.data.numpy()))
-    assert (cell(drawn, 0, 1)[: H // 4] == 0).all()  # invalid ground-truth depth: black
-    assert (cell(drawn, 0, 2)[:, : W // 4] == 0).all()  # invalid ground-truth normals: black
+    np.testing.assert_array_equal(cell(drawn, 0, 2), normals_to_rgb(sample.gt_normals.data.numpy()))
+    assert (cell(drawn, 0, 1)[:H // 4] == 0).all()  # invalid ground-truth depth: black
+    assert (cell(drawn, 0, 2)[:, :W // 4] == 0).all()  # invalid ground-truth normals: black
     pred_normals = torch.nn.functional.interpolate(
         sample.pred_normals.data[None], (H, W), mode='bilinear', align_corners=False)[0].numpy()
     assert np.abs(cell(drawn, 1, 1).astype(int) - depth_to_rgb(pred_depth, vrange)).max() <= 2
@@ -108,8 +109,8 @@ def test_ground_truth_and_prediction_panels(visualizer, tmp_path):
     assert rows[0][0][0] == f'Ground truth: 2 boxes\nscene {gt_scene}'
     assert rows[1][0][0] == (f'Prediction: 2 boxes > 0.5\nscene {SCENE_CLASSES[top]} '
                              f'({float(sample.pred_scene_scores[top]):.2f})')
-    assert [t for t, _ in rows[1][1:]] == [f'depth {vrange[0]:.2f}-{vrange[1]:.2f} m',
-                                           'surface normals']
+    assert [t for t, _ in rows[1][1:]
+            ] == [f'depth {vrange[0]:.2f}-{vrange[1]:.2f} m', 'surface normals']
 
 
 def test_only_the_rows_and_columns_present(visualizer, tmp_path):
@@ -138,13 +139,13 @@ def test_stock_sample_drawn_as_mmdet_does(visualizer, tmp_path):
     stock.dataset_meta = META
     stock.add_datasample('s', image, sample, out_file=str(tmp_path / 'stock.png'))
     visualizer.add_datasample('s', image, sample, out_file=str(tmp_path / 'rock.png'))
-    np.testing.assert_array_equal(read_rgb(tmp_path / 'rock.png'),
-                                  read_rgb(tmp_path / 'stock.png'))
+    np.testing.assert_array_equal(read_rgb(tmp_path / 'rock.png'), read_rgb(tmp_path / 'stock.png'))
 
 
 def test_sends_the_grid_to_the_vis_backends(tmp_path):
     vis = ROCKLocalVisualizer.get_instance(
-        'test_backend_visualizer', vis_backends=[dict(type='LocalVisBackend')],
+        'test_backend_visualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path))
     vis.dataset_meta = META
     vis.add_datasample('val_img', np.zeros((H, W, 3), np.uint8), fake_output(), step=3)
@@ -168,8 +169,8 @@ def test_scene_maps_come_from_the_same_forward_pass(tiny_model):
     samples = [make_sample((90, 120), pad_hw=(96, 128), seed=i) for i in range(2)]
     for s in samples:
         s.set_metainfo(dict(ori_shape=(120, 160)))
-    data = dict(inputs=[torch.randint(0, 255, (3, 90, 120), dtype=torch.uint8)] * 2,
-                data_samples=samples)
+    data = dict(
+        inputs=[torch.randint(0, 255, (3, 90, 120), dtype=torch.uint8)] * 2, data_samples=samples)
     calls = []
     original = tiny_model.detector.backbone.forward
     tiny_model.detector.backbone.forward = lambda x: calls.append(1) or original(x)
@@ -196,21 +197,30 @@ def test_figure1_panels(visualizer, tmp_path):
     rock.pred_normals = PixelData(data=torch.randn(3, H, W))
     scene_maps = np.random.rand(27, H, W).astype(np.float32)
     path = tmp_path / 'f.png'
-    titles = save_figure1(str(path), visualizer, image, rock, scene_maps=scene_maps,
-                          scene_label=16, baseline=baseline, score_thr=0.5, name='x.png')
-    assert titles[:3] == ['Image x.png', 'Baseline detections (2 with score > 0.5)',
-                          'ROCK detections (2 with score > 0.5)']
+    titles = save_figure1(
+        str(path),
+        visualizer,
+        image,
+        rock,
+        scene_maps=scene_maps,
+        scene_label=16,
+        baseline=baseline,
+        score_thr=0.5,
+        name='x.png')
+    assert titles[:3] == [
+        'Image x.png', 'Baseline detections (2 with score > 0.5)',
+        'ROCK detections (2 with score > 0.5)'
+    ]
     assert titles[3].startswith('Scene heat-map: kitchen (ground truth)\npredicted: ')
     assert titles[4].startswith('Depth prediction (') and titles[5] == 'Surface normals prediction'
     drawn = read_rgb(path)
     assert drawn.shape[1::-1] == grid_size(2, 3)
     np.testing.assert_array_equal(cell(drawn, 0, 0), image)
-    np.testing.assert_array_equal(cell(drawn, 1, 2),
-                                  normals_to_rgb(rock.pred_normals.data.numpy()))
+    np.testing.assert_array_equal(cell(drawn, 1, 2), normals_to_rgb(rock.pred_normals.data.numpy()))
     # no labels, no baseline: the top predicted scene; missing predictions: no panel
     top = SCENE_CLASSES[int(rock.pred_scene_scores.argmax())]
-    titles = save_figure1(str(tmp_path / 'a.png'), visualizer, image, rock,
-                          scene_maps=scene_maps, score_thr=0.)
+    titles = save_figure1(
+        str(tmp_path / 'a.png'), visualizer, image, rock, scene_maps=scene_maps, score_thr=0.)
     assert len(titles) == 5 and titles[2].startswith(f'Scene heat-map: {top} (predicted, p=')
     del rock.pred_depth, rock.pred_normals
     assert save_figure1(str(tmp_path / 'b.png'), visualizer, image, rock, score_thr=0.6) == \
@@ -223,8 +233,9 @@ def test_figure1_panels(visualizer, tmp_path):
 
 def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     work_dir = tmp_path / 'test'
-    check_ok(run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'],
-                        '--work-dir', work_dir, '--show-dir', 'painted'))
+    check_ok(
+        run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'], '--work-dir',
+                   work_dir, '--show-dir', 'painted'))
     pngs = sorted(work_dir.glob('*/painted/*.png'))
     assert len(pngs) == split_size(tiny_nyuv2, 'test')  # the test rooms
     for png in pngs:
@@ -240,11 +251,12 @@ def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tiny_ny
 
 def test_depth_and_normals_logged_at_validation(tiny_rock_config, tmp_path):
     work_dir = tmp_path / 'train'
-    check_ok(run_python('tools/train.py', tiny_rock_config, '--work-dir', work_dir,
-                        '--cfg-options', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
-                        'default_hooks.visualization.draw=True',
-                        'default_hooks.visualization.interval=1',
-                        'default_hooks.checkpoint.interval=1000'))
+    check_ok(
+        run_python('tools/train.py', tiny_rock_config, '--work-dir', work_dir, '--cfg-options',
+                   'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+                   'default_hooks.visualization.draw=True',
+                   'default_hooks.visualization.interval=1',
+                   'default_hooks.checkpoint.interval=1000'))
     pngs = sorted(work_dir.glob('*/vis_data/vis_image/val_img_*.png'))
     assert pngs, sorted(p.name for p in work_dir.rglob('*'))
     assert read_rgb(pngs[0]).shape[1::-1] == grid_size(2, 3)
@@ -253,20 +265,24 @@ def test_depth_and_normals_logged_at_validation(tiny_rock_config, tmp_path):
 def test_det_inferencer_draws_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2):
     from mmdet.apis import DetInferencer
     image = str(tiny_nyuv2 / 'images' / '0000.png')
-    inferencer = DetInferencer(model=str(tiny_rock_config),
-                               weights=str(tiny_trained['checkpoint']), device='cpu',
-                               show_progress=False)
+    inferencer = DetInferencer(
+        model=str(tiny_rock_config),
+        weights=str(tiny_trained['checkpoint']),
+        device='cpu',
+        show_progress=False)
     out = inferencer(image, return_vis=True, pred_score_thr=0.)
     assert out['visualization'][0].shape[1::-1] == grid_size(1, 3)  # boxes, depth, normals
 
 
-def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_config,
-                                                        tiny_nyuv2, tmp_path):
+def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_config, tiny_nyuv2,
+                                                       tmp_path):
     from mmrock.apis import ROCKInferencer
     images = [str(tiny_nyuv2 / 'images' / f'{i:04d}.png') for i in (0, 7)]
-    inferencer = ROCKInferencer(model=str(tiny_rock_config),
-                                weights=str(tiny_trained['checkpoint']), device='cpu',
-                                show_progress=False)
+    inferencer = ROCKInferencer(
+        model=str(tiny_rock_config),
+        weights=str(tiny_trained['checkpoint']),
+        device='cpu',
+        show_progress=False)
     [pred] = inferencer(images[0])['predictions']  # nothing saved: arrays in the dict
     assert len(pred['scene_scores']) == 27 and sum(pred['scene_scores']) == pytest.approx(1, 1e-5)
     assert pred['scene_class'] == SCENE_CLASSES[pred['scene_label']]
@@ -293,8 +309,9 @@ def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_c
 
 def test_browse_dataset(tiny_rock_config, tiny_nyuv2, tmp_path):
     out = tmp_path / 'browse'
-    check_ok(run_python('tools/analysis_tools/browse_dataset.py', tiny_rock_config,
-                        '--output-dir', out, '--not-show'))
+    check_ok(
+        run_python('tools/analysis_tools/browse_dataset.py', tiny_rock_config, '--output-dir', out,
+                   '--not-show'))
     pngs = sorted(out.glob('*.png'))
     assert len(pngs) == split_size(tiny_nyuv2, 'train')  # the training rooms, at the 96x128 input
     for png in pngs:
@@ -306,10 +323,10 @@ def test_browse_dataset(tiny_rock_config, tiny_nyuv2, tmp_path):
 
 def test_visualize_outputs_tool(tiny_trained, tiny_rock_config, tmp_path):
     out = tmp_path / 'figs'
-    proc = check_ok(run_python(
-        'tools/analysis_tools/visualize_outputs.py', tiny_rock_config, tiny_trained['checkpoint'],
-        '--out', out, '--baseline', tiny_rock_config, tiny_trained['checkpoint'],
-        '--num', 2, '--score-thr', 0))
+    proc = check_ok(
+        run_python('tools/analysis_tools/visualize_outputs.py', tiny_rock_config,
+                   tiny_trained['checkpoint'], '--out', out, '--baseline', tiny_rock_config,
+                   tiny_trained['checkpoint'], '--num', 2, '--score-thr', 0))
     pngs = sorted(out.glob('*.png'))
     assert len(pngs) == 2 and all(str(p) in proc.stdout.splitlines() for p in pngs)
     for png in pngs:
@@ -322,10 +339,12 @@ def test_image_demo(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     for name in ('0000.png', '0007.png'):
         shutil.copy(tiny_nyuv2 / 'images' / name, images / f'room_{name}')
     out = tmp_path / 'out'
-    check_ok(run_python('demo/image_demo.py', images, tiny_rock_config,
-                        tiny_trained['checkpoint'], '--out-dir', out, '--score-thr', 0.01))
+    check_ok(
+        run_python('demo/image_demo.py', images, tiny_rock_config, tiny_trained['checkpoint'],
+                   '--out-dir', out, '--score-thr', 0.01))
     assert sorted(p.name for p in (out / 'vis').iterdir()) == ['room_0000.png', 'room_0007.png']
     for png in (out / 'vis').iterdir():
         assert read_rgb(png).shape[1::-1] == grid_size(1, 4)
-    assert {p.name for p in (out / 'preds').iterdir()} >= {
-        'room_0000.json', 'room_0000_depth.npy', 'room_0000_normals.png'}
+    assert {p.name
+            for p in (out / 'preds').iterdir()
+            } >= {'room_0000.json', 'room_0000_depth.npy', 'room_0000_normals.png'}

@@ -20,7 +20,7 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mmrock.engine.ablation import data_root_options  # noqa: E402
+from mmrock.engine.ablation import data_root_options
 
 DEMO_CONFIG = 'configs/rock/ssd_r18-roomspre_rock_1xb8-800it_demo.py'
 REAL_DATA = Path('data/nyuv2')
@@ -33,13 +33,18 @@ VAL_ANN = 'annotations/nyuv2_val.json'
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--num-images', type=int, default=400,
-                        help='synthetic rooms to generate (about 47%% train / 8%% val / 45%% '
-                        'test)')
+    parser.add_argument(
+        '--num-images',
+        type=int,
+        default=400,
+        help='synthetic rooms to generate (about 47%% train / 8%% val / 45%% '
+        'test)')
     parser.add_argument('--iters', type=int, default=None, help='override the training length')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--data-only', action='store_true',
-                        help='only make sure the dataset is there (step 1), e.g. for `make ablation`')
+    parser.add_argument(
+        '--data-only',
+        action='store_true',
+        help='only make sure the dataset is there (step 1), e.g. for `make ablation`')
     return parser.parse_args()
 
 
@@ -58,8 +63,13 @@ def run(*args: str) -> None:
 def rooms_made(num_images: int, seed: int) -> dict:
     """What the demo's synthetic rooms are made from (recorded next to them as ROOMS_RECORD)."""
     from mmrock_data.converters.synthetic_rooms import ROOMS_VERSION
-    return dict(generator=ROOMS_VERSION, num_images=num_images, seed=seed, height=240, width=320,
-                val_split='auto')
+    return dict(
+        generator=ROOMS_VERSION,
+        num_images=num_images,
+        seed=seed,
+        height=240,
+        width=320,
+        val_split='auto')
 
 
 def stale_rooms(data: Path, wanted: dict) -> Optional[str]:
@@ -69,8 +79,10 @@ def stale_rooms(data: Path, wanted: dict) -> Optional[str]:
         made = json.loads((data / ROOMS_RECORD).read_text())
     except (OSError, ValueError):
         return 'made by an earlier mmrock, which kept no record of how'
-    changed = [f'{key} {made.get(key)} (now {value})' for key, value in wanted.items()
-               if made.get(key) != value]
+    changed = [
+        f'{key} {made.get(key)} (now {value})' for key, value in wanted.items()
+        if made.get(key) != value
+    ]
     return ', '.join(changed) or None
 
 
@@ -96,13 +108,12 @@ def ensure_dataset(num_images: int, seed: int) -> Path:
     print(f'No NYUv2 in {REAL_DATA}/: generating {num_images} synthetic rooms (official .mat '
           'format, 240x320) and converting them with the NYUv2 converter, whole scenes of the '
           'train rooms set apart as a val split.')
-    run('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', str(SYNTHETIC_RAW),
-        '--num', str(num_images), '--seed', str(seed), '--height', '240', '--width', '320')
-    run('tools/dataset_converters/nyuv2.py',
-        '--mat', str(SYNTHETIC_RAW / 'nyu_depth_v2_labeled.mat'),
-        '--splits', str(SYNTHETIC_RAW / 'splits.mat'),
-        '--normals', str(SYNTHETIC_RAW / 'normals_gt'), '--val-split', 'auto',
-        '--out', str(SYNTHETIC_DATA), '--overwrite')
+    run('tools/dataset_converters/make_synthetic_nyuv2.py', '--out', str(SYNTHETIC_RAW), '--num',
+        str(num_images), '--seed', str(seed), '--height', '240', '--width', '320')
+    run('tools/dataset_converters/nyuv2.py', '--mat',
+        str(SYNTHETIC_RAW / 'nyu_depth_v2_labeled.mat'), '--splits',
+        str(SYNTHETIC_RAW / 'splits.mat'), '--normals', str(SYNTHETIC_RAW / 'normals_gt'),
+        '--val-split', 'auto', '--out', str(SYNTHETIC_DATA), '--overwrite')
     (ROOT / SYNTHETIC_DATA / ROOMS_RECORD).write_text(json.dumps(wanted) + '\n')
     return SYNTHETIC_DATA
 
@@ -111,12 +122,12 @@ def save_untrained_checkpoint(cfg_options: list, path: Path, seed: int) -> None:
     """Initialise the demo model exactly as training will and save it, so that the untrained
     model is measured with the same test tool."""
     import torch
+    from mmdet.registry import MODELS
     from mmengine.config import Config, DictAction  # noqa: F401
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
 
     import mmrock  # noqa: F401
-    from mmdet.registry import MODELS
     cfg = Config.fromfile(str(ROOT / DEMO_CONFIG))
     cfg.merge_from_dict(dict(opt.split('=', 1) for opt in cfg_options))
     init_default_scope('mmdet')
@@ -143,17 +154,20 @@ def main():
         print(f'Dataset: {data_root}/')
         return
     cfg_options = data_root_options(str(ROOT / DEMO_CONFIG), data_root) + [
-        f'randomness.seed={args.seed}',
-        'model.test_cfg.score_thr=0.0']  # score every box: an untrained model's are all low
+        f'randomness.seed={args.seed}', 'model.test_cfg.score_thr=0.0'
+    ]  # score every box: an untrained model's are all low
     if args.iters:
-        cfg_options += [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
-                        f'default_hooks.checkpoint.interval={args.iters}']
+        cfg_options += [
+            f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
+            f'default_hooks.checkpoint.interval={args.iters}'
+        ]
     print(f'Demo config: {DEMO_CONFIG} (half-width ResNet-18 from the ImageNet stand-in, ROCK '
           'with scene, depth and normals, 240x320 input)')
-    val_options = [f'test_dataloader.dataset.ann_file={VAL_ANN}',
-                   f'test_evaluator.0.ann_file={data_root}/{VAL_ANN}',
-                   f'test_evaluator.2.ann_file={data_root}/{VAL_ANN}',
-                   'test_evaluator.2.score_thr=None']  # choose, on val
+    val_options = [
+        f'test_dataloader.dataset.ann_file={VAL_ANN}',
+        f'test_evaluator.0.ann_file={data_root}/{VAL_ANN}',
+        f'test_evaluator.2.ann_file={data_root}/{VAL_ANN}', 'test_evaluator.2.score_thr=None'
+    ]  # choose, on val
 
     step('2/6 the model before training, on held-out rooms')
     untrained = work_dir / 'untrained' / 'untrained.pth'
@@ -189,9 +203,9 @@ def main():
     print(f'{"held-out rooms":<18}' + ''.join(f'{name:>17}' for name, _, _ in shown))
     for name, metrics in (('before training', before), ('trained ROCK', after)):
         values = (metrics.get(key) for _, key, _ in shown)
-        print(f'{name:<18}' + ''.join(
-            f'{v * scale:>17.2f}' if isinstance(v, (int, float)) else f'{"n/a":>17}'
-            for v, (_, _, scale) in zip(values, shown)))
+        print(f'{name:<18}' +
+              ''.join(f'{v * scale:>17.2f}' if isinstance(v, (int, float)) else f'{"n/a":>17}'
+                      for v, (_, _, scale) in zip(values, shown)))
     print(f'Boxes drawn with score > {score_thr:.3f} (best F1 at IoU 0.5 on the val rooms: '
           f'precision {100 * val["score_thr/precision"]:.1f} %, recall '
           f'{100 * val["score_thr/recall"]:.1f} %); on the held-out rooms they are '

@@ -17,19 +17,25 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector (mmrock)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save logs and the metrics JSON '
-                        f'({METRICS_JSON})')
-    parser.add_argument('--out', type=str,
-                        help='dump predictions to a pickle file for offline evaluation: per '
-                        'image the detections, scene probabilities and depth / normal maps '
-                        'at the prediction grid (float16)')
-    parser.add_argument('--out-no-aux', action='store_true',
-                        help='with --out: store the detections only')
-    parser.add_argument('--tta', action='store_true',
-                        help="test-time augmentation: the config's tta_model and tta_pipeline")
+    parser.add_argument(
+        '--work-dir', help='the dir to save logs and the metrics JSON '
+        f'({METRICS_JSON})')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='dump predictions to a pickle file for offline evaluation: per '
+        'image the detections, scene probabilities and depth / normal maps '
+        'at the prediction grid (float16)')
+    parser.add_argument(
+        '--out-no-aux', action='store_true', help='with --out: store the detections only')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: the config's tta_model and tta_pipeline")
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='save painted images to this folder, inside '
-                        'work_dir/<timestamp>/')
+    parser.add_argument(
+        '--show-dir', help='save painted images to this folder, inside '
+        'work_dir/<timestamp>/')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     return parse_tool_args(parser)
 
@@ -69,8 +75,8 @@ def main():
     runner = build_runner(cfg)
     if args.out is not None:
         from mmrock.evaluation import DumpMultiTaskResults
-        runner.test_evaluator.metrics.append(DumpMultiTaskResults(
-            out_file_path=args.out, with_aux=not args.out_no_aux))
+        runner.test_evaluator.metrics.append(
+            DumpMultiTaskResults(out_file_path=args.out, with_aux=not args.out_no_aux))
     reports = is_main_process()  # asked before the process group is gone (then every rank is 0)
     try:
         with checkpoint_loading_for(cfg):  # weights_only unless the config opts in

@@ -9,8 +9,13 @@ default_hooks = dict(
     # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/utils/checkpoint.py).
     # save_best keeps the best checkpoint on the val split; a config whose val loader reads a
     # test split sets save_best=None (checked for every config by tests/test_protocol_configs.py).
-    checkpoint=dict(type='ResumableCheckpointHook', by_epoch=False, interval=5000,
-                    max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
+    checkpoint=dict(
+        type='ResumableCheckpointHook',
+        by_epoch=False,
+        interval=5000,
+        max_keep_ckpts=3,
+        save_best='coco/bbox_mAP',
+        rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 # Stop at the first NaN/inf loss, naming the iteration and the losses (mmrock.engine.hooks).

@@ -12,12 +12,13 @@ model = dict(
         type='ROCKNeck',
         in_channels=2048,
         in_index=3,
-        aux_heads=dict(presence=dict(type='PresenceHead',
-                                     num_classes=_base_.model.bbox_head.num_classes))),
+        aux_heads=dict(
+            presence=dict(type='PresenceHead', num_classes=_base_.model.bbox_head.num_classes))),
     # mmdet's base names `torchvision://resnet50`, which needs torchvision: the same file by URL
-    backbone=dict(init_cfg=dict(
-        type='Pretrained',
-        checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')))
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')))
 
 # mmdet's COCO metric, plus the presence mAP (aux/presence_mAP)
 val_evaluator = [_base_.val_evaluator, dict(type='AuxiliaryTaskMetric')]

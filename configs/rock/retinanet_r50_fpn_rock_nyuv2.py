@@ -10,7 +10,8 @@ model = dict(
     detector_type='RetinaNet',
     rock=dict(type='ROCKNeck', in_channels=2048, in_index=3),
     # mmdet's base names `torchvision://resnet50`, which needs torchvision: the same file by URL
-    backbone=dict(init_cfg=dict(
-        type='Pretrained',
-        checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')),
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')),
     bbox_head=dict(num_classes=19))

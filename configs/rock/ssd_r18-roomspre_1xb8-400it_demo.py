@@ -1,5 +1,6 @@
-# SSD baseline at demo scale from the ImageNet stand-in (configs/_base_/models/r18_rooms_pretrained.py)
-# instead of random weights; everything else as in ssd_r18_1xb8-400it_demo.py.
+# SSD baseline at demo scale from the ImageNet stand-in
+# (configs/_base_/models/r18_rooms_pretrained.py) instead of random weights; everything else as in
+# ssd_r18_1xb8-400it_demo.py.
 _base_ = ['./ssd_r18_1xb8-400it_demo.py', '../_base_/models/r18_rooms_pretrained.py']
 
 model = dict(backbone=_base_.rooms_pretrained_backbone)

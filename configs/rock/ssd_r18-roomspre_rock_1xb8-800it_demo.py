@@ -13,23 +13,32 @@ max_iters = 800
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[640],
-         gamma=0.1)
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[640], gamma=0.1)
 ]
 default_hooks = dict(checkpoint=dict(interval=max_iters))
 
 val_dataloader = dict(dataset=dict(ann_file='annotations/nyuv2_val.json'))
 test_dataloader = dict(dataset=dict(ann_file='annotations/nyuv2_test.json'))
 val_evaluator = [
-    dict(type='ZeroOnEmptyCocoMetric', ann_file=_base_.data_root + 'annotations/nyuv2_val.json',
-         metric='bbox', classwise=True, proposal_nums=(1, 10, 100)),
+    dict(
+        type='ZeroOnEmptyCocoMetric',
+        ann_file=_base_.data_root + 'annotations/nyuv2_val.json',
+        metric='bbox',
+        classwise=True,
+        proposal_nums=(1, 10, 100)),
     dict(type='AuxiliaryTaskMetric'),
     dict(type='ScoreThresholdMetric', ann_file=_base_.data_root + 'annotations/nyuv2_val.json')
 ]
 test_evaluator = [
-    dict(type='ZeroOnEmptyCocoMetric', ann_file=_base_.data_root + 'annotations/nyuv2_test.json',
-         metric='bbox', classwise=True, proposal_nums=(1, 10, 100)),
+    dict(
+        type='ZeroOnEmptyCocoMetric',
+        ann_file=_base_.data_root + 'annotations/nyuv2_test.json',
+        metric='bbox',
+        classwise=True,
+        proposal_nums=(1, 10, 100)),
     dict(type='AuxiliaryTaskMetric'),
-    dict(type='ScoreThresholdMetric', ann_file=_base_.data_root + 'annotations/nyuv2_test.json',
-         score_thr=0.3)
+    dict(
+        type='ScoreThresholdMetric',
+        ann_file=_base_.data_root + 'annotations/nyuv2_test.json',
+        score_thr=0.3)
 ]

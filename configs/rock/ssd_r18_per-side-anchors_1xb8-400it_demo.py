@@ -5,5 +5,6 @@ _base_ = ['./ssd_r18_1xb8-400it_demo.py']
 from mmrock.models.task_modules import per_side_anchor_generator
 
 model = dict(
-    bbox_head=dict(anchor_generator=per_side_anchor_generator(
-        _base_.model.bbox_head.anchor_generator, input_size=(320, 240))))
+    bbox_head=dict(
+        anchor_generator=per_side_anchor_generator(
+            _base_.model.bbox_head.anchor_generator, input_size=(320, 240))))

@@ -2,7 +2,9 @@
 # loss-balancing demo configs (see ssd_r50_rock-equal_1xb8-40k_nyuv2.py).
 _base_ = ['./ssd_r18_rock_demo.py']
 
-model = dict(rock=dict(aux_heads=dict(
-    scene=dict(loss=dict(loss_weight=1.0)),
-    depth=dict(loss=dict(loss_weight=1.0)),
-    normals=dict(loss=dict(loss_weight=1.0)))))
+model = dict(
+    rock=dict(
+        aux_heads=dict(
+            scene=dict(loss=dict(loss_weight=1.0)),
+            depth=dict(loss=dict(loss_weight=1.0)),
+            normals=dict(loss=dict(loss_weight=1.0)))))

@@ -7,5 +7,8 @@ _base_ = ['./ssd_r50_rock_1xb8-30k_nyuv2-795.py']
 model = dict(
     _delete_=True,
     type='SingleStageDetector',
-    **{k: v for k, v in _base_.model.items() if k not in ('type', 'detector_type', 'rock')})
+    **{
+        k: v
+        for k, v in _base_.model.items() if k not in ('type', 'detector_type', 'rock')
+    })
 tta_model = dict(type='DetTTAModel', tta_cfg=_base_.tta_model.tta_cfg)

@@ -3,7 +3,9 @@
 # learned `loss_balancer` weigh the auxiliary losses (README, "Balancing the auxiliary losses").
 _base_ = ['./ssd_r50_rock_nyuv2.py']
 
-model = dict(rock=dict(aux_heads=dict(
-    scene=dict(loss=dict(loss_weight=1.0)),
-    depth=dict(loss=dict(loss_weight=1.0)),
-    normals=dict(loss=dict(loss_weight=1.0)))))
+model = dict(
+    rock=dict(
+        aux_heads=dict(
+            scene=dict(loss=dict(loss_weight=1.0)),
+            depth=dict(loss=dict(loss_weight=1.0)),
+            normals=dict(loss=dict(loss_weight=1.0)))))

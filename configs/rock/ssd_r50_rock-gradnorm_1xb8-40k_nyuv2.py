@@ -2,5 +2,5 @@
 # NYUv2 value), gradient norms on the last conv of the ROCK encoder (shared by every task).
 _base_ = ['./ssd_r50_rock-equal_1xb8-40k_nyuv2.py']
 
-model = dict(loss_balancer=dict(type='GradNorm', alpha=1.5,
-                                shared_param='rock.encoder.1.conv.weight'))
+model = dict(
+    loss_balancer=dict(type='GradNorm', alpha=1.5, shared_param='rock.encoder.1.conv.weight'))

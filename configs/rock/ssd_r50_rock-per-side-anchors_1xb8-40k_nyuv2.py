@@ -6,5 +6,6 @@ _base_ = ['./ssd_r50_rock_nyuv2.py']
 from mmrock.models.task_modules import per_side_anchor_generator
 
 model = dict(
-    bbox_head=dict(anchor_generator=per_side_anchor_generator(
-        _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))
+    bbox_head=dict(
+        anchor_generator=per_side_anchor_generator(
+            _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))

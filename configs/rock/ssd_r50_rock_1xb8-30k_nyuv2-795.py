@@ -13,18 +13,21 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type=_base_.dataset_type, data_root=_base_.data_root,
-                 ann_file=f'annotations/nyuv2_{split}.json', pack=f'packed/nyuv2_{split}/',
-                 data_prefix=_base_.data_prefix, filter_cfg=dict(filter_empty_gt=False),
-                 pipeline=_base_.packed_train_pipeline, backend_args=_base_.backend_args)
-            for split in ('train', 'val')
+            dict(
+                type=_base_.dataset_type,
+                data_root=_base_.data_root,
+                ann_file=f'annotations/nyuv2_{split}.json',
+                pack=f'packed/nyuv2_{split}/',
+                data_prefix=_base_.data_prefix,
+                filter_cfg=dict(filter_empty_gt=False),
+                pipeline=_base_.packed_train_pipeline,
+                backend_args=_base_.backend_args) for split in ('train', 'val')
         ]))
 val_cfg = val_dataloader = val_evaluator = None
 
 max_iters = 30000
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[25000],
-         gamma=0.1)
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[25000], gamma=0.1)
 ]
 default_hooks = dict(checkpoint=dict(save_best=None))

@@ -13,12 +13,19 @@ model = dict(
         in_index=-1,
         encoder_channels=512,
         aux_heads=dict(
-            scene=dict(type='SceneHead', num_classes=27,
-                       loss=dict(type='CrossEntropyLoss', loss_weight=3.0)),
-            depth=dict(type='DepthHead', num_maps=128, log_depth=False,
-                       loss=dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0)),
-            normals=dict(type='NormalHead', maps_per_component=128,
-                         loss=dict(type='NormalCosineLoss', loss_weight=30.0))),
+            scene=dict(
+                type='SceneHead',
+                num_classes=27,
+                loss=dict(type='CrossEntropyLoss', loss_weight=3.0)),
+            depth=dict(
+                type='DepthHead',
+                num_maps=128,
+                log_depth=False,
+                loss=dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0)),
+            normals=dict(
+                type='NormalHead',
+                maps_per_component=128,
+                loss=dict(type='NormalCosineLoss', loss_weight=30.0))),
         residual=True,
         fusion_norm_act=False))
 
@@ -32,10 +39,14 @@ tta_model = dict(
     tta_cfg=dict(nms=_base_.model.test_cfg.nms, max_per_img=_base_.model.test_cfg.max_per_img))
 tta_pipeline = [
     *_base_.test_pipeline[:2],
-    dict(type='TestTimeAug',
-         transforms=[[dict(type='RandomFlip', prob=0.), dict(type='RandomFlip', prob=1.)],
-                     [_base_.test_pipeline[2]],
-                     [dict(type='PackMultiTaskInputs',
-                           meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                                      'scale_factor', 'flip', 'flip_direction'))]])
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='RandomFlip', prob=0.),
+                     dict(type='RandomFlip', prob=1.)], [_base_.test_pipeline[2]],
+                    [
+                        dict(
+                            type='PackMultiTaskInputs',
+                            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                       'scale_factor', 'flip', 'flip_direction'))
+                    ]])
 ]

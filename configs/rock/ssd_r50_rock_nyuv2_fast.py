@@ -12,8 +12,8 @@
 #   copies in the data preprocessor.
 _base_ = ['./ssd_r50_rock_nyuv2.py']
 
-custom_imports = dict(imports=['mmrock', 'mmrock.engine.hooks.channels_last_hook'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mmrock', 'mmrock.engine.hooks.channels_last_hook'], allow_failed_imports=False)
 
 optim_wrapper = dict(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
 
@@ -25,7 +25,6 @@ custom_hooks = [
 
 model = dict(data_preprocessor=dict(non_blocking=True))
 
-train_dataloader = dict(num_workers=8, persistent_workers=True, pin_memory=True,
-                        prefetch_factor=4)
+train_dataloader = dict(num_workers=8, persistent_workers=True, pin_memory=True, prefetch_factor=4)
 val_dataloader = dict(num_workers=4, persistent_workers=True, pin_memory=True)
 test_dataloader = val_dataloader

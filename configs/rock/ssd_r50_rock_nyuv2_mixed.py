@@ -24,10 +24,18 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(type='NYUv2MultiTaskDataset', data_root=nyuv2_root,
-                 ann_file='annotations/nyuv2_train.json', data_prefix=_base_.data_prefix,
-                 filter_cfg=dict(filter_empty_gt=False), pipeline=_base_.train_pipeline),
-            dict(type='NYUv2MultiTaskDataset', data_root=synthetic_root,
-                 ann_file='annotations/nyuv2_train.json', data_prefix=_base_.data_prefix,
-                 filter_cfg=dict(filter_empty_gt=False), pipeline=synthetic_pipeline),
+            dict(
+                type='NYUv2MultiTaskDataset',
+                data_root=nyuv2_root,
+                ann_file='annotations/nyuv2_train.json',
+                data_prefix=_base_.data_prefix,
+                filter_cfg=dict(filter_empty_gt=False),
+                pipeline=_base_.train_pipeline),
+            dict(
+                type='NYUv2MultiTaskDataset',
+                data_root=synthetic_root,
+                ann_file='annotations/nyuv2_train.json',
+                data_prefix=_base_.data_prefix,
+                filter_cfg=dict(filter_empty_gt=False),
+                pipeline=synthetic_pipeline),
         ]))

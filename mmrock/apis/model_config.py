@@ -44,8 +44,10 @@ def complete_scene_head(cfg: Config, weights: Optional[str] = None) -> None:
         raise ValueError(message)
 
 
-def init_detector(config: Union[str, Config, dict], checkpoint: Optional[str] = None,
-                  palette: str = 'none', device: str = 'cuda:0',
+def init_detector(config: Union[str, Config, dict],
+                  checkpoint: Optional[str] = None,
+                  palette: str = 'none',
+                  device: str = 'cuda:0',
                   cfg_options: Optional[dict] = None):
     """mmdet's ``init_detector`` (same arguments) for mmrock configs: ``SceneHead.num_classes``
     completed (:func:`complete_scene_head`) and the checkpoint loaded with
@@ -60,5 +62,5 @@ def init_detector(config: Union[str, Config, dict], checkpoint: Optional[str] = 
         cfg_options = {}  # merged: mmdet's then keeps the backbone's init_cfg, as with them
     with checkpoint_loading_for(cfg):
         complete_scene_head(cfg, checkpoint)
-        return mmdet_init_detector(cfg, checkpoint, palette=palette, device=device,
-                                   cfg_options=cfg_options)
+        return mmdet_init_detector(
+            cfg, checkpoint, palette=palette, device=device, cfg_options=cfg_options)

@@ -12,8 +12,8 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
 
 from mmrock.utils import checkpoint_loading_for
-from mmrock.visualization import (capture_task_maps, dense_prediction, depth_range,
-                                  depth_to_rgb, normals_to_rgb, to_original)
+from mmrock.visualization import (capture_task_maps, dense_prediction, depth_range, depth_to_rgb,
+                                  normals_to_rgb, to_original)
 from .model_config import complete_scene_head, load_model_config
 
 
@@ -58,8 +58,9 @@ class ROCKInferencer(DetInferencer):
         if scene is not None:
             for pred, sample_maps in zip(preds, scene):
                 top = int(pred.pred_scene_scores.argmax())
-                pred.pred_scene_map = PixelData(data=torch.from_numpy(
-                    to_original(sample_maps[top:top + 1], pred, from_batch_grid=True)))
+                pred.pred_scene_map = PixelData(
+                    data=torch.from_numpy(
+                        to_original(sample_maps[top:top + 1], pred, from_batch_grid=True)))
         return preds
 
     def _output_stem(self, data_sample: DetDataSample) -> str:
@@ -99,7 +100,9 @@ class ROCKInferencer(DetInferencer):
                 else normals_to_rgb(array)
             np.save(f'{stem}_{key}.npy', array)
             mmcv.imwrite(image[..., ::-1], f'{stem}_{key}.png')
-            result.update({f'{key}_path': f'{stem}_{key}.npy',
-                           f'{key}_image_path': f'{stem}_{key}.png'})
+            result.update({
+                f'{key}_path': f'{stem}_{key}.npy',
+                f'{key}_image_path': f'{stem}_{key}.png'
+            })
         mmengine.dump(result, f'{stem}.json')
         return result

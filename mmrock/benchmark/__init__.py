@@ -12,5 +12,7 @@ from .complexity import model_complexity
 from .model_bench import BenchSettings, run_model_benchmark
 from .report import build_report, to_markdown, write_json
 
-__all__ = ['BenchSettings', 'build_report', 'model_complexity', 'run_model_benchmark',
-           'to_markdown', 'write_json']
+__all__ = [
+    'BenchSettings', 'build_report', 'model_complexity', 'run_model_benchmark', 'to_markdown',
+    'write_json'
+]

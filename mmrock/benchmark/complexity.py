@@ -19,7 +19,8 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def model_complexity(model: nn.Module, input_hw: Sequence[int],
+def model_complexity(model: nn.Module,
+                     input_hw: Sequence[int],
                      with_macs: bool = True) -> Dict[str, Optional[float]]:
     """Params (millions) and, with ``with_macs``, GMACs of one ``model._forward`` (tensor mode) on a
     (1, 3, H, W) input, counted by mmengine's :class:`FlopAnalyzer` (the fvcore port: one

@@ -150,8 +150,10 @@ class BenchModel:
                                                     settings.autocast_dtype())
             self.optim_wrapper = build_optim_wrapper(self.model, wrapper_cfg)
         hw = settings.input_hw
-        self.batches = {bs: synthetic_batch(bs, hw, seed=seed)
-                        for bs in {settings.batch_size, *settings.infer_batch_sizes}}
+        self.batches = {
+            bs: synthetic_batch(bs, hw, seed=seed)
+            for bs in {settings.batch_size, *settings.infer_batch_sizes}
+        }
 
     def _autocast(self):
         if not self.settings.amp:
@@ -196,7 +198,8 @@ def _rotated(items: Sequence, shift: int) -> list:
     return list(items[shift:]) + list(items[:shift])
 
 
-def run_model_benchmark(configs: Sequence[str], settings: BenchSettings,
+def run_model_benchmark(configs: Sequence[str],
+                        settings: BenchSettings,
                         log: Callable[[str], None] = print) -> List[dict]:
     """Measure every config; returns one record per config (see :func:`mmrock.benchmark.report`).
 
@@ -212,17 +215,19 @@ def run_model_benchmark(configs: Sequence[str], settings: BenchSettings,
     if settings.device.startswith('cuda'):
         # cuDNN autotuning as the runner sets it from the config (env_cfg.cudnn_benchmark, True in
         # configs/_base_/default_runtime.py); the warm-up iterations absorb the tuning
-        torch.backends.cudnn.benchmark = bool(
-            models[0].cfg.get('env_cfg', {}).get('cudnn_benchmark', False))
-    records = {m.name: dict(name=m.name, config=m.config, throughput={}, memory_mib={})
-               for m in models}
+        torch.backends.cudnn.benchmark = bool(models[0].cfg.get('env_cfg',
+                                                                {}).get('cudnn_benchmark', False))
+    records = {
+        m.name: dict(name=m.name, config=m.config, throughput={}, memory_mib={})
+        for m in models
+    }
     if len(records) != len(models):
         raise ValueError('configs must have distinct file names')
 
     for m in models:
         log(f'counting parameters / multiply-adds of {m.name}')
-        records[m.name]['complexity'] = model_complexity(m.model, settings.input_hw,
-                                                         with_macs=settings.macs)
+        records[m.name]['complexity'] = model_complexity(
+            m.model, settings.input_hw, with_macs=settings.macs)
 
     samples: Dict[Tuple[str, str], List[float]] = {}
     for rep in range(settings.repeats):
@@ -233,16 +238,19 @@ def run_model_benchmark(configs: Sequence[str], settings: BenchSettings,
                     fns[m.name]()
             for it in range(settings.iters):
                 for m in _rotated(models, rep + it):
-                    samples.setdefault((m.name, key), []).append(
-                        time_call(fns[m.name], settings.device))
-            log(f'[repeat {rep + 1}/{settings.repeats}] {key}: ' + ', '.join(
-                f'{m.name} {bs / median(samples[(m.name, key)][-settings.iters:]):.2f}'
-                for m in models) + ' img/s')
+                    samples.setdefault((m.name, key),
+                                       []).append(time_call(fns[m.name], settings.device))
+            log(f'[repeat {rep + 1}/{settings.repeats}] {key}: ' +
+                ', '.join(f'{m.name} {bs / median(samples[(m.name, key)][-settings.iters:]):.2f}'
+                          for m in models) + ' img/s')
     for (name, key), seconds in samples.items():
         phase, bs = key.rsplit('_bs', 1)
         records[name]['throughput'][key] = dict(
-            phase=phase, batch_size=int(bs), img_per_s=int(bs) / median(seconds),
-            img_per_s_best=int(bs) / min(seconds), seconds=seconds)
+            phase=phase,
+            batch_size=int(bs),
+            img_per_s=int(bs) / median(seconds),
+            img_per_s_best=int(bs) / min(seconds),
+            seconds=seconds)
         if phase == 'predict':
             model = next(m for m in models if m.name == name)
             records[name]['throughput'][key]['dets_per_img'] = model.last_dets_per_img[int(bs)]

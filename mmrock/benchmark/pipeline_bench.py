@@ -1,9 +1,9 @@
 """Throughput of a config's data pipeline alone (loading + the full augmentation chain), per
 worker process, with a per-transform profile; optionally on a generated synthetic NYUv2."""
 import math
-import statistics
 import os
 import os.path as osp
+import statistics
 import time
 from typing import Dict, List, Optional, Sequence
 
@@ -33,9 +33,14 @@ def make_synthetic_dataset(out_dir: str, num_images: int, seed: int = 0) -> str:
     raw, root = osp.join(out_dir, 'raw'), osp.join(out_dir, 'nyuv2')
     if not osp.exists(osp.join(root, 'annotations', 'nyuv2_train.json')):
         info = make_synthetic_nyuv2(raw, num_images, seed=seed, progress=False)
-        convert_nyuv2(info['mat'], info['splits'], root, normals_dir=info['normals'],
-                      val_split=info['val_split'] if info['val_scenes'] else None,
-                      overwrite=True, progress=False)
+        convert_nyuv2(
+            info['mat'],
+            info['splits'],
+            root,
+            normals_dir=info['normals'],
+            val_split=info['val_split'] if info['val_scenes'] else None,
+            overwrite=True,
+            progress=False)
     return root + '/'
 
 
@@ -98,8 +103,8 @@ def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
     finally:
         for i, t in enumerate(transforms):
             transforms[i] = t.transform
-    out = dict(img_per_s=num_images / elapsed, img_per_cpu_s=num_images / cpu,
-               num_images=num_images)
+    out = dict(
+        img_per_s=num_images / elapsed, img_per_cpu_s=num_images / cpu, num_images=num_images)
     for key, j, total in (('ms_per_img', 0, elapsed), ('cpu_ms_per_img', 1, cpu)):
         ms = {name: 1e3 * totals.get(name, (0., 0.))[j] / num_images for name in names}
         ms['other'] = 1e3 * total / num_images - sum(ms.values())
@@ -107,8 +112,7 @@ def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
     return out
 
 
-def compare_pipelines(datasets: Dict[str, object], num_images: int, rounds: int,
-                      log=print) -> dict:
+def compare_pipelines(datasets: Dict[str, object], num_images: int, rounds: int, log=print) -> dict:
     """Profile each dataset's pipeline (:func:`profile_transforms`) ``rounds`` times,
     alternating, in this process (the same seed each round), so that both see the same load.
     Returns per dataset its profiles, and the medians of img/s and of img per CPU second."""
@@ -118,10 +122,14 @@ def compare_pipelines(datasets: Dict[str, object], num_images: int, rounds: int,
             runs[name].append(profile_transforms(dataset, num_images, seed=r))
             log(f"round {r}, {name}: {runs[name][-1]['img_per_s']:.1f} img/s, "
                 f"{runs[name][-1]['img_per_cpu_s']:.1f} img per CPU s")
-    return {name: dict(profiles=profiles,
-                       img_per_s=statistics.median(p['img_per_s'] for p in profiles),
-                       img_per_cpu_s=statistics.median(p['img_per_cpu_s'] for p in profiles))
-            for name, profiles in runs.items()}
+    return {
+        name:
+        dict(
+            profiles=profiles,
+            img_per_s=statistics.median(p['img_per_s'] for p in profiles),
+            img_per_cpu_s=statistics.median(p['img_per_cpu_s'] for p in profiles))
+        for name, profiles in runs.items()
+    }
 
 
 def _identity_collate(batch):
@@ -137,10 +145,15 @@ def measure_workers(dataset, num_images: int, workers: int) -> dict:
     collation), timed from the moment every worker has delivered its first sample (start-up
     and first-sample warm-up excluded)."""
     warm = max(workers, 1)
-    loader = DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
-                        sampler=_indices(dataset, num_images + warm), collate_fn=_identity_collate,
-                        worker_init_fn=_seed_worker if workers else None,
-                        multiprocessing_context='fork' if workers else None)
+    loader = DataLoader(
+        dataset,
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        sampler=_indices(dataset, num_images + warm),
+        collate_fn=_identity_collate,
+        worker_init_fn=_seed_worker if workers else None,
+        multiprocessing_context='fork' if workers else None)
     it = iter(loader)
     for _ in range(warm):
         next(it)
@@ -148,19 +161,25 @@ def measure_workers(dataset, num_images: int, workers: int) -> dict:
     count = sum(1 for _ in it)
     elapsed = time.perf_counter() - start
     total = count / elapsed
-    return dict(workers=workers, img_per_s=total, img_per_s_per_worker=total / warm,
-                num_images=count)
+    return dict(
+        workers=workers, img_per_s=total, img_per_s_per_worker=total / warm, num_images=count)
 
 
 def workers_needed(target_img_per_s: float, per_worker: float) -> int:
     return math.ceil(target_img_per_s / per_worker)
 
 
-def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 50,
-                           workers: Sequence[int] = (0, ), cfg_options: Optional[dict] = None,
-                           synthetic_dir: Optional[str] = None, synthetic_images: int = 48,
-                           target_img_per_s: float = 400., baseline: Optional[str] = None,
-                           rounds: int = 3, log=print) -> dict:
+def run_pipeline_benchmark(config: str,
+                           split: str = 'train',
+                           num_images: int = 50,
+                           workers: Sequence[int] = (0, ),
+                           cfg_options: Optional[dict] = None,
+                           synthetic_dir: Optional[str] = None,
+                           synthetic_images: int = 48,
+                           target_img_per_s: float = 400.,
+                           baseline: Optional[str] = None,
+                           rounds: int = 3,
+                           log=print) -> dict:
     """Profile the pipeline in-process, then time it with each number of ``workers``; with a
     ``baseline`` config, first profile both pipelines ``rounds`` times, alternating
     (:func:`compare_pipelines`), on the same data.
@@ -186,8 +205,12 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
             pack_dir = osp.join(ds['data_root'], ds['pack'])
             if not osp.isfile(osp.join(pack_dir, 'index.json')):
                 log(f'packing the synthetic {split} split into {pack_dir}')
-                pack_split(ds['ann_file'], pack_dir, data_root=ds['data_root'], overwrite=True,
-                           progress=False)
+                pack_split(
+                    ds['ann_file'],
+                    pack_dir,
+                    data_root=ds['data_root'],
+                    overwrite=True,
+                    progress=False)
     worker_threads(cfg)
     dataset = build_dataset(cfg, split)
     log(f'{len(dataset)} {split} images in {ds["data_root"]}')
@@ -197,14 +220,21 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
         if cfg_options:
             base_cfg.merge_from_dict(cfg_options)
         dataset_cfg(base_cfg, split)['data_root'] = ds['data_root']
-        runs = compare_pipelines(dict(baseline=build_dataset(base_cfg, split), config=dataset),
-                                 num_images, rounds, log=log)
+        runs = compare_pipelines(
+            dict(baseline=build_dataset(base_cfg, split), config=dataset),
+            num_images,
+            rounds,
+            log=log)
         comparison = dict(
-            baseline=baseline, rounds=rounds, runs=runs,
-            speedup=statistics.median(c['img_per_s'] / b['img_per_s'] for b, c in zip(
-                runs['baseline']['profiles'], runs['config']['profiles'])),
-            cpu_speedup=statistics.median(c['img_per_cpu_s'] / b['img_per_cpu_s'] for b, c in zip(
-                runs['baseline']['profiles'], runs['config']['profiles'])))
+            baseline=baseline,
+            rounds=rounds,
+            runs=runs,
+            speedup=statistics.median(
+                c['img_per_s'] / b['img_per_s']
+                for b, c in zip(runs['baseline']['profiles'], runs['config']['profiles'])),
+            cpu_speedup=statistics.median(
+                c['img_per_cpu_s'] / b['img_per_cpu_s']
+                for b, c in zip(runs['baseline']['profiles'], runs['config']['profiles'])))
         log(f"{config} / {baseline}: {comparison['speedup']:.2f}x img/s, "
             f"{comparison['cpu_speedup']:.2f}x img per CPU s (medians over {rounds} rounds)")
     profile = profile_transforms(dataset, num_images)
@@ -215,51 +245,64 @@ def run_pipeline_benchmark(config: str, split: str = 'train', num_images: int = 
         log(f"{k} workers: {runs[-1]['img_per_s']:.1f} img/s "
             f"({runs[-1]['img_per_s_per_worker']:.1f} per worker)")
     per_worker = profile['img_per_s']
-    return dict(config=config, split=split, data_root=ds['data_root'], synthetic=synthetic,
-                dataset_size=len(dataset), pipeline=[t['type'] for t in ds['pipeline']],
-                in_process=profile, workers=runs, target_img_per_s=target_img_per_s,
-                workers_needed=workers_needed(target_img_per_s, per_worker),
-                cpu_count=os.cpu_count(), comparison=comparison,
-                load_average=os.getloadavg())
+    return dict(
+        config=config,
+        split=split,
+        data_root=ds['data_root'],
+        synthetic=synthetic,
+        dataset_size=len(dataset),
+        pipeline=[t['type'] for t in ds['pipeline']],
+        in_process=profile,
+        workers=runs,
+        target_img_per_s=target_img_per_s,
+        workers_needed=workers_needed(target_img_per_s, per_worker),
+        cpu_count=os.cpu_count(),
+        comparison=comparison,
+        load_average=os.getloadavg())
 
 
 def _profile_rows(prof: dict) -> List[str]:
-    return [f"| {name} | {ms:.2f} | {prof['cpu_ms_per_img'][name]:.2f} |"
-            for name, ms in prof['ms_per_img'].items()]
+    return [
+        f"| {name} | {ms:.2f} | {prof['cpu_ms_per_img'][name]:.2f} |"
+        for name, ms in prof['ms_per_img'].items()
+    ]
 
 
 def pipeline_markdown(result: dict) -> str:
     prof = result['in_process']
-    lines = [f"Pipeline `{result['split']}` of `{result['config']}` on {result['dataset_size']} "
-             f"images of {result['data_root']}"
-             + (' (synthetic)' if result['synthetic'] else '')
-             + ', load average {:.1f} / {:.1f} / {:.1f}'.format(*result['load_average'])
-             + f", {result['cpu_count']} CPUs:", '',
-             '| run | img/s | img/s per worker |', '|---|---:|---:|',
-             f"| in-process (1 worker's threads) | {prof['img_per_s']:.1f} | "
-             f"{prof['img_per_s']:.1f} |",
-             f"| in-process, per CPU second of the process | {prof['img_per_cpu_s']:.1f} | "
-             f"{prof['img_per_cpu_s']:.1f} |"]
+    lines = [
+        f"Pipeline `{result['split']}` of `{result['config']}` on {result['dataset_size']} "
+        f"images of {result['data_root']}" + (' (synthetic)' if result['synthetic'] else '') +
+        ', load average {:.1f} / {:.1f} / {:.1f}'.format(*result['load_average']) +
+        f", {result['cpu_count']} CPUs:", '', '| run | img/s | img/s per worker |',
+        '|---|---:|---:|', f"| in-process (1 worker's threads) | {prof['img_per_s']:.1f} | "
+        f"{prof['img_per_s']:.1f} |",
+        f"| in-process, per CPU second of the process | {prof['img_per_cpu_s']:.1f} | "
+        f"{prof['img_per_cpu_s']:.1f} |"
+    ]
     for r in result['workers']:
         lines.append(f"| DataLoader, {r['workers']} workers | {r['img_per_s']:.1f} | "
                      f"{r['img_per_s_per_worker']:.1f} |")
-    lines += ['', f"Workers needed for {result['target_img_per_s']:.0f} img/s at the "
-              f"in-process rate: {result['workers_needed']}.", '',
-              '| transform | ms per image | CPU ms per image |', '|---|---:|---:|']
+    lines += [
+        '', f"Workers needed for {result['target_img_per_s']:.0f} img/s at the "
+        f"in-process rate: {result['workers_needed']}.", '',
+        '| transform | ms per image | CPU ms per image |', '|---|---:|---:|'
+    ]
     lines += _profile_rows(prof)
     comp = result.get('comparison')
     if comp:
         base, new = comp['runs']['baseline'], comp['runs']['config']
-        lines += ['', f"Against `{comp['baseline']}`, alternating in this process, "
-                  f"{comp['rounds']} rounds of {prof['num_images']} images (medians):", '',
-                  '| pipeline | img/s | img per CPU s |', '|---|---:|---:|',
-                  f"| `{comp['baseline']}` | {base['img_per_s']:.1f} | "
-                  f"{base['img_per_cpu_s']:.1f} |",
-                  f"| `{result['config']}` | {new['img_per_s']:.1f} | "
-                  f"{new['img_per_cpu_s']:.1f} |",
-                  f"| ratio (median of the rounds') | {comp['speedup']:.2f}x | "
-                  f"{comp['cpu_speedup']:.2f}x |", '',
-                  f"`{comp['baseline']}` per transform (first round):", '',
-                  '| transform | ms per image | CPU ms per image |', '|---|---:|---:|']
+        lines += [
+            '', f"Against `{comp['baseline']}`, alternating in this process, "
+            f"{comp['rounds']} rounds of {prof['num_images']} images (medians):", '',
+            '| pipeline | img/s | img per CPU s |', '|---|---:|---:|',
+            f"| `{comp['baseline']}` | {base['img_per_s']:.1f} | "
+            f"{base['img_per_cpu_s']:.1f} |", f"| `{result['config']}` | {new['img_per_s']:.1f} | "
+            f"{new['img_per_cpu_s']:.1f} |",
+            f"| ratio (median of the rounds') | {comp['speedup']:.2f}x | "
+            f"{comp['cpu_speedup']:.2f}x |", '',
+            f"`{comp['baseline']}` per transform (first round):", '',
+            '| transform | ms per image | CPU ms per image |', '|---|---:|---:|'
+        ]
         lines += _profile_rows(base['profiles'][0])
     return '\n'.join(lines) + '\n'

@@ -29,15 +29,24 @@ def overheads(records: Sequence[dict], baseline: str) -> Dict[str, Dict[str, flo
             continue
         out[r['name']] = {
             key: 100 * (median(x / b for b, x in zip(base[key]['seconds'], t['seconds'])) - 1)
-            for key, t in r['throughput'].items() if key in base}
+            for key, t in r['throughput'].items() if key in base
+        }
     return out
 
 
-def build_report(records: List[dict], settings: dict, env: dict, command: str,
+def build_report(records: List[dict],
+                 settings: dict,
+                 env: dict,
+                 command: str,
                  baseline: Optional[str] = None) -> dict:
     baseline = pick_baseline(records, baseline)
-    return dict(command=command, environment=env, settings=settings, baseline=baseline,
-                configs=records, overhead_pct=overheads(records, baseline) if baseline else {})
+    return dict(
+        command=command,
+        environment=env,
+        settings=settings,
+        baseline=baseline,
+        configs=records,
+        overhead_pct=overheads(records, baseline) if baseline else {})
 
 
 def write_json(report: dict, path: str) -> None:
@@ -62,8 +71,8 @@ def to_markdown(report: dict) -> str:
     keys = list(records[0]['throughput'])
     env, s = report['environment'], report['settings']
     lines = [
-        f"Device: {env['device']}" + (f" ({env['gpu']})" if 'gpu' in env else '')
-        + f"; CPU: {env['cpu']}, {env['cpu_count']} cores, torch {env['torch']} "
+        f"Device: {env['device']}" + (f" ({env['gpu']})" if 'gpu' in env else '') +
+        f"; CPU: {env['cpu']}, {env['cpu_count']} cores, torch {env['torch']} "
         f"({env['torch_threads']} threads); {env['date']}; load average (1, 5, 15 min) "
         f"{env.get('load_average_start')} at start, {env.get('load_average')} at end.",
         f"Input {s['input_hw'][0]}x{s['input_hw'][1]}, amp={s['amp']}, "
@@ -72,34 +81,44 @@ def to_markdown(report: dict) -> str:
         f"{s['iters']} timed iterations (after {s['warmup']} warm-up), configs alternating "
         'iteration by iteration; img/s = batch size / median iteration time (in brackets: '
         '/ fastest iteration); synthetic in-memory batches (data loading excluded).', '',
-        '| config | ' + ' | '.join(f'{block_label(k)} (img/s)' for k in keys) + ' |',
-        '|---|' + '---:|' * len(keys)]
+        '| config | ' + ' | '.join(f'{block_label(k)} (img/s)'
+                                   for k in keys) + ' |', '|---|' + '---:|' * len(keys)
+    ]
     for r in records:
         cells = [r['throughput'][k] for k in keys]
-        lines.append(f"| {r['name']} | " + ' | '.join(
-            f"{_fmt(t['img_per_s'])} ({_fmt(t['img_per_s_best'])})" for t in cells) + ' |')
-    dets = [(r['name'], {k: t['dets_per_img'] for k, t in r['throughput'].items()
-                         if 'dets_per_img' in t}) for r in records]
+        lines.append(f"| {r['name']} | " +
+                     ' | '.join(f"{_fmt(t['img_per_s'])} ({_fmt(t['img_per_s_best'])})"
+                                for t in cells) + ' |')
+    dets = [(r['name'], {
+        k: t['dets_per_img']
+        for k, t in r['throughput'].items() if 'dets_per_img' in t
+    }) for r in records]
     if any(d for _, d in dets):
-        lines += ['', 'Boxes kept per image by the post-processing (random initial weights: NMS '
-                  'work differs from a trained model\'s): ' + '; '.join(
-                      f'{name} ' + ', '.join(f'{v:.0f} ({block_label(k)})' for k, v in d.items())
-                      for name, d in dets) + '.']
+        lines += [
+            '', 'Boxes kept per image by the post-processing (random initial weights: NMS '
+            'work differs from a trained model\'s): ' +
+            '; '.join(f'{name} ' + ', '.join(f'{v:.0f} ({block_label(k)})' for k, v in d.items())
+                      for name, d in dets) + '.'
+        ]
     if report['overhead_pct']:
-        lines += ['', f"Extra time per image over `{report['baseline']}` (%, median over rounds "
-                  'of the paired iteration-time ratios):', '',
-                  '| config | ' + ' | '.join(block_label(k) for k in keys) + ' |',
-                  '|---|' + '---:|' * len(keys)]
+        lines += [
+            '', f"Extra time per image over `{report['baseline']}` (%, median over rounds "
+            'of the paired iteration-time ratios):', '',
+            '| config | ' + ' | '.join(block_label(k) for k in keys) + ' |',
+            '|---|' + '---:|' * len(keys)
+        ]
         for name, over in report['overhead_pct'].items():
-            lines.append(f'| {name} | ' + ' | '.join(
-                f'{over[k]:+.1f}' if k in over else '–' for k in keys) + ' |')
+            lines.append(f'| {name} | ' + ' | '.join(f'{over[k]:+.1f}' if k in over else '–'
+                                                     for k in keys) + ' |')
     if any(r['memory_mib'] for r in records):
         cuda = env['device'].startswith('cuda')
         what = ('peak allocated / growth during one iteration' if cuda else
                 'peak RSS growth during one iteration (model and optimiser state excluded)')
-        lines += ['', f'Memory (MiB, {what}):', '',
-                  '| config | ' + ' | '.join(block_label(k) for k in keys) + ' |',
-                  '|---|' + '---:|' * len(keys)]
+        lines += [
+            '', f'Memory (MiB, {what}):', '',
+            '| config | ' + ' | '.join(block_label(k) for k in keys) + ' |',
+            '|---|' + '---:|' * len(keys)
+        ]
         for r in records:
             cells = []
             for k in keys:
@@ -107,9 +126,11 @@ def to_markdown(report: dict) -> str:
                 cells.append(f"{_fmt(mem.get('peak'), 0)} / {_fmt(mem.get('growth'), 0)}"
                              if cuda else _fmt(mem.get('growth'), 0))
             lines.append(f"| {r['name']} | " + ' | '.join(cells) + ' |')
-    lines += ['', 'Parameters and multiply-adds (one image, tensor mode):', '',
-              '| config | params (M) | GMACs | backbone GMACs | ROCK block GMACs | '
-              'ROCK / backbone |', '|---|---:|---:|---:|---:|---:|']
+    lines += [
+        '', 'Parameters and multiply-adds (one image, tensor mode):', '',
+        '| config | params (M) | GMACs | backbone GMACs | ROCK block GMACs | '
+        'ROCK / backbone |', '|---|---:|---:|---:|---:|---:|'
+    ]
     for r in records:
         c = r['complexity']
         ratio = c.get('rock_over_backbone')

@@ -7,16 +7,25 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData, PixelData
 
 
-def synthetic_sample(img_hw: Sequence[int], index: int, num_boxes: int = 4,
-                     num_classes: int = 19, num_scenes: int = 27,
+def synthetic_sample(img_hw: Sequence[int],
+                     index: int,
+                     num_boxes: int = 4,
+                     num_classes: int = 19,
+                     num_scenes: int = 27,
                      generator: torch.Generator = None) -> DetDataSample:
     """One sample with ``num_boxes`` boxes, a depth map (metres, a quarter invalid), unit normals
     (a quarter invalid) and a scene label, all at the image's resolution (H, W)."""
     h, w = img_hw
     g = generator
-    sample = DetDataSample(metainfo=dict(
-        img_id=index, img_path=f'synthetic_{index}.png', ori_shape=(h, w), img_shape=(h, w),
-        scale_factor=(1.0, 1.0), flip=False, flip_direction=None))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_id=index,
+            img_path=f'synthetic_{index}.png',
+            ori_shape=(h, w),
+            img_shape=(h, w),
+            scale_factor=(1.0, 1.0),
+            flip=False,
+            flip_direction=None))
     xy = torch.rand(num_boxes, 2, generator=g) * torch.tensor([w * 0.6, h * 0.6])
     wh = (0.1 + 0.3 * torch.rand(num_boxes, 2, generator=g)) * torch.tensor([w, h])
     sample.gt_instances = InstanceData(
@@ -33,14 +42,19 @@ def synthetic_sample(img_hw: Sequence[int], index: int, num_boxes: int = 4,
     return sample
 
 
-def synthetic_batch(batch_size: int, img_hw: Sequence[int], seed: int = 0,
+def synthetic_batch(batch_size: int,
+                    img_hw: Sequence[int],
+                    seed: int = 0,
                     **sample_kwargs) -> Dict[str, List]:
     """``dict(inputs=[uint8 (3, H, W) BGR], data_samples=[DetDataSample])``: what a dataloader
     hands to ``model.train_step`` / ``val_step`` (the data preprocessor runs in the model)."""
     g = torch.Generator().manual_seed(seed)
     h, w = img_hw
-    inputs = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g)
-              for _ in range(batch_size)]
-    samples = [synthetic_sample(img_hw, seed * 1000 + i, generator=g, **sample_kwargs)
-               for i in range(batch_size)]
+    inputs = [
+        torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g) for _ in range(batch_size)
+    ]
+    samples = [
+        synthetic_sample(img_hw, seed * 1000 + i, generator=g, **sample_kwargs)
+        for i in range(batch_size)
+    ]
     return dict(inputs=inputs, data_samples=samples)

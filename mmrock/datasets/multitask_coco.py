@@ -52,8 +52,8 @@ class MultiTaskCocoDataset(CocoDataset):
     """
 
     METAINFO = {'classes': (), 'scene_classes': ()}
-    DATA_PREFIX = dict(img='images/', depth='depth/', normal='normals/',
-                       normal_mask='normal_masks/')
+    DATA_PREFIX = dict(
+        img='images/', depth='depth/', normal='normals/', normal_mask='normal_masks/')
 
     def __init__(self,
                  *args,
@@ -62,11 +62,16 @@ class MultiTaskCocoDataset(CocoDataset):
                  pack: Optional[str] = None,
                  **kwargs) -> None:
         self.pack_dir = osp.join(kwargs.get('data_root') or '', pack) if pack else None
-        check_multitask_pipeline(
-            [t for t in pipeline if isinstance(t, dict)],
-            where=f'{type(self).__name__} pipeline')
-        super().__init__(*args, data_prefix={**self.DATA_PREFIX, **(data_prefix or {})},
-                         pipeline=list(pipeline), **kwargs)
+        check_multitask_pipeline([t for t in pipeline if isinstance(t, dict)],
+                                 where=f'{type(self).__name__} pipeline')
+        super().__init__(
+            *args,
+            data_prefix={
+                **self.DATA_PREFIX,
+                **(data_prefix or {})
+            },
+            pipeline=list(pipeline),
+            **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """``CocoDataset``'s, with a bad annotation file reported as one line naming it
@@ -76,11 +81,13 @@ class MultiTaskCocoDataset(CocoDataset):
         except DataFormatError:
             raise
         except (ValueError, KeyError, TypeError, IndexError) as exc:  # JSONDecodeError included
-            raise DataFormatError(self.ann_file, f'not a valid {type(self).__name__} COCO '
-                                  f'annotation file ({type(exc).__name__}: {exc})') from exc
+            raise DataFormatError(
+                self.ann_file, f'not a valid {type(self).__name__} COCO '
+                f'annotation file ({type(exc).__name__}: {exc})') from exc
         if not self._metainfo.get('classes'):
-            raise DataFormatError(self.ann_file, 'no categories (give them in the json or as '
-                                  'metainfo=dict(classes=...))')
+            raise DataFormatError(
+                self.ann_file, 'no categories (give them in the json or as '
+                'metainfo=dict(classes=...))')
         return data_list
 
     def _complete_metainfo(self) -> None:
@@ -97,9 +104,10 @@ class MultiTaskCocoDataset(CocoDataset):
             return None
         num_scenes = len(self._metainfo['scene_classes'])
         if not (isinstance(scene_label, int) and 0 <= scene_label < num_scenes):
-            raise DataFormatError(self.ann_file, f'scene_id {scene_label!r} of image '
-                                  f'{img_info["img_id"]} is not in 0..{num_scenes - 1} '
-                                  f'({num_scenes} scene_classes)')
+            raise DataFormatError(
+                self.ann_file, f'scene_id {scene_label!r} of image '
+                f'{img_info["img_id"]} is not in 0..{num_scenes - 1} '
+                f'({num_scenes} scene_classes)')
         return scene_label
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
@@ -109,11 +117,12 @@ class MultiTaskCocoDataset(CocoDataset):
         img_info = raw_data_info['raw_img_info']
         for ann in raw_data_info['raw_ann_info']:
             bbox = ann.get('bbox')
-            if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(
-                    isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)):
-                raise DataFormatError(self.ann_file, f'annotation {ann.get("id")} of image '
-                                      f'{img_info["img_id"]}: bbox {bbox!r} is not 4 finite '
-                                      'numbers [x, y, w, h]')
+            if not (isinstance(bbox, (list, tuple)) and len(bbox) == 4
+                    and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)):
+                raise DataFormatError(
+                    self.ann_file, f'annotation {ann.get("id")} of image '
+                    f'{img_info["img_id"]}: bbox {bbox!r} is not 4 finite '
+                    'numbers [x, y, w, h]')
         data_info = super().parse_data_info(raw_data_info)
         for field, (prefix, key) in DENSE_FILES.items():
             if img_info.get(field) is not None:

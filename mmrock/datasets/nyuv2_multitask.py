@@ -1,8 +1,8 @@
 """NYUv2 in COCO format with per-image depth, surface-normal and scene labels."""
 from mmdet.registry import DATASETS
 
-from .multitask_coco import MultiTaskCocoDataset
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
+from .multitask_coco import MultiTaskCocoDataset
 
 
 @DATASETS.register_module()

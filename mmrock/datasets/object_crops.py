@@ -56,8 +56,14 @@ class ObjectCrops:
         classes (list[str]): K category names, then ``'background'``.
     """
 
-    def __init__(self, ann_file: str, img_dir: str, size: int = 64, context: float = 1.25,
-                 min_box: int = 8, background_per_image: int = 1, seed: int = 0,
+    def __init__(self,
+                 ann_file: str,
+                 img_dir: str,
+                 size: int = 64,
+                 context: float = 1.25,
+                 min_box: int = 8,
+                 background_per_image: int = 1,
+                 seed: int = 0,
                  progress: bool = True) -> None:
         from tqdm import tqdm
         coco = self._read_json(ann_file)
@@ -75,8 +81,8 @@ class ObjectCrops:
             per_image[ann['image_id']].append(ann)
         rng = np.random.default_rng(seed)
         crops, labels, image_index = [], [], []
-        for i, im in enumerate(tqdm(coco['images'], desc='object crops', unit='img',
-                                    disable=not progress)):
+        for i, im in enumerate(
+                tqdm(coco['images'], desc='object crops', unit='img', disable=not progress)):
             path = osp.join(img_dir, im['file_name'])
             bgr = cv2.imread(path, cv2.IMREAD_COLOR)
             if bgr is None:
@@ -84,8 +90,9 @@ class ObjectCrops:
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             h, w = rgb.shape[:2]
             anns = per_image[im['id']]
-            boxes = np.array([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                               a['bbox'][1] + a['bbox'][3]] for a in anns], np.float64)
+            boxes = np.array([[
+                a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2], a['bbox'][1] + a['bbox'][3]
+            ] for a in anns], np.float64)
             for ann, box in zip(anns, boxes):
                 if ann.get('iscrowd', 0) or min(ann['bbox'][2], ann['bbox'][3]) < min_box:
                     continue
@@ -128,8 +135,12 @@ class ObjectCrops:
         return cv2.resize(rgb[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
 
     @staticmethod
-    def _background_windows(rng: np.random.Generator, h: int, w: int, boxes: np.ndarray,
-                            count: int, tries: int = 20) -> List[np.ndarray]:
+    def _background_windows(rng: np.random.Generator,
+                            h: int,
+                            w: int,
+                            boxes: np.ndarray,
+                            count: int,
+                            tries: int = 20) -> List[np.ndarray]:
         windows = []
         for _ in range(count):
             for _ in range(tries):

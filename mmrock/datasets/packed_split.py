@@ -28,8 +28,11 @@ VERSION = 1
 ARRAYS = {'images': (np.uint8, 3), 'depth': (np.uint16, 1), 'normals': (np.uint8, 4)}
 
 
-def pack_split(ann_file: str, out_dir: str, data_root: str = '',
-               data_prefix: Optional[dict] = None, overwrite: bool = False,
+def pack_split(ann_file: str,
+               out_dir: str,
+               data_root: str = '',
+               data_prefix: Optional[dict] = None,
+               overwrite: bool = False,
                progress: bool = True) -> int:
     """Pack the split of ``ann_file`` (a converted dataset: COCO json + PNGs under
     ``data_root`` / ``data_prefix``, as :class:`MultiTaskCocoDataset` reads it) into the folder
@@ -45,27 +48,33 @@ def pack_split(ann_file: str, out_dir: str, data_root: str = '',
     from .multitask_coco import MultiTaskCocoDataset
     from .transforms.loading import LoadMultiTaskAnnotations
     out = absolute_out_dir(out_dir, overwrite)
-    dataset = MultiTaskCocoDataset(ann_file=ann_file, data_root=data_root,
-                                   data_prefix=data_prefix, filter_cfg=None)
+    dataset = MultiTaskCocoDataset(
+        ann_file=ann_file, data_root=data_root, data_prefix=data_prefix, filter_cfg=None)
     load_img = LoadImageFromFile()
-    load_codes = LoadMultiTaskAnnotations(with_bbox=False, with_scene=False,
-                                          decode_dense=False)
+    load_codes = LoadMultiTaskAnnotations(with_bbox=False, with_scene=False, decode_dense=False)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     sizes = {name: 0 for name in ARRAYS}
     entries = []
     for info in infos:
-        entry = dict(id=info['img_id'], file_name=osp.basename(info['img_path']),
-                     height=info['height'], width=info['width'])
-        has = dict(images=True, depth=info.get('depth_path') is not None,
-                   normals=info.get('normal_path') is not None)
+        entry = dict(
+            id=info['img_id'],
+            file_name=osp.basename(info['img_path']),
+            height=info['height'],
+            width=info['width'])
+        has = dict(
+            images=True,
+            depth=info.get('depth_path') is not None,
+            normals=info.get('normal_path') is not None)
         for name, (_, channels) in ARRAYS.items():
             entry[name] = sizes[name] if has[name] else None
             sizes[name] += has[name] * info['height'] * info['width'] * channels
         entries.append(entry)
     with atomic_output_dir(out, (), overwrite) as tmp:
-        arrays = {name: np.lib.format.open_memmap(osp.join(tmp, f'{name}.npy'), 'w+', dtype,
-                                                  (sizes[name], ))
-                  for name, (dtype, _) in ARRAYS.items()}
+        arrays = {
+            name:
+            np.lib.format.open_memmap(osp.join(tmp, f'{name}.npy'), 'w+', dtype, (sizes[name], ))
+            for name, (dtype, _) in ARRAYS.items()
+        }
         for info, entry in zip(_progress(infos, progress), entries):
             try:
                 results = load_codes(load_img(dict(info)))
@@ -75,23 +84,26 @@ def pack_split(ann_file: str, out_dir: str, data_root: str = '',
             got = dict(images=results['img'], **results['dense_codes'])
             hw = (entry['height'], entry['width'])
             if got['images'].shape[:2] != hw:
-                raise DataFormatError(info['img_path'], f'is {got["images"].shape[1]}x'
-                                      f'{got["images"].shape[0]}, {ann_file} says '
-                                      f'{hw[1]}x{hw[0]} (W x H)')
+                raise DataFormatError(
+                    info['img_path'], f'is {got["images"].shape[1]}x'
+                    f'{got["images"].shape[0]}, {ann_file} says '
+                    f'{hw[1]}x{hw[0]} (W x H)')
             for name, (dtype, _) in ARRAYS.items():
                 if entry[name] is not None:
                     if name == 'depth' and got[name].dtype.kind not in 'u':
-                        raise DataFormatError(info['depth_path'],
-                                              f'depth PNG of type {got[name].dtype}, '
-                                              'expected unsigned integers')
+                        raise DataFormatError(
+                            info['depth_path'], f'depth PNG of type {got[name].dtype}, '
+                            'expected unsigned integers')
                     flat = got[name].astype(dtype, copy=False).reshape(-1)
                     arrays[name][entry[name]:entry[name] + flat.size] = flat
         for array in arrays.values():
             array.flush()
         del arrays
         with open(osp.join(tmp, 'index.json'), 'w') as f:
-            json.dump(dict(format=FORMAT, version=VERSION, ann_file=osp.basename(ann_file),
-                           images=entries), f)
+            json.dump(
+                dict(
+                    format=FORMAT, version=VERSION, ann_file=osp.basename(ann_file),
+                    images=entries), f)
     return len(entries)
 
 
@@ -115,8 +127,9 @@ class PackedSplit:
                 raise ValueError(f'not a {FORMAT} version {VERSION} index')
             self.entries = {e['id']: e for e in index['images']}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise DataFormatError(index_file, f'not a readable pack index ({exc}); write the '
-                                  'pack with tools/dataset_converters/pack_split.py') from exc
+            raise DataFormatError(
+                index_file, f'not a readable pack index ({exc}); write the '
+                'pack with tools/dataset_converters/pack_split.py') from exc
         self._arrays: Dict[str, np.ndarray] = {}
 
     def _array(self, name: str) -> np.ndarray:
@@ -133,9 +146,10 @@ class PackedSplit:
         file than ``img_path`` (a pack of another annotation file)."""
         entry = self.entries.get(img_id)
         if entry is None or osp.basename(img_path) != entry['file_name']:
-            raise DataFormatError(self.pack_dir, f'holds no image {img_id} ({img_path}): '
-                                  'packed from another annotation file? Re-run '
-                                  'tools/dataset_converters/pack_split.py')
+            raise DataFormatError(
+                self.pack_dir, f'holds no image {img_id} ({img_path}): '
+                'packed from another annotation file? Re-run '
+                'tools/dataset_converters/pack_split.py')
         return entry
 
     def get(self, entry: dict, name: str) -> Optional[np.ndarray]:
@@ -179,8 +193,8 @@ def pack_problem(dataset: dict) -> Optional[str]:
         return str(exc)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return f'{ann_file}: not a readable annotation file ({exc})'
-    held = sum(1 for image in images if image['id'] in entries and osp.basename(
-        image['file_name']) == entries[image['id']]['file_name'])
+    held = sum(1 for image in images if image['id'] in entries
+               and osp.basename(image['file_name']) == entries[image['id']]['file_name'])
     if held < len(images):
         return (f'{pack_dir}: holds {held} of the {len(images)} images of {ann_file} (packed '
                 'from another conversion?)')

@@ -42,6 +42,7 @@ def multitask_dataset(base: dict, **dataset) -> dict:
     - The result has ``_delete_=True``: mmengine replaces the base's dataset with it instead of
       merging it into the wrapper (which kept the stock dataset inside).
     """
+
     def replace(node: dict) -> dict:
         if 'dataset' in node:
             return dict(node, dataset=replace(node['dataset']))

@@ -28,10 +28,12 @@ def _aux_outputs(deploy_cfg, rock) -> List[str]:
     return [name for name in names if name in rock.export_names]
 
 
-@FUNCTION_REWRITER.register_rewriter(
-    'mmrock.models.detectors.rock_detector.ROCKDetector.forward')
-def rock_detector__forward(self, batch_inputs: Tensor, data_samples: Sequence = None,
-                           mode: str = 'tensor', **kwargs) -> tuple:
+@FUNCTION_REWRITER.register_rewriter('mmrock.models.detectors.rock_detector.ROCKDetector.forward')
+def rock_detector__forward(self,
+                           batch_inputs: Tensor,
+                           data_samples: Sequence = None,
+                           mode: str = 'tensor',
+                           **kwargs) -> tuple:
     """(B, 3, H, W) preprocessed images -> what mmdeploy's detector rewrites return (``dets``
     (B, N, 5), ``labels`` (B, N)[, ``masks``]), then the auxiliary predictions named in the
     deploy config's ``output_names`` (see ``ROCKNeck.predict_tensors``).

@@ -69,8 +69,10 @@ def data_root_options(config: str, data_root: str) -> List[str]:
     options = [f'data_root={root}']
     for loader in DATALOADERS:
         if cfg.get(loader) is not None:
-            options += [f'{key}.data_root={root}' for key, _ in
-                        leaf_dataset_items(cfg[loader].dataset, f'{loader}.dataset')]
+            options += [
+                f'{key}.data_root={root}'
+                for key, _ in leaf_dataset_items(cfg[loader].dataset, f'{loader}.dataset')
+            ]
     for evaluator in EVALUATORS:
         metrics = cfg.get(evaluator)
         metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
@@ -110,20 +112,26 @@ def plan(configs: Sequence[str], seeds: Sequence[int], out_dir: Path) -> List[Ru
     names = [osp.splitext(osp.basename(c))[0] for c in configs]
     if len(set(names)) != len(names):
         raise AblationError(f'configs must have distinct file names, got {names}')
-    return [Run(config, seed, Path(out_dir) / name / f'seed{seed}')
-            for config, name in zip(configs, names) for seed in seeds]
+    return [
+        Run(config, seed,
+            Path(out_dir) / name / f'seed{seed}') for config, name in zip(configs, names)
+        for seed in seeds
+    ]
 
 
 def _tool(args: Sequence[str], log_path: Path, threads: Optional[int] = None) -> int:
     """Run a project tool (this interpreter, from the repository root) appending to a log;
     ``threads``: its torch / OpenMP CPU threads (default: inherited)."""
-    env = None if threads is None else dict(os.environ, OMP_NUM_THREADS=str(threads),
-                                            MKL_NUM_THREADS=str(threads))
+    env = None if threads is None else dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with open(log_path, 'a') as log:
         log.write(f'$ {" ".join(map(str, args))}\n')
         log.flush()
-        return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdout=log,
-                              stderr=subprocess.STDOUT, env=env).returncode
+        return subprocess.run([sys.executable, *map(str, args)],
+                              cwd=REPO,
+                              stdout=log,
+                              stderr=subprocess.STDOUT,
+                              env=env).returncode
 
 
 def threads_per_job(jobs: int) -> Optional[int]:
@@ -147,15 +155,19 @@ def execute(run: Run, cfg_options: Sequence[str] = (), threads: Optional[int] = 
     if _tool(train + ['--cfg-options', *options, *NO_VALIDATION], log, threads) != 0:
         raise AblationError(f'training {run.name} seed {run.seed} failed: see {log}')
     checkpoint = (run.work_dir / 'last_checkpoint').read_text().strip()
-    test = ['tools/test.py', run.config, checkpoint, '--work-dir', run.work_dir / 'test',
-            '--cfg-options', *options]
+    test = [
+        'tools/test.py', run.config, checkpoint, '--work-dir', run.work_dir / 'test',
+        '--cfg-options', *options
+    ]
     if _tool(test, log, threads) != 0 or run.metrics() is None:
         raise AblationError(f'testing {run.name} seed {run.seed} failed: see {log}')
     return run.metrics()
 
 
-def run_all(runs: Sequence[Run], cfg_options: Optional[Dict[str, Sequence[str]]] = None,
-            echo: Callable[[str], None] = print, jobs: int = 1) -> Dict[str, Dict[int, dict]]:
+def run_all(runs: Sequence[Run],
+            cfg_options: Optional[Dict[str, Sequence[str]]] = None,
+            echo: Callable[[str], None] = print,
+            jobs: int = 1) -> Dict[str, Dict[int, dict]]:
     """Execute the runs in order, ``jobs`` at a time side by side (each with its share of the
     CPU threads), saying which one runs and how long each took; ``{config name: {seed:
     metrics}}``. ``cfg_options``: config path -> its overrides."""
@@ -194,8 +206,10 @@ def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
                 continue
             values = [v * scale for v in values]
             # one seed has no spread to show: std None (null), the mean alone in the table
-            row[title] = dict(values=values, mean=statistics.fmean(values),
-                              std=statistics.stdev(values) if len(values) > 1 else None)
+            row[title] = dict(
+                values=values,
+                mean=statistics.fmean(values),
+                std=statistics.stdev(values) if len(values) > 1 else None)
         summary[name] = row
     return summary
 
@@ -240,9 +254,12 @@ def paired_differences(summary: dict, pairs: Sequence[tuple]) -> List[dict]:
             diffs = [va[s] - vb[s] for s in seeds]
             if not diffs:
                 continue
-            row[title] = dict(seeds=seeds, differences=diffs, mean=statistics.fmean(diffs),
-                              std=statistics.stdev(diffs) if len(diffs) > 1 else None,
-                              ci95=paired_ci95(diffs))
+            row[title] = dict(
+                seeds=seeds,
+                differences=diffs,
+                mean=statistics.fmean(diffs),
+                std=statistics.stdev(diffs) if len(diffs) > 1 else None,
+                ci95=paired_ci95(diffs))
         out.append(row)
     return out
 
@@ -250,8 +267,10 @@ def paired_differences(summary: dict, pairs: Sequence[tuple]) -> List[dict]:
 def paired_markdown(paired: List[dict]) -> str:
     """Mean paired difference [95 % CI] of the detection mAPs, one row per pair."""
     titles = [t for _, t, _ in METRICS[:3]]
-    lines = ['Paired differences (a - b, seed by seed; mean [95 % CI, t distribution]):', '',
-             '| a - b | seeds | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 2)]
+    lines = [
+        'Paired differences (a - b, seed by seed; mean [95 % CI, t distribution]):', '',
+        '| a - b | seeds | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 2)
+    ]
     for row in paired:
         cells = []
         for title in titles:
@@ -284,14 +303,17 @@ def to_markdown(summary: dict) -> str:
     head = ['config', 'seeds'] + titles
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for name, row in summary.items():
-        cells = [name, ', '.join(map(str, row['seeds']))] + [
-            mean_std(row[t], t) if t in row else 'n/a' for t in titles]
+        cells = [name, ', '.join(map(str, row['seeds']))
+                 ] + [mean_std(row[t], t) if t in row else 'n/a' for t in titles]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    lines += ['', 'Per seed (in seed order):', '',
-              '| config | ' + ' | '.join(titles) + ' |', '|' + '---|' * (len(titles) + 1)]
+    lines += [
+        '', 'Per seed (in seed order):', '', '| config | ' + ' | '.join(titles) + ' |',
+        '|' + '---|' * (len(titles) + 1)
+    ]
     for name, row in summary.items():
-        cells = [', '.join(fmt(v, t) for v in row[t]['values']) if t in row else 'n/a'
-                 for t in titles]
+        cells = [
+            ', '.join(fmt(v, t) for v in row[t]['values']) if t in row else 'n/a' for t in titles
+        ]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
@@ -321,21 +343,24 @@ def bar_chart(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(results: Dict[str, Dict[int, dict]], out_dir: Path,
+def write_report(results: Dict[str, Dict[int, dict]],
+                 out_dir: Path,
                  pairs: Optional[Sequence[tuple]] = None) -> Dict[str, Path]:
     """``ablation.md``, ``ablation.json`` (summary, paired differences and raw per-seed
     metrics) and ``ablation.png`` in ``out_dir``; returns their paths. ``pairs``: the
     ``(a, b)`` config names compared as a - b (default :func:`default_pairs`)."""
     summary = summarise(results)
     paired = paired_differences(summary, default_pairs(summary) if pairs is None else pairs)
-    paths = dict(markdown=Path(out_dir) / 'ablation.md', json=Path(out_dir) / 'ablation.json',
-                 chart=Path(out_dir) / 'ablation.png')
+    paths = dict(
+        markdown=Path(out_dir) / 'ablation.md',
+        json=Path(out_dir) / 'ablation.json',
+        chart=Path(out_dir) / 'ablation.png')
     os.makedirs(out_dir, exist_ok=True)
     markdown = to_markdown(summary)
     if paired:
         markdown += '\n' + paired_markdown(paired)
     paths['markdown'].write_text(markdown)
-    paths['json'].write_text(json.dumps(dict(summary=summary, paired=paired, runs=results),
-                                        indent=2))
+    paths['json'].write_text(
+        json.dumps(dict(summary=summary, paired=paired, runs=results), indent=2))
     bar_chart(summary, paths['chart'])
     return paths

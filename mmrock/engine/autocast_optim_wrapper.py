@@ -3,10 +3,9 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
+from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
 from mmengine.runner.amp import autocast
-
-from mmdet.registry import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -38,10 +38,17 @@ class BackboneClassifier(nn.Module):
     def __init__(self, depth: int, base_channels: int, num_classes: int) -> None:
         super().__init__()
         from mmdet.registry import MODELS
-        self.backbone = MODELS.build(dict(
-            type='mmdet.ResNet', depth=depth, base_channels=base_channels, num_stages=4,
-            out_indices=(3, ), frozen_stages=-1, norm_eval=False, style='pytorch',
-            norm_cfg=dict(type='BN', requires_grad=True)))
+        self.backbone = MODELS.build(
+            dict(
+                type='mmdet.ResNet',
+                depth=depth,
+                base_channels=base_channels,
+                num_stages=4,
+                out_indices=(3, ),
+                frozen_stages=-1,
+                norm_eval=False,
+                style='pytorch',
+                norm_cfg=dict(type='BN', requires_grad=True)))
         for m in self.backbone.modules():  # torchvision's ResNet initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
@@ -94,8 +101,12 @@ def _batch(crops: np.ndarray, index: np.ndarray, size: int, train: bool,
 
 
 @torch.no_grad()
-def top1(model: BackboneClassifier, crops: np.ndarray, labels: np.ndarray, index: np.ndarray,
-         size: int, batch_size: int = 256) -> float:
+def top1(model: BackboneClassifier,
+         crops: np.ndarray,
+         labels: np.ndarray,
+         index: np.ndarray,
+         size: int,
+         batch_size: int = 256) -> float:
     """Top-1 accuracy (%) of ``model`` on the centre windows of ``crops[index]``."""
     model.eval()
     correct = 0
@@ -107,10 +118,18 @@ def top1(model: BackboneClassifier, crops: np.ndarray, labels: np.ndarray, index
     return 100. * correct / max(len(index), 1)
 
 
-def pretrain(model: BackboneClassifier, crops: np.ndarray, labels: np.ndarray,
-             train_index: np.ndarray, val_index: np.ndarray, size: int, epochs: int,
-             batch_size: int = 128, lr: float = 0.1, weight_decay: float = 5e-4,
-             seed: int = 0, log: Callable[[str], None] = print,
+def pretrain(model: BackboneClassifier,
+             crops: np.ndarray,
+             labels: np.ndarray,
+             train_index: np.ndarray,
+             val_index: np.ndarray,
+             size: int,
+             epochs: int,
+             batch_size: int = 128,
+             lr: float = 0.1,
+             weight_decay: float = 5e-4,
+             seed: int = 0,
+             log: Callable[[str], None] = print,
              iters: Optional[int] = None) -> PretrainResult:
     """Train ``model`` on ``crops[train_index]`` with SGD (momentum 0.9, Nesterov), one epoch of
     linear warm-up then cosine decay, cross-entropy; evaluate top-1 on ``val_index`` after each
@@ -129,8 +148,8 @@ def pretrain(model: BackboneClassifier, crops: np.ndarray, labels: np.ndarray,
     rng = np.random.default_rng(seed)
     steps_per_epoch = max(1, len(train_index) // batch_size)
     total = steps_per_epoch * epochs if iters is None else iters
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True,
-                                weight_decay=weight_decay)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
 
     def lr_at(step: int) -> float:
         if step < steps_per_epoch:
@@ -150,8 +169,8 @@ def pretrain(model: BackboneClassifier, crops: np.ndarray, labels: np.ndarray,
             chunk = order[b * batch_size:(b + 1) * batch_size]
             for group in optimizer.param_groups:
                 group['lr'] = lr_at(step)
-            loss = F.cross_entropy(model(_batch(crops, chunk, size, True, rng)),
-                                   torch.from_numpy(labels[chunk]))
+            loss = F.cross_entropy(
+                model(_batch(crops, chunk, size, True, rng)), torch.from_numpy(labels[chunk]))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

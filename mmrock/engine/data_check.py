@@ -32,7 +32,8 @@ def _join(root: Optional[str], path: str) -> str:
     return path if root is None or osp.isabs(path) else osp.join(root, path)
 
 
-def missing_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS,
+def missing_data_files(cfg,
+                       dataloaders: Sequence[str] = DATALOADERS,
                        evaluators: Sequence[str] = EVALUATORS) -> List[Tuple[str, Optional[str]]]:
     """``(missing path, its dataset's data_root)`` for every data root, annotation file (joined
     with ``data_root`` as mmengine's ``BaseDataset`` does) and evaluator ``ann_file`` that the
@@ -47,8 +48,8 @@ def _missing_files(cfg, dataloaders: Sequence[str],
     missing, roots = [], []
     for key in dataloaders:
         loader = cfg.get(key)
-        for item_key, dataset in leaf_dataset_items(loader.get('dataset') if loader else None,
-                                                    f'{key}.dataset'):
+        for item_key, dataset in leaf_dataset_items(
+                loader.get('dataset') if loader else None, f'{key}.dataset'):
             root = dataset.get('data_root')
             roots.append(root)
             if root and not osp.isdir(root):
@@ -116,8 +117,10 @@ def phase_data(cfg, phase: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
 
 def _phase_datasets(cfg, phase: str) -> List[dict]:
     """The leaf dataset configs of the dataloaders ``phase`` reads, train (or test) first."""
-    return [dataset for key in phase_data(cfg, phase)[0] if cfg.get(key)
-            for dataset in _leaf_datasets(cfg.get(key).get('dataset'))]
+    return [
+        dataset for key in phase_data(cfg, phase)[0] if cfg.get(key)
+        for dataset in _leaf_datasets(cfg.get(key).get('dataset'))
+    ]
 
 
 def missing_data_message(cfg, phase: str) -> Optional[str]:
@@ -186,8 +189,8 @@ def pipeline_message(cfg, phase: str) -> Optional[str]:
         return None
     for dataset in _leaf_datasets(cfg.train_dataloader.get('dataset')):
         try:
-            check_multitask_pipeline(dataset.get('pipeline') or [],
-                                     where=f"{dataset.get('type')} pipeline")
+            check_multitask_pipeline(
+                dataset.get('pipeline') or [], where=f"{dataset.get('type')} pipeline")
         except ValueError as exc:
             return f'Train pipeline refused: {exc}'
     return None
@@ -220,8 +223,7 @@ def scene_head_cfg(cfg) -> Optional[dict]:
     return DEFAULT_AUX_HEADS['scene'] if rock else None
 
 
-def scene_classes_message(cfg, phase: str,
-                          checkpoint_meta: Optional[dict] = None) -> Optional[str]:
+def scene_classes_message(cfg, phase: str, checkpoint_meta: Optional[dict] = None) -> Optional[str]:
     """Give ROCK's ``SceneHead`` the number of scene classes when the config leaves
     ``num_classes`` unset (None): from ``checkpoint_meta``'s ``dataset_meta.scene_classes``
     when a checkpoint's metadata is given (inference), else from the dataset of ``phase``; one
@@ -233,8 +235,9 @@ def scene_classes_message(cfg, phase: str,
     if checkpoint_meta is not None:
         names = (checkpoint_meta.get('dataset_meta') or {}).get('scene_classes') or None
     if names is None:
-        names, source = next(filter(None, map(dataset_scene_classes,
-                                              _phase_datasets(cfg, phase))), None), 'the dataset'
+        names, source = next(
+            filter(None, map(dataset_scene_classes, _phase_datasets(cfg, phase))),
+            None), 'the dataset'
     num = scene.get('num_classes')
     if names is None:
         none = ("neither the checkpoint's metadata nor the dataset gives"

@@ -48,14 +48,19 @@ def curve_options(config: str, data_root: str, max_iters: int, val_interval: int
     from .ablation import data_root_options
     options = data_root_options(config, root)
     return options + [
-        f'randomness.seed={seed}', f'train_cfg.max_iters={max_iters}',
-        f'train_cfg.val_interval={val_interval}', f'param_scheduler.1.end={max_iters}',
+        f'randomness.seed={seed}',
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={val_interval}',
+        f'param_scheduler.1.end={max_iters}',
         f'param_scheduler.1.milestones=[{max_iters}]',
         f'default_hooks.checkpoint.interval={val_interval}',
-        'default_hooks.checkpoint.max_keep_ckpts=1', 'default_hooks.checkpoint.save_best=None',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        'default_hooks.checkpoint.save_best=None',
         # val metrics logged at their iteration (mmengine's default step is the epoch: 0 here)
         'default_hooks.logger.log_metric_by_epoch=False',
-        f'val_dataloader.dataset.ann_file={VAL_ANN}', f'val_evaluator.0.ann_file={root}{VAL_ANN}']
+        f'val_dataloader.dataset.ann_file={VAL_ANN}',
+        f'val_evaluator.0.ann_file={root}{VAL_ANN}'
+    ]
 
 
 def schedule_options(curves_json: str) -> List[str]:
@@ -71,8 +76,10 @@ def schedule_options(curves_json: str) -> List[str]:
         raise AblationError(f'{curves_json}: the baseline did not plateau within its curve: '
                             'train the curves longer (learning_curves.py --max-iters)')
     n, drop = schedule['max_iters'], schedule['lr_drop_at']
-    return [f'train_cfg.max_iters={n}', f'param_scheduler.1.end={n}',
-            f'param_scheduler.1.milestones=[{drop}]', f'default_hooks.checkpoint.interval={n}']
+    return [
+        f'train_cfg.max_iters={n}', f'param_scheduler.1.end={n}',
+        f'param_scheduler.1.milestones=[{drop}]', f'default_hooks.checkpoint.interval={n}'
+    ]
 
 
 def read_curves(work_dir: Path) -> Dict[str, Dict[int, float]]:
@@ -96,14 +103,17 @@ def read_curves(work_dir: Path) -> Dict[str, Dict[int, float]]:
     return curves
 
 
-def plateau_iteration(iters: Sequence[int], values: Sequence[float], window: int = 3,
+def plateau_iteration(iters: Sequence[int],
+                      values: Sequence[float],
+                      window: int = 3,
                       tolerance: float = 1.0) -> Optional[int]:
     """The plateau of a val curve by the rule in the module docstring; None when the curve
     does not go on for ``window`` validations past it."""
     if len(values) < window:
         return None
-    smooth = [statistics.fmean(values[i - window + 1:i + 1]) for i in range(window - 1,
-                                                                               len(values))]
+    smooth = [
+        statistics.fmean(values[i - window + 1:i + 1]) for i in range(window - 1, len(values))
+    ]
     best = max(smooth)
     first = next(i for i, v in enumerate(smooth) if v >= best - tolerance)
     position = first + window - 1
@@ -126,7 +136,10 @@ def trained_iters(work_dir: Path) -> int:
     return max(logged, default=0)
 
 
-def run_curve(config: str, work_dir: Path, options: Sequence[str], max_iters: int,
+def run_curve(config: str,
+              work_dir: Path,
+              options: Sequence[str],
+              max_iters: int,
               threads: Optional[int] = None) -> None:
     """Train (or resume) one curve's run to ``max_iters`` (``threads``: its CPU threads);
     :class:`AblationError` if it fails. A curve finished at fewer iterations is continued from
@@ -153,19 +166,30 @@ def report(curves: Dict[str, Dict[str, Dict[int, float]]], baseline: str, window
     plateau = plateau_iteration(iters, [100 * base[i] for i in iters], window, tolerance)
     result = dict(
         rule=f'first validation whose trailing mean over {window} validations of the '
-             f'baseline\'s val mAP@0.5 is within {tolerance} points of the best such mean, '
-             f'followed by at least {window} more validations',
-        baseline=baseline, plateau_iter=plateau,
+        f'baseline\'s val mAP@0.5 is within {tolerance} points of the best such mean, '
+        f'followed by at least {window} more validations',
+        baseline=baseline,
+        plateau_iter=plateau,
         schedule=None if plateau is None else dict(
             max_iters=plateau, lr_drop_at=int(round(DROP_AT * plateau))),
         max_iters=max_iters,
-        curves={name: {k: {str(i): v for i, v in sorted(series.items())}
-                       for k, series in c.items()} for name, c in curves.items()})
+        curves={
+            name: {
+                k: {
+                    str(i): v
+                    for i, v in sorted(series.items())
+                }
+                for k, series in c.items()
+            }
+            for name, c in curves.items()
+        })
     Path(out_dir, 'curves.json').write_text(json.dumps(result, indent=2))
-    lines = [f'Baseline: {baseline}. Rule: {result["rule"]}.', '',
-             f'Plateau: {plateau if plateau is not None else "not reached"} '
-             f'(validated up to iteration {iters[-1] if iters else 0} of {max_iters}).', '',
-             '| iteration | ' + ' | '.join(curves) + ' |', '|---|' + '---|' * len(curves)]
+    lines = [
+        f'Baseline: {baseline}. Rule: {result["rule"]}.', '',
+        f'Plateau: {plateau if plateau is not None else "not reached"} '
+        f'(validated up to iteration {iters[-1] if iters else 0} of {max_iters}).', '',
+        '| iteration | ' + ' | '.join(curves) + ' |', '|---|' + '---|' * len(curves)
+    ]
     all_iters = sorted({i for c in curves.values() for i in c.get(key, {})})
     for i in all_iters:
         cells = [f'{100 * c[key][i]:.1f}' if i in c.get(key, {}) else '' for c in curves.values()]
@@ -182,14 +206,13 @@ def _plot(curves: dict, plateau: Optional[int], path: Path) -> None:
     fig, (ax, ax_rms) = plt.subplots(1, 2, figsize=(11., 4.))
     for name, c in curves.items():
         series = c.get('coco/bbox_mAP_50', {})
-        ax.plot(sorted(series), [100 * series[i] for i in sorted(series)], marker='o', ms=3,
-                label=name)
+        ax.plot(
+            sorted(series), [100 * series[i] for i in sorted(series)], marker='o', ms=3, label=name)
         rms = c.get('rock_residual_rms', {})
         if rms and max(rms.values()) > 0:
             ax_rms.plot(sorted(rms), [rms[i] for i in sorted(rms)], label=f'{name}: residual')
             inp = c.get('rock_input_rms', {})
-            ax_rms.plot(sorted(inp), [inp[i] for i in sorted(inp)], ls='--',
-                        label=f'{name}: C5')
+            ax_rms.plot(sorted(inp), [inp[i] for i in sorted(inp)], ls='--', label=f'{name}: C5')
     if plateau is not None:
         ax.axvline(plateau, color='grey', ls=':', label=f'plateau ({plateau})')
     ax.set_xlabel('iteration')

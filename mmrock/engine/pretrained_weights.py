@@ -139,8 +139,12 @@ def download(url: str, path: str, timeout: float = 60., progress: bool = True) -
         fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.download-')
         try:
             with os.fdopen(fd, 'wb') as out, tqdm(
-                    total=total, unit='B', unit_scale=True, unit_divisor=1024,
-                    desc=f'Downloading {osp.basename(path)}', disable=not progress) as bar:
+                    total=total,
+                    unit='B',
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=f'Downloading {osp.basename(path)}',
+                    disable=not progress) as bar:
                 for chunk in iter(lambda: response.read(_CHUNK), b''):
                     out.write(chunk)
                     bar.update(len(chunk))
@@ -211,8 +215,11 @@ def _constructor_defaults(type_name) -> dict:
     cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
     if not inspect.isclass(cls):
         return {}
-    return {name: p.default for name, p in inspect.signature(cls).parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def from_scratch_problem(cfg) -> Optional[str]:
@@ -245,14 +252,16 @@ def from_scratch_problem(cfg) -> Optional[str]:
             'weights")')
 
 
-def prepare_pretrained_weights(cfg, log: Optional[Callable[[str], None]] = None,
+def prepare_pretrained_weights(cfg,
+                               log: Optional[Callable[[str], None]] = None,
                                progress: bool = True) -> List[str]:
     """Fetch, verify and localise the downloads ``cfg`` initialises from (module docstring).
 
     Edits ``cfg`` in place: each downloaded ``checkpoint`` becomes the verified local file; with
     a ``load_from`` (whose weights replace any initialisation) only that file is fetched and the
-    ``Pretrained`` initialisers are dropped. Returns the local paths. Raises :class:`PretrainedWeightsError` (one
-    line) when a file cannot be fetched or verified, a local checkpoint is missing, or a
+    ``Pretrained`` initialisers are dropped. Returns the local paths. Raises
+    :class:`PretrainedWeightsError` (one line) when a file cannot be fetched or verified, a local
+    checkpoint is missing, or a
     from-scratch backbone would stay partly random.
     """
     problem = from_scratch_problem(cfg)
@@ -293,4 +302,3 @@ def prepare_pretrained_weights(cfg, log: Optional[Callable[[str], None]] = None,
         if log is not None:
             log(f'{name}: {checkpoint} -> {path} (SHA-256 verified)')
     return paths
-

@@ -43,8 +43,10 @@ def run_variants(config: str, checkpoint: str, work_dir: Path,
         if not metrics.is_file():
             out.mkdir(parents=True, exist_ok=True)
             option = 'model.rock.removed_residuals=[' + ','.join(f"'{t}'" for t in removed) + ']'
-            args = ['tools/test.py', config, checkpoint, '--work-dir', out,
-                    '--cfg-options', option, *cfg_options]
+            args = [
+                'tools/test.py', config, checkpoint, '--work-dir', out, '--cfg-options', option,
+                *cfg_options
+            ]
             if _tool(args, out / 'test.log') != 0 or not metrics.is_file():
                 raise AblationError(f'testing "{name}" failed: see {out / "test.log"}')
         results[name] = json.loads(metrics.read_text())

@@ -15,7 +15,9 @@ import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 
 
-def load_tool_config(config: str, cfg_options: Optional[dict] = None, launcher: str = 'none',
+def load_tool_config(config: str,
+                     cfg_options: Optional[dict] = None,
+                     launcher: str = 'none',
                      work_dir: Optional[str] = None) -> Config:
     """Load ``config``, merge ``--cfg-options``, set the launcher and the work dir
     (priority: ``--work-dir`` > ``work_dir`` in the config > ``./work_dirs/<config name>``)."""
@@ -88,8 +90,10 @@ def prepare_pretrained_or_exit(cfg: Config) -> None:
                                      prepare_pretrained_weights)
     if _resumes_from_checkpoint(cfg):
         if drop_pretrained_init_cfgs(cfg.model):
-            print_log('Resuming: the weights come from the checkpoint, the pretrained '
-                      'initialisation is skipped', logger='current')
+            print_log(
+                'Resuming: the weights come from the checkpoint, the pretrained '
+                'initialisation is skipped',
+                logger='current')
         return
     try:
         prepare_pretrained_weights(cfg, log=lambda msg: print_log(msg, logger='current'))
@@ -118,15 +122,19 @@ def setup_distributed(cfg: Config) -> None:
     dist_cfg = env_cfg.setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
     wrapper_cfg = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper_cfg['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper_cfg
     if launcher == 'pytorch' and not torch_dist.is_initialized():
         timeout = dist_cfg.get('timeout')
         kwargs = {} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))
-        torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
-                                      world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+        torch_dist.init_process_group(
+            backend='gloo',
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']),
+            **kwargs)
 
 
 def finish_distributed(runner=None) -> None:
@@ -174,11 +182,17 @@ def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """The flags tools/train.py and tools/test.py share with mmdet's: ``--cfg-options``,
     ``--launcher``, ``--local-rank`` (see :func:`set_local_rank_env`)."""
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. '
-                        'train_cfg.max_iters=100 model.backbone.init_cfg=None)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (e.g. '
+        'train_cfg.max_iters=100 model.backbone.init_cfg=None)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -201,4 +215,3 @@ def build_runner(cfg: Config):
         return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     except ROCKInputError as exc:
         sys.exit(str(exc))
-

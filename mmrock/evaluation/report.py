@@ -41,8 +41,12 @@ AUXILIARY_ROWS = (
     ('normal_22.5', 'normals within 22.5 deg (%)'),
     ('normal_30', 'normals within 30 deg (%)'),
 )
-PRECISE_LABELS = ('depth AbsRel', 'depth RMSE (m)', 'depth AbsRel (Eigen)',  # one more decimal
-                  'depth RMSE (m) (Eigen)', 'depth log10 (Eigen)')
+PRECISE_LABELS = (
+    'depth AbsRel',
+    'depth RMSE (m)',
+    'depth AbsRel (Eigen)',  # one more decimal
+    'depth RMSE (m) (Eigen)',
+    'depth log10 (Eigen)')
 
 
 def _finite(value) -> Optional[float]:
@@ -69,8 +73,8 @@ def metric_rows(metrics: Dict[str, float]) -> List[Tuple[str, List[Tuple]]]:
     """
     det = [(label, _coco_percent(metrics.get(COCO_PREFIX + key))) for key, label in DETECTION_ROWS]
     sections = [('Detection (COCO bbox)', det)]
-    aux = [(label, _finite(metrics[AUX_PREFIX + key]))
-           for key, label in AUXILIARY_ROWS if AUX_PREFIX + key in metrics]
+    aux = [(label, _finite(metrics[AUX_PREFIX + key])) for key, label in AUXILIARY_ROWS
+           if AUX_PREFIX + key in metrics]
     if aux:
         sections.append(('Auxiliary tasks', aux))
     shown = {AUX_PREFIX + k for k, _ in AUXILIARY_ROWS}
@@ -81,7 +85,8 @@ def metric_rows(metrics: Dict[str, float]) -> List[Tuple[str, List[Tuple]]]:
     return sections
 
 
-def format_metric_table(metrics: Dict[str, float], title: str = 'Test metrics',
+def format_metric_table(metrics: Dict[str, float],
+                        title: str = 'Test metrics',
                         digits: int = 2) -> str:
     """One table (sections separated by rules) of :func:`metric_rows`; 'n/a' for missing or NaN
     values (AbsRel and RMSE get one more decimal)."""
@@ -107,8 +112,10 @@ def format_metric_table(metrics: Dict[str, float], title: str = 'Test metrics',
 def dump_metrics_json(metrics: Dict[str, float], path: str) -> str:
     """Write ``metrics`` (the runner's dict, values as the evaluators give them: COCO mAPs in
     [0, 1]) with mmengine's JSON dump, NaN and inf as null; returns ``path``."""
-    clean = {k: (_finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-             for k, v in metrics.items()}
+    clean = {
+        k: (_finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+        for k, v in metrics.items()
+    }
     mmengine.mkdir_or_exist(osp.dirname(osp.abspath(path)))
     mmengine.dump(clean, path, file_format='json', indent=2, allow_nan=False)
     return path

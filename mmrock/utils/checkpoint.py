@@ -37,18 +37,16 @@ from typing import List, Optional, Union
 
 import numpy as np
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, get_world_size, is_main_process
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-
-from mmdet.registry import HOOKS
 
 from .safe_checkpoint import checkpoint_loading_for, from_plain, to_plain
 
 RNG_KEY = 'rng_states'
 ATOMIC_BACKEND = 'atomic_local'
 _TMP_MARK = '.tmp-'
-
 
 # ------------------------------------------------------------------------------------------------
 # atomic writing
@@ -61,7 +59,8 @@ def _temp_path(path: str) -> str:
     return osp.join(folder, f'.{name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}')
 
 
-def atomic_write(path: Union[str, os.PathLike], data: Union[bytes, str],
+def atomic_write(path: Union[str, os.PathLike],
+                 data: Union[bytes, str],
                  encoding: str = 'utf-8') -> None:
     """Write ``data`` to ``path`` so that ``path`` is never seen partly written: into a temporary
     file of the same folder, flushed and fsync'ed, then ``os.replace``d over ``path``. A crash
@@ -130,15 +129,14 @@ class AtomicLocalBackend(LocalBackend):
 # mmengine's save_checkpoint() ends in get_file_backend(path, backend_args).put(bytes, path).
 register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
 
-
 # ------------------------------------------------------------------------------------------------
 # random generator states
 
 
 def get_rng_states() -> dict:
     """The states of Python's, numpy's and torch's global generators (and CUDA's when used)."""
-    states = dict(python=random.getstate(), numpy=np.random.get_state(),
-                  torch=torch.get_rng_state())
+    states = dict(
+        python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         states['cuda'] = torch.cuda.get_rng_state_all()
     return states
@@ -208,10 +206,10 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._gathered: Optional[list] = None    # all ranks' states at this save (distributed)
+        self._gathered: Optional[list] = None  # all ranks' states at this save (distributed)
         self._outside_val: Optional[dict] = None  # the training's states while validating
-        self._resumed: Optional[dict] = None     # iter, states, seed of the loaded checkpoint
-        self._loading = ExitStack()              # the run's checkpoint loader (before_run)
+        self._resumed: Optional[dict] = None  # iter, states, seed of the loaded checkpoint
+        self._loading = ExitStack()  # the run's checkpoint loader (before_run)
 
     # -- loading
     def before_run(self, runner) -> None:
@@ -241,26 +239,25 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def _saves_at(self, runner) -> bool:
         """Whether :meth:`after_train_iter` saves now (mmengine's condition)."""
-        return not self.by_epoch and (
-            self.every_n_train_iters(runner, self.interval, self.save_begin)
-            or (self.save_last and self.is_last_train_iter(runner)))
+        return not self.by_epoch and (self.every_n_train_iters(runner, self.interval,
+                                                               self.save_begin) or
+                                      (self.save_last and self.is_last_train_iter(runner)))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         states = self._outside_val or get_rng_states()
-        checkpoint[RNG_KEY] = dict(iter=checkpoint['meta']['iter'],
-                                   ranks=self._gathered or [states])
+        checkpoint[RNG_KEY] = dict(
+            iter=checkpoint['meta']['iter'], ranks=self._gathered or [states])
         unsupported = []
         checkpoint.update(to_plain(checkpoint, unsupported=unsupported))
         if unsupported:
             runner.logger.warning(
-                'This checkpoint will need `allow_pickled_checkpoints = True` to load: '
-                + ', '.join(f'{path} is a {kind}' for path, kind in unsupported))
+                'This checkpoint will need `allow_pickled_checkpoints = True` to load: ' +
+                ', '.join(f'{path} is a {kind}' for path, kind in unsupported))
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         """mmengine 0.10.7's, reordered: save, point ``last_checkpoint`` at it, then prune."""
         stale = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
-                                            and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 stale.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
@@ -269,9 +266,15 @@ class ResumableCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         runner.save_checkpoint(
-            self.out_dir, ckpt_filename, self.file_client_args,
-            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
-            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+            self.out_dir,
+            ckpt_filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
         if not is_main_process():
             return
         atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
@@ -294,8 +297,8 @@ class ResumableCheckpointHook(CheckpointHook):
                 f'The checkpoint holds the random states of {len(ranks)} rank(s), this run has '
                 f'{get_world_size()}: they are not restored (training continues re-seeded)')
             return
-        self._resumed = dict(iter=saved['iter'], states=ranks[get_rank()],
-                             seed=checkpoint['meta'].get('seed'))
+        self._resumed = dict(
+            iter=saved['iter'], states=ranks[get_rank()], seed=checkpoint['meta'].get('seed'))
 
     def before_train_epoch(self, runner) -> None:
         resumed, self._resumed = self._resumed, None

@@ -40,13 +40,17 @@ class PickledCheckpointError(RuntimeError):
 
 def _encode_array(array: np.ndarray) -> dict:
     array = np.ascontiguousarray(array)
-    return {TAG: 'ndarray', 'dtype': array.dtype.str, 'shape': list(array.shape),
-            'data': array.tobytes()}
+    return {
+        TAG: 'ndarray',
+        'dtype': array.dtype.str,
+        'shape': list(array.shape),
+        'data': array.tobytes()
+    }
 
 
 def _decode_array(tagged: dict) -> np.ndarray:
-    return np.frombuffer(tagged['data'], dtype=np.dtype(tagged['dtype'])).reshape(
-        tagged['shape']).copy()
+    return np.frombuffer(
+        tagged['data'], dtype=np.dtype(tagged['dtype'])).reshape(tagged['shape']).copy()
 
 
 def _map_dict(obj: dict, fn) -> dict:
@@ -58,7 +62,8 @@ def _map_dict(obj: dict, fn) -> dict:
     return out
 
 
-def to_plain(obj: Any, path: str = 'checkpoint',
+def to_plain(obj: Any,
+             path: str = 'checkpoint',
              unsupported: Optional[List[Tuple[str, str]]] = None):
     """A copy of ``obj`` that ``torch.load(weights_only=True)`` accepts: ``HistoryBuffer`` and
     numpy arrays become tagged dicts (:func:`from_plain` rebuilds them), numpy scalars Python
@@ -66,9 +71,12 @@ def to_plain(obj: Any, path: str = 'checkpoint',
     are and their ``(path, type name)`` appended to ``unsupported``."""
     unsupported = [] if unsupported is None else unsupported
     if isinstance(obj, HistoryBuffer):
-        return {TAG: 'HistoryBuffer', 'log_history': _encode_array(obj._log_history),
-                'count_history': _encode_array(obj._count_history),
-                'max_length': int(obj.max_length)}
+        return {
+            TAG: 'HistoryBuffer',
+            'log_history': _encode_array(obj._log_history),
+            'count_history': _encode_array(obj._count_history),
+            'max_length': int(obj.max_length)
+        }
     if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
         return _encode_array(obj)
     if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
@@ -90,8 +98,9 @@ def from_plain(obj: Any):
         if kind == 'ndarray':
             return _decode_array(obj)
         if kind == 'HistoryBuffer':
-            return HistoryBuffer(_decode_array(obj['log_history']),
-                                 _decode_array(obj['count_history']), obj['max_length'])
+            return HistoryBuffer(
+                _decode_array(obj['log_history']), _decode_array(obj['count_history']),
+                obj['max_length'])
         return _map_dict(obj, lambda k, v: from_plain(v))
     if type(obj) in (list, tuple, set):
         return type(obj)(from_plain(v) for v in obj)
@@ -151,8 +160,8 @@ def weights_only_loading() -> Iterator[None]:
     return _local_checkpoint_loader(_load_weights_only)
 
 
-def checkpoint_loading_for(cfg, warn: Optional[Callable[[str], None]] = None
-                           ) -> AbstractContextManager:
+def checkpoint_loading_for(cfg,
+                           warn: Optional[Callable[[str], None]] = None) -> AbstractContextManager:
     """The loader of local checkpoints for a run of ``cfg`` (a tool, a runner, an inferencer):
     full unpickling when ``cfg`` sets ``allow_pickled_checkpoints = True`` (``warn``, by default
     a warning of the current logger, gets one line saying so), else ``weights_only=True`` with a

@@ -66,8 +66,7 @@ def figure1_panels(visualizer: ROCKLocalVisualizer,
     depth = dense_prediction(rock, 'pred_depth')
     if depth is not None:
         lo, hi = depth_range(depth[0])
-        panels.append((f'Depth prediction ({lo:.2f}-{hi:.2f} m)',
-                       depth_to_rgb(depth[0], (lo, hi))))
+        panels.append((f'Depth prediction ({lo:.2f}-{hi:.2f} m)', depth_to_rgb(depth[0], (lo, hi))))
     normals = dense_prediction(rock, 'pred_normals')
     if normals is not None:
         panels.append(('Surface normals prediction', normals_to_rgb(normals)))

@@ -20,8 +20,8 @@ from mmengine.dist import master_only
 Panel = Tuple[str, Optional[np.ndarray]]
 # The columns of the grid, in order; a column is kept when some row has a panel in it.
 COLUMNS = ('boxes', 'scene', 'depth', 'normals')
-AUX_FIELDS = ('pred_depth', 'pred_normals', 'pred_scene_scores', 'pred_scene_map',
-              'gt_depth', 'gt_normals', 'gt_scene_label')
+AUX_FIELDS = ('pred_depth', 'pred_normals', 'pred_scene_scores', 'pred_scene_map', 'gt_depth',
+              'gt_normals', 'gt_scene_label')
 TITLE_FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = 255
 
@@ -80,8 +80,7 @@ def heatmap_on_image(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     return (0.45 * grey + 0.55 * jet).clip(0, 255).astype(np.uint8)
 
 
-def _titled(title: str, panel: Optional[np.ndarray], hw: Tuple[int, int],
-            lines: int) -> np.ndarray:
+def _titled(title: str, panel: Optional[np.ndarray], hw: Tuple[int, int], lines: int) -> np.ndarray:
     """The panel (white when None) under a white strip of ``lines`` text lines, the title's
     lines written in black, each shrunk to fit the width."""
     h, w = hw
@@ -139,8 +138,10 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
         *args, **kwargs: :class:`DetLocalVisualizer`'s arguments.
     """
 
-    def boxes_panel(self, image: np.ndarray, instances, score_thr: Optional[float] = None
-                    ) -> Tuple[np.ndarray, int]:
+    def boxes_panel(self,
+                    image: np.ndarray,
+                    instances,
+                    score_thr: Optional[float] = None) -> Tuple[np.ndarray, int]:
         """(drawn (H, W, 3) image, number of boxes drawn) for ``instances`` (ground truth when
         ``score_thr`` is None, else predictions scoring above it)."""
         if score_thr is not None:
@@ -154,16 +155,20 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
         names = self.dataset_meta.get('scene_classes')
         return names[index] if names is not None and 0 <= index < len(names) else str(index)
 
-    def sample_rows(self, image: np.ndarray, data_sample: DetDataSample, draw_gt: bool = True,
-                    draw_pred: bool = True, pred_score_thr: float = 0.3) -> List[List[Panel]]:
+    def sample_rows(self,
+                    image: np.ndarray,
+                    data_sample: DetDataSample,
+                    draw_gt: bool = True,
+                    draw_pred: bool = True,
+                    pred_score_thr: float = 0.3) -> List[List[Panel]]:
         """The ground-truth and prediction rows of :meth:`add_datasample`, columns
         :data:`COLUMNS` (a column no row uses is dropped)."""
         hw = image.shape[:2]
         dense = {}
         for field in ('gt_depth', 'gt_normals', 'pred_depth', 'pred_normals', 'pred_scene_map'):
             if field in data_sample:
-                dense[field] = resize_maps(as_float_array(data_sample.get(field)), hw,
-                                           nearest=field.startswith('gt_'))
+                dense[field] = resize_maps(
+                    as_float_array(data_sample.get(field)), hw, nearest=field.startswith('gt_'))
         vrange = depth_range(*(dense[f][0] for f in ('gt_depth', 'pred_depth') if f in dense))
         depth_title = f'depth {vrange[0]:.2f}-{vrange[1]:.2f} m'
         rows = []
@@ -201,8 +206,8 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
             if 'pred_normals' in dense:
                 row['normals'] = normals_to_rgb(dense['pred_normals'])
             rows.append(row)
-        titles = dict(scene='scene heat-map (top class)', depth=depth_title,
-                      normals='surface normals')
+        titles = dict(
+            scene='scene heat-map (top class)', depth=depth_title, normals='surface normals')
         used = [c for c in COLUMNS if any(c in row for row in rows)]
         return [[(row['title'] if c == 'boxes' else titles[c], row.get(c)) for c in used]
                 for row in rows]
@@ -226,8 +231,7 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
             return super().add_datasample(name, image, data_sample, draw_gt, draw_pred, show,
                                           wait_time, out_file, pred_score_thr, step)
         image = image.clip(0, 255).astype(np.uint8)
-        drawn = tile(self.sample_rows(image, data_sample.cpu(), draw_gt, draw_pred,
-                                      pred_score_thr))
+        drawn = tile(self.sample_rows(image, data_sample.cpu(), draw_gt, draw_pred, pred_score_thr))
         self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)

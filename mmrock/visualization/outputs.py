@@ -43,8 +43,11 @@ def to_original(maps: Tensor, sample: DetDataSample, from_batch_grid: bool) -> n
     """
     maps = maps.detach().float()[None]
     if from_batch_grid:
-        maps = F.interpolate(maps, size=tuple(sample.metainfo['batch_input_shape']),
-                             mode='bilinear', align_corners=False)
+        maps = F.interpolate(
+            maps,
+            size=tuple(sample.metainfo['batch_input_shape']),
+            mode='bilinear',
+            align_corners=False)
         h, w = sample.metainfo['img_shape'][:2]
         maps = maps[..., :h, :w]
     ori = tuple(sample.metainfo['ori_shape'][:2])
@@ -53,15 +56,17 @@ def to_original(maps: Tensor, sample: DetDataSample, from_batch_grid: bool) -> n
     return maps[0].cpu().numpy()
 
 
-def predict_with_scene_maps(
-        model, data: dict) -> Tuple[List[DetDataSample], List[Optional[np.ndarray]]]:
+def predict_with_scene_maps(model,
+                            data: dict) -> Tuple[List[DetDataSample], List[Optional[np.ndarray]]]:
     """``model.test_step(data)`` and, per sample, its scene task maps (S, H, W) on the original
     image (None for a model without a scene task)."""
     with torch.no_grad(), capture_task_maps(model) as maps:
         results = model.test_step(data)
     scene = maps.get('scene')
-    return results, [None if scene is None else to_original(scene[i], sample, True)
-                     for i, sample in enumerate(results)]
+    return results, [
+        None if scene is None else to_original(scene[i], sample, True)
+        for i, sample in enumerate(results)
+    ]
 
 
 def dense_prediction(sample: DetDataSample, field: str) -> Optional[np.ndarray]:

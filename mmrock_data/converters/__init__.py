@@ -7,14 +7,14 @@ from .nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError, NYUv2Mat, conver
                         decode_normals, encode_depth_mm, encode_normals, instance_boxes,
                         kinect_intrinsics, normals_from_depth, read_splits, read_val_scenes)
 from .synthetic_rooms import (Camera, NYUv2MatWriter, Part, Room, Thing, default_names,
-                              make_synthetic_nyuv2, make_thing, render, render_image,
-                              sample_room, write_normals_png, write_splits_mat)
+                              make_synthetic_nyuv2, make_thing, render, render_image, sample_room,
+                              write_normals_png, write_splits_mat)
 
 __all__ = [
     'convert_coco_rgbd', 'ConversionError', 'DataFormatError', 'NYUv2ConversionError',
-    'NYUv2FormatError', 'NYUv2Mat', 'convert_nyuv2', 'decode_normals',
-    'encode_depth_mm', 'encode_normals', 'instance_boxes', 'kinect_intrinsics',
-    'normals_from_depth', 'read_splits', 'read_val_scenes', 'Camera', 'NYUv2MatWriter', 'Part',
-    'Room', 'Thing', 'default_names', 'make_synthetic_nyuv2', 'make_thing', 'render',
-    'render_image', 'sample_room', 'write_normals_png', 'write_splits_mat'
+    'NYUv2FormatError', 'NYUv2Mat', 'convert_nyuv2', 'decode_normals', 'encode_depth_mm',
+    'encode_normals', 'instance_boxes', 'kinect_intrinsics', 'normals_from_depth', 'read_splits',
+    'read_val_scenes', 'Camera', 'NYUv2MatWriter', 'Part', 'Room', 'Thing', 'default_names',
+    'make_synthetic_nyuv2', 'make_thing', 'render', 'render_image', 'sample_room',
+    'write_normals_png', 'write_splits_mat'
 ]

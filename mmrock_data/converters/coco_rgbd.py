@@ -40,14 +40,18 @@ import numpy as np
 from PIL import Image
 
 from .errors import ConversionError, DataFormatError
-from .nyuv2_mat import (decode_normals, encode_depth_mm, encode_normals, normals_from_depth,
-                        save_png)
+from .nyuv2_mat import decode_normals, encode_depth_mm, encode_normals, normals_from_depth, save_png
 from .output_dir import absolute_out_dir, atomic_output_dir
 from .parallel import map_in_order
 
 EXIF_ORIENTATION = 0x0112  # the EXIF tag; 1 = stored upright
-DEPTH_MODES = {'L': '8-bit', '1': '1-bit', 'P': 'a palette image', 'I': '32-bit integer',
-               'F': '32-bit float'}  # Pillow modes of one-channel images, named
+DEPTH_MODES = {
+    'L': '8-bit',
+    '1': '1-bit',
+    'P': 'a palette image',
+    'I': '32-bit integer',
+    'F': '32-bit float'
+}  # Pillow modes of one-channel images, named
 
 
 def _read_coco(path: str) -> dict:
@@ -65,8 +69,9 @@ def _read_coco(path: str) -> dict:
     for img in coco['images']:
         if not (isinstance(img, dict) and isinstance(img.get('file_name'), str)
                 and all(isinstance(img.get(k), int) for k in ('id', 'width', 'height'))):
-            raise DataFormatError(path, f'image entry {img!r:.80} lacks an int id, width, '
-                                  'height or a file_name')
+            raise DataFormatError(
+                path, f'image entry {img!r:.80} lacks an int id, width, '
+                'height or a file_name')
     _check_annotations(path, coco)
     return coco
 
@@ -86,8 +91,9 @@ def _check_annotations(path: str, coco: dict) -> None:
         if not isinstance(image_id, Hashable) or image_id not in image_ids:
             raise DataFormatError(path, f'{where}: image_id is not among the images')
         if not isinstance(category_id, Hashable) or category_id not in category_ids:
-            raise DataFormatError(path, f"{where}: category_id {category_id!r} is not "
-                                  f"among the categories' ids ({known or 'none'})")
+            raise DataFormatError(
+                path, f"{where}: category_id {category_id!r} is not "
+                f"among the categories' ids ({known or 'none'})")
 
 
 def _read_scenes(path: str, image_ids: set) -> Dict[int, str]:
@@ -105,8 +111,9 @@ def _read_scenes(path: str, image_ids: set) -> Dict[int, str]:
             raise DataFormatError(path, f'line {line}: expected "image_id,scene", got {row!r}')
         image_id = int(row[0])
         if image_id not in image_ids:
-            raise DataFormatError(path, f'line {line}: unknown image id {image_id} (not in the '
-                                  'COCO json files)')
+            raise DataFormatError(
+                path, f'line {line}: unknown image id {image_id} (not in the '
+                'COCO json files)')
         scenes[image_id] = row[1].strip()
     return scenes
 
@@ -122,8 +129,7 @@ def _check_exists(folder: str, name: str, what: str) -> str:
     return path
 
 
-def _read_depth(path: str, hw: Tuple[int, int], scale: float,
-                allow_8bit: bool) -> np.ndarray:
+def _read_depth(path: str, hw: Tuple[int, int], scale: float, allow_8bit: bool) -> np.ndarray:
     """Depth in metres (H, W) float64, 0 = invalid, from a 16-bit single-channel image (8-bit
     too with ``allow_8bit``): an 8-bit depth among 16-bit ones would be read in the same units,
     e.g. 75..197 mm for what is 1.5..4 m."""
@@ -137,13 +143,15 @@ def _read_depth(path: str, hw: Tuple[int, int], scale: float,
         raise DataFormatError(path, f'depth image has {raw.shape[2]} channels, expected 1')
     if not (mode.startswith('I;16') or (allow_8bit and mode == 'L')):
         kind = DEPTH_MODES.get(mode, f'of mode {mode}')
-        raise DataFormatError(path, f'depth image is {kind}, expected 16-bit single-channel '
-                              f'({scale:g} units per metre)' + (
-                                  ' (pass --allow-8bit-depth if its 8-bit values are in those '
-                                  'units)' if mode == 'L' else ''))
+        raise DataFormatError(
+            path, f'depth image is {kind}, expected 16-bit single-channel '
+            f'({scale:g} units per metre)' +
+            (' (pass --allow-8bit-depth if its 8-bit values are in those '
+             'units)' if mode == 'L' else ''))
     if raw.shape != tuple(hw):
-        raise DataFormatError(path, f'depth is {raw.shape[1]}x{raw.shape[0]}, its image '
-                              f'{hw[1]}x{hw[0]} (W x H)')
+        raise DataFormatError(
+            path, f'depth is {raw.shape[1]}x{raw.shape[0]}, its image '
+            f'{hw[1]}x{hw[0]} (W x H)')
     depth = raw.astype(np.float64) / scale
     return np.where(np.isfinite(depth) & (depth > 0), depth, 0.)
 
@@ -156,8 +164,9 @@ def _read_normals(path: str, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarra
     except OSError as exc:
         raise DataFormatError(path, f'not a readable image ({exc})')
     if png.shape[:2] != tuple(hw):
-        raise DataFormatError(path, f'normals are {png.shape[1]}x{png.shape[0]}, its image '
-                              f'{hw[1]}x{hw[0]} (W x H)')
+        raise DataFormatError(
+            path, f'normals are {png.shape[1]}x{png.shape[0]}, its image '
+            f'{hw[1]}x{hw[0]} (W x H)')
     mask = np.linalg.norm(decode_normals(png), axis=-1) > 0.5
     return encode_normals(decode_normals(png), mask), mask
 
@@ -171,14 +180,16 @@ def _image_hw(path: str, entry: dict) -> Tuple[int, int]:
     except OSError as exc:
         raise DataFormatError(path, f'not a readable image ({exc})')
     if orientation != 1:
-        raise DataFormatError(path, f'EXIF orientation {orientation}: OpenCV, which mmdet loads '
-                              'images with, rotates or mirrors it on reading, so its pixels would '
-                              'no longer match its size, boxes and depth; store it upright '
-                              'without the tag (its boxes and depth to match), or remove the tag '
-                              'if they refer to the stored pixels')
+        raise DataFormatError(
+            path, f'EXIF orientation {orientation}: OpenCV, which mmdet loads '
+            'images with, rotates or mirrors it on reading, so its pixels would '
+            'no longer match its size, boxes and depth; store it upright '
+            'without the tag (its boxes and depth to match), or remove the tag '
+            'if they refer to the stored pixels')
     if (h, w) != (entry['height'], entry['width']):
-        raise DataFormatError(path, f'image is {w}x{h}, its json entry says '
-                              f"{entry['width']}x{entry['height']} (W x H)")
+        raise DataFormatError(
+            path, f'image is {w}x{h}, its json entry says '
+            f"{entry['width']}x{entry['height']} (W x H)")
     return h, w
 
 
@@ -187,8 +198,8 @@ class _ImageWriter:
     json fields naming them. Picklable, for worker processes."""
 
     def __init__(self, images_dir: str, depth_dir: str, depth_scale: float,
-                 normals_dir: Optional[str], intrinsics: Optional[Sequence[float]],
-                 out: str, allow_8bit_depth: bool) -> None:
+                 normals_dir: Optional[str], intrinsics: Optional[Sequence[float]], out: str,
+                 allow_8bit_depth: bool) -> None:
         self.images_dir, self.depth_dir, self.depth_scale = images_dir, depth_dir, depth_scale
         self.normals_dir, self.intrinsics, self.out = normals_dir, intrinsics, out
         self.allow_8bit_depth = allow_8bit_depth
@@ -201,8 +212,8 @@ class _ImageWriter:
             os.makedirs(osp.join(self.out, sub, osp.dirname(name)), exist_ok=True)
         shutil.copyfile(src, osp.join(self.out, 'images', name))
         png = _stem_png(name)
-        depth = _read_depth(osp.join(self.depth_dir, png), hw, self.depth_scale,
-                            self.allow_8bit_depth)
+        depth = _read_depth(
+            osp.join(self.depth_dir, png), hw, self.depth_scale, self.allow_8bit_depth)
         save_png(osp.join(self.out, 'depth', png), encode_depth_mm(depth))
         if self.normals_dir is None:
             normals, mask = normals_from_depth(depth, self.intrinsics)
@@ -254,12 +265,13 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
             or the arguments do not fit together.
     """
     from tqdm import tqdm
-    if not (isinstance(depth_scale, (int, float)) and math.isfinite(depth_scale)
-            and depth_scale > 0):
+    if not (isinstance(depth_scale,
+                       (int, float)) and math.isfinite(depth_scale) and depth_scale > 0):
         raise ConversionError(f'--depth-scale {depth_scale!r}: must be a positive number of '
                               'depth units per metre (e.g. 1000 for millimetres)')
-    if normals_dir is None and (intrinsics is None or len(intrinsics) != 4 or not all(
-            math.isfinite(v) for v in intrinsics) or min(intrinsics[:2]) <= 0):
+    if normals_dir is None and (intrinsics is None or len(intrinsics) != 4
+                                or not all(math.isfinite(v)
+                                           for v in intrinsics) or min(intrinsics[:2]) <= 0):
         raise ConversionError('normals: give --normals DIR, or --intrinsics FX FY CX CY (pixels, '
                               'fx, fy > 0) to compute them from the depth')
     out = absolute_out_dir(out_dir, overwrite)
@@ -288,16 +300,20 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
         added = {}
         # closed (its workers stopped) before the temporary folder is removed on an error
         with closing(map_in_order(writer, entries.values(), nproc)) as written:
-            for img, files in tqdm(zip(entries.values(), written), total=len(entries),
-                                   desc='COCO RGB-D', unit='img', disable=not progress):
+            for img, files in tqdm(
+                    zip(entries.values(), written),
+                    total=len(entries),
+                    desc='COCO RGB-D',
+                    unit='img',
+                    disable=not progress):
                 added[img['file_name']] = files
                 if img['id'] in scenes:
-                    files.update(scene=scenes[img['id']],
-                                 scene_id=scene_classes.index(scenes[img['id']]))
+                    files.update(
+                        scene=scenes[img['id']], scene_id=scene_classes.index(scenes[img['id']]))
         counts = {}
         for (path, coco), name in zip(cocos, names):
-            coco = dict(coco, images=[dict(img, **added[img['file_name']])
-                                      for img in coco['images']])
+            coco = dict(
+                coco, images=[dict(img, **added[img['file_name']]) for img in coco['images']])
             if scenes_csv is not None:
                 coco['scene_classes'] = scene_classes
             with open(osp.join(tmp, 'annotations', name), 'w') as fh:
@@ -305,4 +321,3 @@ def convert_coco_rgbd(coco_jsons: Sequence[str],
             counts[name] = len(coco['images'])
             counts[f'{name}_boxes'] = len(coco.get('annotations') or [])
     return counts
-

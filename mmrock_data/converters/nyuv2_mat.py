@@ -45,21 +45,19 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
+                          SCENE_CLASSES)
 from .errors import ConversionError, DataFormatError
 from .output_dir import absolute_out_dir, atomic_output_dir
 from .parallel import map_in_order
-from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
-                          SCENE_CLASSES)
 
 MAT_DATASETS = ('images', 'depths', 'labels', 'instances', 'names', 'sceneTypes', 'scenes')
 SPLIT_KEYS = ('trainNdxs', 'testNdxs')
 MAX_DEPTH_MM = np.iinfo(np.uint16).max
 
-
 # the NYUv2 converter's names of the converters' errors
 NYUv2ConversionError = ConversionError
 NYUv2FormatError = DataFormatError
-
 
 # ----------------------------------------------------------------------------------------------
 # geometry shared with the synthetic generator
@@ -197,7 +195,10 @@ def instance_boxes(labels: np.ndarray, instances: np.ndarray,
     out = []
     for j, s in enumerate(starts):
         out.append((int(key[s] // 65536), int(key[s] % 65536),
-                    [int(x0[j]), int(y0[j]), int(x1[j] - x0[j] + 1), int(y1[j] - y0[j] + 1)]))
+                    [int(x0[j]),
+                     int(y0[j]),
+                     int(x1[j] - x0[j] + 1),
+                     int(y1[j] - y0[j] + 1)]))
     return out
 
 
@@ -260,12 +261,16 @@ class NYUv2Mat:
         for name in MAT_DATASETS:
             if name not in f or not isinstance(f[name], h5py.Dataset):
                 raise self._error(f"missing dataset '{name}'")
-        images, depths = f['images'], f['depths']
+        images = f['images']
         if images.ndim != 4 or images.shape[1] != 3:
             raise self._error(f"'images' has shape {images.shape}, expected (N, 3, W, H)")
         n, _, w, h = images.shape
-        expect = {'images': ((n, 3, w, h), 'uint8'), 'depths': ((n, w, h), 'float32'),
-                  'labels': ((n, w, h), 'uint16'), 'instances': ((n, w, h), 'uint8')}
+        expect = {
+            'images': ((n, 3, w, h), 'uint8'),
+            'depths': ((n, w, h), 'float32'),
+            'labels': ((n, w, h), 'uint16'),
+            'instances': ((n, w, h), 'uint8')
+        }
         if 'rawDepths' in f and isinstance(f['rawDepths'], h5py.Dataset):
             expect['rawDepths'] = ((n, w, h), 'float32')
         for name, (shape, dtype) in expect.items():
@@ -370,8 +375,9 @@ def _as_indices(path: str, key: str, value, num_images: int) -> np.ndarray:
         raise NYUv2FormatError(path, f"'{key}' holds non-integer values")
     idx = flat.astype(np.int64)
     if np.any(idx == 0):
-        raise NYUv2FormatError(path, f"'{key}' contains index 0: MATLAB indices are 1-based "
-                               '(was it written 0-based?)')
+        raise NYUv2FormatError(
+            path, f"'{key}' contains index 0: MATLAB indices are 1-based "
+            '(was it written 0-based?)')
     bad = idx[(idx < 1) | (idx > num_images)]
     if bad.size:
         raise NYUv2FormatError(path, f"'{key}' index {int(bad[0])} out of range 1..{num_images}")
@@ -396,8 +402,9 @@ def read_splits(path, num_images: int) -> Tuple[np.ndarray, np.ndarray]:
     test = _as_indices(path, 'testNdxs', mat['testNdxs'], num_images)
     both = np.intersect1d(train, test)
     if both.size:
-        raise NYUv2FormatError(path, f'{both.size} image(s) in both trainNdxs and testNdxs '
-                               f'(first: {int(both[0]) + 1})')
+        raise NYUv2FormatError(
+            path, f'{both.size} image(s) in both trainNdxs and testNdxs '
+            f'(first: {int(both[0]) + 1})')
     return train, test
 
 
@@ -417,8 +424,9 @@ def read_val_scenes(path, known_scenes: Iterable[str]) -> List[str]:
         if not name:
             continue
         if name not in known:
-            raise NYUv2FormatError(path, f"line {lineno}: unknown scene '{name}' "
-                                   "(not in the .mat's 'scenes')")
+            raise NYUv2FormatError(
+                path, f"line {lineno}: unknown scene '{name}' "
+                "(not in the .mat's 'scenes')")
         names.append(name)
     if not names:
         raise NYUv2FormatError(path, 'no scene name in the val split file')
@@ -431,7 +439,8 @@ AUTO_VAL_SPLIT = 'auto'
 AUTO_VAL_FILE = 'val_scenes_auto.txt'
 
 
-def auto_val_scenes(train_scenes: Sequence[str], seed: int = 0,
+def auto_val_scenes(train_scenes: Sequence[str],
+                    seed: int = 0,
                     fraction: float = PAPER_VAL_FRACTION) -> List[str]:
     """Scenes for a val split chosen without a list (``--val-split auto``): the train images'
     scenes in a random order (``seed``), each taken whole if it keeps the val images at or below
@@ -464,8 +473,9 @@ class NormalsDir:
     def __init__(self, root, height: int, width: int) -> None:
         self.root = os.fspath(root)
         if not osp.isdir(self.root):
-            raise NYUv2FormatError(self.root, 'no such folder (normals_gt/ expected, holding '
-                                   'normals/ and masks/)')
+            raise NYUv2FormatError(
+                self.root, 'no such folder (normals_gt/ expected, holding '
+                'normals/ and masks/)')
         self.height, self.width = height, width
 
     def paths(self, index: int) -> Tuple[str, str]:
@@ -484,8 +494,9 @@ class NormalsDir:
                 except (OSError, ValueError) as exc:
                     raise NYUv2FormatError(path, f'not a readable image ({exc})')
                 if size != (self.width, self.height):
-                    raise NYUv2FormatError(path, f'{kind} PNG is {size[0]}x{size[1]}, '
-                                           f'expected {self.width}x{self.height} (W x H)')
+                    raise NYUv2FormatError(
+                        path, f'{kind} PNG is {size[0]}x{size[1]}, '
+                        f'expected {self.width}x{self.height} (W x H)')
                 if kind == 'normals' and mode != 'RGB':
                     raise NYUv2FormatError(path, f'normals PNG has mode {mode}, expected RGB')
 
@@ -510,14 +521,22 @@ class NormalsDir:
 
 def _coco(images: List[dict], annotations: List[dict], split: str, normals_source: str) -> dict:
     return {
-        'info': {'description': f'NYUv2 detection ({split}), converted by mmrock',
-                 'normals': normals_source},
+        'info': {
+            'description': f'NYUv2 detection ({split}), converted by mmrock',
+            'normals': normals_source
+        },
         'licenses': [],
-        'images': images,
-        'annotations': annotations,
-        'categories': [{'id': k + 1, 'name': name, 'supercategory': 'object'}
-                       for k, name in enumerate(DETECTION_CLASSES)],
-        'scene_classes': list(SCENE_CLASSES),
+        'images':
+        images,
+        'annotations':
+        annotations,
+        'categories': [{
+            'id': k + 1,
+            'name': name,
+            'supercategory': 'object'
+        } for k, name in enumerate(DETECTION_CLASSES)],
+        'scene_classes':
+        list(SCENE_CLASSES),
     }
 
 
@@ -542,8 +561,9 @@ class _ImageConverter:
         mat, name = self._mat, f'{i:04d}.png'
         labels = mat.labels(i)
         if int(labels.max(initial=0)) > self.num_names:
-            raise NYUv2FormatError(mat.path, f"'labels' of image {i} holds "
-                                   f'{int(labels.max())} > {self.num_names} names')
+            raise NYUv2FormatError(
+                mat.path, f"'labels' of image {i} holds "
+                f'{int(labels.max())} > {self.num_names} names')
         save_png(osp.join(self.out, 'images', name), mat.image(i))
         depth = mat.depth(i)
         save_png(osp.join(self.out, 'depth', name), encode_depth_mm(depth))
@@ -553,8 +573,7 @@ class _ImageConverter:
         else:
             n, nmask = self.normals.read(i)
         save_png(osp.join(self.out, 'normals', name), n)
-        save_png(osp.join(self.out, 'normal_masks', name),
-                 np.where(nmask, 255, 0).astype(np.uint8))
+        save_png(osp.join(self.out, 'normal_masks', name), np.where(nmask, 255, 0).astype(np.uint8))
         return instance_boxes(labels, mat.instances(i), self.class_ids)
 
     def close(self) -> None:
@@ -601,8 +620,8 @@ def convert_nyuv2(mat_path,
     from tqdm import tqdm
     if (normals_dir is None) == (not compute_normals):
         raise NYUv2ConversionError(
-            f'{mat_path}: ' + ('no surface normals' if normals_dir is None else
-                               'two sources of surface normals') +
+            f'{mat_path}: ' +
+            ('no surface normals' if normals_dir is None else 'two sources of surface normals') +
             ': give either the precomputed normals_gt/ folder (--normals) or compute them from '
             'the depth maps (--normals-from-depth)')
     out = absolute_out_dir(out_dir, overwrite)
@@ -620,15 +639,17 @@ def convert_nyuv2(mat_path,
             in_train = {mat.scenes[i] for i in moved}
             not_train = sorted(val_scenes - in_train)
             if not_train:
-                raise NYUv2FormatError(val_split, f"scene '{not_train[0]}' has no train image "
-                                       '(only train images can move to val)')
+                raise NYUv2FormatError(
+                    val_split, f"scene '{not_train[0]}' has no train image "
+                    '(only train images can move to val)')
             split_of.update({int(i): 'val' for i in moved})
         indices = sorted(split_of)
         for i in indices:
             if mat.scene_types[i] not in SCENE_CLASSES:
-                raise NYUv2FormatError(mat.path, f"unknown scene type '{mat.scene_types[i]}' of "
-                                       f'image {i} (not one of the {len(SCENE_CLASSES)} '
-                                       'SCENE_CLASSES)')
+                raise NYUv2FormatError(
+                    mat.path, f"unknown scene type '{mat.scene_types[i]}' of "
+                    f'image {i} (not one of the {len(SCENE_CLASSES)} '
+                    'SCENE_CLASSES)')
         if normals_dir is not None:
             normals_dir = os.fspath(normals_dir)
             NormalsDir(normals_dir, mat.height, mat.width).check(indices)
@@ -640,26 +661,43 @@ def convert_nyuv2(mat_path,
     anns = {s: [] for s in splits}
     subdirs = ('images', 'depth', 'normals', 'normal_masks', 'annotations')
     with atomic_output_dir(out, subdirs, overwrite) as tmp:
-        converter = _ImageConverter(os.fspath(mat_path), normals_dir, tmp, class_ids, num_names,
-                                    height, width)
+        converter = _ImageConverter(
+            os.fspath(mat_path), normals_dir, tmp, class_ids, num_names, height, width)
         ann_id = 0
         # closed (its workers stopped) before the temporary folder is removed on an error
         with closing(map_in_order(converter, indices, nproc)) as boxes:
-            for i, image_boxes in tqdm(zip(indices, boxes), total=len(indices), desc='NYUv2',
-                                       unit='img', disable=not progress):
+            for i, image_boxes in tqdm(
+                    zip(indices, boxes),
+                    total=len(indices),
+                    desc='NYUv2',
+                    unit='img',
+                    disable=not progress):
                 name = f'{i:04d}.png'
                 split = split_of[i]
                 entries[split].append({
-                    'id': i + 1, 'file_name': name, 'height': height, 'width': width,
-                    'nyu_index': i, 'scene': scene_types[i],
+                    'id': i + 1,
+                    'file_name': name,
+                    'height': height,
+                    'width': width,
+                    'nyu_index': i,
+                    'scene': scene_types[i],
                     'scene_id': SCENE_CLASSES.index(scene_types[i]),
-                    'scene_name': scenes[i], 'depth_file': name, 'normal_file': name,
-                    'normal_mask_file': name})
+                    'scene_name': scenes[i],
+                    'depth_file': name,
+                    'normal_file': name,
+                    'normal_mask_file': name
+                })
                 for cat, inst, box in image_boxes:
                     ann_id += 1
                     anns[split].append({
-                        'id': ann_id, 'image_id': i + 1, 'category_id': cat, 'bbox': box,
-                        'area': box[2] * box[3], 'iscrowd': 0, 'nyu_instance': inst})
+                        'id': ann_id,
+                        'image_id': i + 1,
+                        'category_id': cat,
+                        'bbox': box,
+                        'area': box[2] * box[3],
+                        'iscrowd': 0,
+                        'nyu_instance': inst
+                    })
         source = 'normals_gt' if normals_dir is not None else 'computed from depths'
         for split in splits:
             with open(osp.join(tmp, 'annotations', f'nyuv2_{split}.json'), 'w') as fh:

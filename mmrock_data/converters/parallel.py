@@ -41,5 +41,9 @@ def map_in_order(work: Callable[[Item], Result], items: Iterable[Item],
 
 def add_nproc_arg(parser) -> None:
     """The converters' ``--nproc`` flag (worker processes for :func:`map_in_order`)."""
-    parser.add_argument('--nproc', type=int, default=min(4, os.cpu_count() or 1),
-                        help='worker processes (default: the CPUs, at most 4)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=min(4,
+                    os.cpu_count() or 1),
+        help='worker processes (default: the CPUs, at most 4)')

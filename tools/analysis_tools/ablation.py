@@ -19,29 +19,44 @@ from pathlib import Path
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.engine.ablation import (DEFAULT_CONFIGS, AblationError, data_root_options,  # noqa
-                                    plan, run_all, write_report)
-from mmrock.engine.learning_curves import schedule_options  # noqa: E402
+from mmrock.engine.ablation import (DEFAULT_CONFIGS, AblationError, data_root_options, plan,
+                                    run_all, write_report)
+from mmrock.engine.learning_curves import schedule_options
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('configs', nargs='*', default=list(DEFAULT_CONFIGS),
-                   help='configs to compare (default: the demo-scale set)')
+    p.add_argument(
+        'configs',
+        nargs='*',
+        default=list(DEFAULT_CONFIGS),
+        help='configs to compare (default: the demo-scale set)')
     p.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per config (default 3)')
     p.add_argument('--out', default='work_dirs/ablation', help='output folder')
     p.add_argument('--data-root', help='a converted NYUv2-format folder for every config')
-    p.add_argument('--pairs', nargs='+', metavar='A:B',
-                   help='config names (file names without .py) compared seed by seed as A - B '
-                   '(default: each config against each earlier one when there are at most '
-                   'five, else against the first)')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='runs side by side, the CPU cores shared out (default 1)')
-    p.add_argument('--schedule-from', metavar='CURVES_JSON',
-                   help="train every run on the schedule of learning_curves.py's plateau "
-                   '(its curves.json)')
-    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                   help='config overrides for every run, passed on to tools/train.py and test.py')
+    p.add_argument(
+        '--pairs',
+        nargs='+',
+        metavar='A:B',
+        help='config names (file names without .py) compared seed by seed as A - B '
+        '(default: each config against each earlier one when there are at most '
+        'five, else against the first)')
+    p.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='runs side by side, the CPU cores shared out (default 1)')
+    p.add_argument(
+        '--schedule-from',
+        metavar='CURVES_JSON',
+        help="train every run on the schedule of learning_curves.py's plateau "
+        '(its curves.json)')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='config overrides for every run, passed on to tools/train.py and test.py')
     return p.parse_args(argv)
 
 
@@ -59,17 +74,23 @@ def main(argv=None) -> int:
     pairs = None
     if args.pairs:
         pairs = [tuple(pair.split(':', 1)) for pair in args.pairs]
-        wrong = [p for p, pair in zip(args.pairs, pairs)
-                 if len(pair) != 2 or not set(pair) <= set(names)]
+        wrong = [
+            p for p, pair in zip(args.pairs, pairs) if len(pair) != 2 or not set(pair) <= set(names)
+        ]
         if wrong:
-            print(f'error: --pairs {wrong[0]}: give A:B with A and B among the configs\' '
-                  f'names {names}', file=sys.stderr)
+            print(
+                f'error: --pairs {wrong[0]}: give A:B with A and B among the configs\' '
+                f'names {names}',
+                file=sys.stderr)
             return 1
     runs = plan(configs, range(args.seeds), Path(args.out))
     try:
         schedule = schedule_options(args.schedule_from) if args.schedule_from else []
-        options = {c: (data_root_options(c, args.data_root) if args.data_root else []) +
-                   schedule + args.cfg_options for c in configs}
+        options = {
+            c: (data_root_options(c, args.data_root) if args.data_root else []) + schedule +
+            args.cfg_options
+            for c in configs
+        }
         results = run_all(runs, options, jobs=args.jobs)
     except AblationError as exc:
         print(f'error: {exc}', file=sys.stderr)

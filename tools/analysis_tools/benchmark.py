@@ -15,11 +15,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.benchmark import (BenchSettings, build_report, run_model_benchmark,  # noqa: E402
-                              to_markdown)
-from mmrock.benchmark.cli import add_output_args, command_line, write_outputs  # noqa: E402
-from mmrock.benchmark.env_info import environment  # noqa: E402
-from mmrock.benchmark.report import overhead_lines  # noqa: E402
+from mmrock.benchmark import BenchSettings, build_report, run_model_benchmark, to_markdown
+from mmrock.benchmark.cli import add_output_args, command_line, write_outputs
+from mmrock.benchmark.env_info import environment
+from mmrock.benchmark.report import overhead_lines
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,27 +26,51 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('configs', nargs='+', help='config files (distinct file names)')
     p.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]' (default cpu)")
     p.add_argument('--batch-size', type=int, default=2, help='training batch size (default 2)')
-    p.add_argument('--infer-batch-sizes', type=int, nargs='+',
-                   help='inference batch sizes (default: 1 and --batch-size)')
-    p.add_argument('--input-size', type=int, nargs=2, default=(480, 640), metavar=('H', 'W'),
-                   help='image height and width (default 480 640)')
-    p.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper on '
-                   'CUDA, bfloat16 autocast on CPU)')
-    p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
-                   help='autocast dtype (default float16 on CUDA, bfloat16 on CPU)')
+    p.add_argument(
+        '--infer-batch-sizes',
+        type=int,
+        nargs='+',
+        help='inference batch sizes (default: 1 and --batch-size)')
+    p.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=(480, 640),
+        metavar=('H', 'W'),
+        help='image height and width (default 480 640)')
+    p.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision (AmpOptimWrapper on '
+        'CUDA, bfloat16 autocast on CPU)')
+    p.add_argument(
+        '--amp-dtype',
+        choices=['float16', 'bfloat16'],
+        help='autocast dtype (default float16 on CUDA, bfloat16 on CPU)')
     p.add_argument('--channels-last', action='store_true', help='channels_last memory format')
-    p.add_argument('--fuse-conv-bn', action='store_true',
-                   help='inference with BatchNorm folded into the convolutions (exact in eval)')
+    p.add_argument(
+        '--fuse-conv-bn',
+        action='store_true',
+        help='inference with BatchNorm folded into the convolutions (exact in eval)')
     p.add_argument('--iters', type=int, default=5, help='timed iterations per block (default 5)')
     p.add_argument('--warmup', type=int, default=2, help='untimed iterations before each block')
-    p.add_argument('--repeats', type=int, default=3,
-                   help='interleaved repeats per config and block; the median is reported')
-    p.add_argument('--phases', nargs='+', default=['train', 'predict', 'tensor'],
-                   choices=['train', 'predict', 'tensor'], help='what to time')
+    p.add_argument(
+        '--repeats',
+        type=int,
+        default=3,
+        help='interleaved repeats per config and block; the median is reported')
+    p.add_argument(
+        '--phases',
+        nargs='+',
+        default=['train', 'predict', 'tensor'],
+        choices=['train', 'predict', 'tensor'],
+        help='what to time')
     p.add_argument('--no-macs', action='store_true', help='skip counting multiply-adds')
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
-    p.add_argument('--baseline', help='config name (file name without .py) the overheads refer '
-                   'to (default: the first config without ROCK)')
+    p.add_argument(
+        '--baseline',
+        help='config name (file name without .py) the overheads refer '
+        'to (default: the first config without ROCK)')
     p.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
     add_output_args(p, 'override settings of every config, key=value')
     return p.parse_args(argv)
@@ -62,13 +85,21 @@ def main(argv=None) -> int:
         print('error: --device cuda but CUDA is not available', file=sys.stderr)
         return 1
     settings = BenchSettings(
-        device=args.device, batch_size=args.batch_size,
+        device=args.device,
+        batch_size=args.batch_size,
         infer_batch_sizes=tuple(args.infer_batch_sizes or sorted({1, args.batch_size})),
-        input_hw=tuple(args.input_size), amp=args.amp, amp_dtype=args.amp_dtype,
-        channels_last=args.channels_last, fuse_conv_bn=args.fuse_conv_bn, iters=args.iters,
+        input_hw=tuple(args.input_size),
+        amp=args.amp,
+        amp_dtype=args.amp_dtype,
+        channels_last=args.channels_last,
+        fuse_conv_bn=args.fuse_conv_bn,
+        iters=args.iters,
         warmup=args.warmup,
-        repeats=args.repeats, phases=tuple(args.phases), macs=not args.no_macs,
-        memory=not args.no_memory, cfg_options=args.cfg_options)
+        repeats=args.repeats,
+        phases=tuple(args.phases),
+        macs=not args.no_macs,
+        memory=not args.no_memory,
+        cfg_options=args.cfg_options)
     load_start = environment(args.device)['load_average']
     records = run_model_benchmark(args.configs, settings)
     env = dict(environment(args.device), load_average_start=load_start)

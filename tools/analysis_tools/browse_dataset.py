@@ -10,8 +10,8 @@ import sys
 
 import mmdet
 
-SCRIPT = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'analysis_tools',
-                  'browse_dataset.py')
+SCRIPT = osp.join(
+    osp.dirname(mmdet.__file__), '.mim', 'tools', 'analysis_tools', 'browse_dataset.py')
 
 if __name__ == '__main__':
     if not osp.isfile(SCRIPT):

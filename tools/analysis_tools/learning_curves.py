@@ -19,9 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.engine.ablation import AblationError, threads_per_job  # noqa: E402
-from mmrock.engine.learning_curves import (curve_options, read_curves, report,  # noqa: E402
-                                           run_curve)
+from mmrock.engine.ablation import AblationError, threads_per_job
+from mmrock.engine.learning_curves import curve_options, read_curves, report, run_curve
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,10 +35,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='work_dirs/learning_curves')
     p.add_argument('--only', help='train only this config name now (others: read if there)')
-    p.add_argument('--report-only', action='store_true',
-                   help='train nothing: write the curves of what has been trained so far')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='trainings side by side, the CPU cores shared out (default 1)')
+    p.add_argument(
+        '--report-only',
+        action='store_true',
+        help='train nothing: write the curves of what has been trained so far')
+    p.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='trainings side by side, the CPU cores shared out (default 1)')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
     return p.parse_args(argv)
 
@@ -61,10 +65,11 @@ def main(argv=None) -> int:
 
     def train(config_and_name):
         config, name = config_and_name
-        options = curve_options(osp.abspath(config), osp.abspath(args.data_root),
-                                args.max_iters, args.val_interval, args.seed) + args.cfg_options
-        print(f'{name}: training to {args.max_iters} iterations in {work_dirs[name]} ...',
-              flush=True)
+        options = curve_options(
+            osp.abspath(config), osp.abspath(args.data_root), args.max_iters, args.val_interval,
+            args.seed) + args.cfg_options
+        print(
+            f'{name}: training to {args.max_iters} iterations in {work_dirs[name]} ...', flush=True)
         run_curve(osp.abspath(config), work_dirs[name], options, args.max_iters, threads)
         print(f'{name}: done', flush=True)
 
@@ -77,8 +82,7 @@ def main(argv=None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 1
     curves = {name: read_curves(work_dirs[name]) for name in names}
-    result = report(curves, baseline, args.window, args.tolerance, Path(args.out),
-                    args.max_iters)
+    result = report(curves, baseline, args.window, args.tolerance, Path(args.out), args.max_iters)
     print(Path(args.out, 'curves.md').read_text())
     print(f'plateau: {result["plateau_iter"]}; written: {args.out}/curves.{{json,md,png}}')
     return 0

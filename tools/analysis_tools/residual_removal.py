@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock.engine.ablation import AblationError  # noqa: E402
-from mmrock.engine.residual_removal import run_variants, to_markdown  # noqa: E402
+from mmrock.engine.ablation import AblationError
+from mmrock.engine.residual_removal import run_variants, to_markdown
 
 
 def main(argv=None) -> int:
@@ -33,8 +33,8 @@ def main(argv=None) -> int:
             return 1
     work_dir = Path(args.work_dir).resolve()
     try:
-        results = run_variants(osp.abspath(args.config), osp.abspath(args.checkpoint), work_dir,
-                               args.cfg_options)
+        results = run_variants(
+            osp.abspath(args.config), osp.abspath(args.checkpoint), work_dir, args.cfg_options)
     except AblationError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -15,14 +15,23 @@ def parse_args():
     parser.add_argument('config', help='config of the ROCK model')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument('--out', required=True, help='folder of the PNGs')
-    parser.add_argument('--baseline', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
-                        help='a baseline detector, drawn beside ROCK')
+    parser.add_argument(
+        '--baseline',
+        nargs=2,
+        metavar=('CONFIG', 'CHECKPOINT'),
+        help='a baseline detector, drawn beside ROCK')
     parser.add_argument('--num', type=int, default=8, help='images (the first of the test set)')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='detections scoring at most this are not drawn')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='detections scoring at most this are not drawn')
     parser.add_argument('--device', default=None, help='cuda:0, cpu... (default: cuda if any)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of both configs (data paths...), key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of both configs (data paths...), key=value')
     return parser.parse_args()
 
 
@@ -55,8 +64,10 @@ def main():
     baseline_model = baseline_index = None
     if args.baseline:
         baseline_model, baseline_dataset = load(*args.baseline, args.cfg_options, device)
-        baseline_index = {baseline_dataset.get_data_info(i)['img_path']: i
-                          for i in range(len(baseline_dataset))}
+        baseline_index = {
+            baseline_dataset.get_data_info(i)['img_path']: i
+            for i in range(len(baseline_dataset))
+        }
     visualizer = ROCKLocalVisualizer.get_instance('mmrock_figure1')
     visualizer.dataset_meta = dataset.metainfo
     os.makedirs(args.out, exist_ok=True)
@@ -73,11 +84,18 @@ def main():
                 baseline = baseline_model.test_step(pseudo_collate([baseline_dataset[j]]))[0]
         scene_label = sample.get('gt_scene_label')
         path = osp.join(args.out, osp.splitext(osp.basename(img_path))[0] + '.png')
-        save_figure1(path, visualizer, mmcv.imread(img_path, channel_order='rgb'), sample,
-                     scene_maps=scene_maps, baseline=baseline, score_thr=args.score_thr,
-                     scene_label=None if scene_label is None else int(scene_label),
-                     name=osp.basename(img_path))
+        save_figure1(
+            path,
+            visualizer,
+            mmcv.imread(img_path, channel_order='rgb'),
+            sample,
+            scene_maps=scene_maps,
+            baseline=baseline,
+            score_thr=args.score_thr,
+            scene_label=None if scene_label is None else int(scene_label),
+            name=osp.basename(img_path))
         print(path, flush=True)
+
 
 if __name__ == '__main__':
     main()

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2  # noqa: E402
+from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,8 +33,13 @@ def main(argv=None) -> int:
     if args.num < 1 or args.height < 8 or args.width < 8:
         print('error: --num must be >= 1 and --height/--width >= 8', file=sys.stderr)
         return 1
-    info = make_synthetic_nyuv2(args.out, args.num, seed=args.seed, height=args.height,
-                                width=args.width, progress=not args.no_progress)
+    info = make_synthetic_nyuv2(
+        args.out,
+        args.num,
+        seed=args.seed,
+        height=args.height,
+        width=args.width,
+        progress=not args.no_progress)
     print(f"{args.num} images ({len(info['train'])} train, {len(info['test'])} test, "
           f"{len(set(info['scenes']))} scenes) written to {args.out}")
     return 0

@@ -19,11 +19,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock_data.converters.nyuv2_mat import (  # noqa: E402
-NYUv2ConversionError, convert_nyuv2)
-from mmrock_data.converters.errors import ConversionError  # noqa: E402
-from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
-from mmrock_data.converters.parallel import add_nproc_arg  # noqa: E402
+from mmrock_data.converters.errors import ConversionError
+from mmrock_data.converters.nyuv2_mat import NYUv2ConversionError, convert_nyuv2
+from mmrock_data.converters.output_dir import add_output_args
+from mmrock_data.converters.parallel import add_nproc_arg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,19 +30,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--mat', required=True, help='nyu_depth_v2_labeled.mat (MATLAB v7.3)')
     parser.add_argument('--splits', required=True, help='splits.mat (1-based trainNdxs/testNdxs)')
     normals = parser.add_mutually_exclusive_group()
-    normals.add_argument('--normals', help='normals_gt/ folder (normals/ and masks/, 0-based '
-                         'NNNN.png): the precomputed surface normals')
-    normals.add_argument('--normals-from-depth', action='store_true',
-                         help='compute the surface normals from the depth maps instead (Kinect '
-                         'intrinsics)')
-    parser.add_argument('--val-split', help='text file of scene names (one a line) whose train '
-                        'images go to a val split, or "auto": whole scenes chosen at random '
-                        '(--val-seed) until 122/795 of the train images (the paper\'s count; '
-                        'not the re-implementation\'s list), recorded in '
-                        'annotations/val_scenes_auto.txt')
+    normals.add_argument(
+        '--normals',
+        help='normals_gt/ folder (normals/ and masks/, 0-based '
+        'NNNN.png): the precomputed surface normals')
+    normals.add_argument(
+        '--normals-from-depth',
+        action='store_true',
+        help='compute the surface normals from the depth maps instead (Kinect '
+        'intrinsics)')
+    parser.add_argument(
+        '--val-split',
+        help='text file of scene names (one a line) whose train '
+        'images go to a val split, or "auto": whole scenes chosen at random '
+        '(--val-seed) until 122/795 of the train images (the paper\'s count; '
+        'not the re-implementation\'s list), recorded in '
+        'annotations/val_scenes_auto.txt')
     parser.add_argument('--val-seed', type=int, default=0, help='seed of --val-split auto')
-    parser.add_argument('--no-pack', action='store_true',
-                        help='do not write the train / val packs (packed/nyuv2_{split}/)')
+    parser.add_argument(
+        '--no-pack',
+        action='store_true',
+        help='do not write the train / val packs (packed/nyuv2_{split}/)')
     add_nproc_arg(parser)
     add_output_args(parser, 'data/nyuv2')
     return parser.parse_args(argv)
@@ -52,11 +59,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        counts = convert_nyuv2(args.mat, args.splits, args.out, normals_dir=args.normals,
-                               compute_normals=args.normals_from_depth,
-                               val_split=args.val_split, val_seed=args.val_seed,
-                               overwrite=args.overwrite,
-                               nproc=args.nproc, progress=not args.no_progress)
+        counts = convert_nyuv2(
+            args.mat,
+            args.splits,
+            args.out,
+            normals_dir=args.normals,
+            compute_normals=args.normals_from_depth,
+            val_split=args.val_split,
+            val_seed=args.val_seed,
+            overwrite=args.overwrite,
+            nproc=args.nproc,
+            progress=not args.no_progress)
     except NYUv2ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1
@@ -66,8 +79,8 @@ def main(argv=None) -> int:
     print(f'written: {args.out}')
     if args.no_pack:
         return 0
-    return pack_trained_splits(args.out, [s for s in ('train', 'val') if s in counts],
-                               progress=not args.no_progress)
+    return pack_trained_splits(
+        args.out, [s for s in ('train', 'val') if s in counts], progress=not args.no_progress)
 
 
 def pack_trained_splits(out: str, splits, progress: bool) -> int:
@@ -77,15 +90,21 @@ def pack_trained_splits(out: str, splits, progress: bool) -> int:
     try:
         from mmrock.datasets.packed_split import pack_split
     except ImportError as exc:
-        print(f'error: {out}: converted, but not packed: mmrock is not importable ({exc}); '
-              'install it and run tools/dataset_converters/pack_split.py, or convert with '
-              '--no-pack', file=sys.stderr)
+        print(
+            f'error: {out}: converted, but not packed: mmrock is not importable ({exc}); '
+            'install it and run tools/dataset_converters/pack_split.py, or convert with '
+            '--no-pack',
+            file=sys.stderr)
         return 1
     for split in splits:
         pack_dir = osp.join(out, 'packed', f'nyuv2_{split}')
         try:
-            count = pack_split(f'annotations/nyuv2_{split}.json', pack_dir, data_root=out,
-                               overwrite=True, progress=progress)
+            count = pack_split(
+                f'annotations/nyuv2_{split}.json',
+                pack_dir,
+                data_root=out,
+                overwrite=True,
+                progress=progress)
         except ConversionError as exc:
             print(f'error: {exc}', file=sys.stderr)
             return 1

@@ -16,16 +16,18 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmrock_data.converters.errors import ConversionError  # noqa: E402
-from mmrock_data.converters.output_dir import add_output_args  # noqa: E402
+from mmrock_data.converters.errors import ConversionError
+from mmrock_data.converters.output_dir import add_output_args
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data-root', required=True, help='converted dataset, e.g. data/nyuv2')
-    parser.add_argument('--ann-file', required=True,
-                        help='its split, relative to --data-root, e.g. '
-                        'annotations/nyuv2_train.json')
+    parser.add_argument(
+        '--ann-file',
+        required=True,
+        help='its split, relative to --data-root, e.g. '
+        'annotations/nyuv2_train.json')
     add_output_args(parser, 'data/nyuv2/packed/nyuv2_train')
     return parser.parse_args(argv)
 
@@ -36,8 +38,12 @@ def main(argv=None) -> int:
     # that --help and argument errors start without torch.
     from mmrock.datasets.packed_split import pack_split
     try:
-        count = pack_split(args.ann_file, args.out, data_root=args.data_root,
-                           overwrite=args.overwrite, progress=not args.no_progress)
+        count = pack_split(
+            args.ann_file,
+            args.out,
+            data_root=args.data_root,
+            overwrite=args.overwrite,
+            progress=not args.no_progress)
     except ConversionError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

@@ -43,16 +43,23 @@ def parse_args():
     parser.add_argument('model_cfg', help='the model config')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument('img', nargs='?', help='image to trace with (default: random pixels)')
-    parser.add_argument('--work-dir', default='work_dirs/deploy',
-                        help='where end2end.onnx is written')
+    parser.add_argument(
+        '--work-dir', default='work_dirs/deploy', help='where end2end.onnx is written')
     parser.add_argument('--device', default='cpu', help='device to convert on')
-    parser.add_argument('--with-aux', action='store_true',
-                        help='also output ROCK\'s scene logits, depth and normals')
-    parser.add_argument('--verify', action='store_true',
-                        help='run the file with ONNX Runtime on IMG and compare the detections '
-                        'with PyTorch\'s (exit 1 unless equal: labels, boxes within 1e-3 px)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override model config settings, key=value')
+    parser.add_argument(
+        '--with-aux',
+        action='store_true',
+        help='also output ROCK\'s scene logits, depth and normals')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='run the file with ONNX Runtime on IMG and compare the detections '
+        'with PyTorch\'s (exit 1 unless equal: labels, boxes within 1e-3 px)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override model config settings, key=value')
     return parser.parse_args()
 
 
@@ -74,7 +81,8 @@ def torchscript_onnx_exporter():
 def deploy_configs(args):
     """(deploy config, model config) as mmdeploy loads them, with the deploy config's
     ``model_test_cfg`` merged (single-stage models), then ``--cfg-options``, the scene head
-    completed from the checkpoint and, with ``--with-aux``, ROCK's auxiliary outputs added. Exits with one line where the model cannot be deployed."""
+    completed from the checkpoint and, with ``--with-aux``, ROCK's auxiliary outputs added. Exits
+    with one line where the model cannot be deployed."""
     from mmdeploy.utils import get_input_shape, get_onnx_config, is_dynamic_shape, load_config
 
     from mmrock.apis.model_config import complete_scene_head
@@ -108,14 +116,16 @@ def fix_input_shape(model_cfg, input_shape, name: str) -> None:
     mmdeploy traces with, resizing to ``input_shape`` (W, H) without keeping the ratio where the
     deploy config fixes it. mmdeploy does this for steps of type ``Resize`` only; mmrock's
     ``MultiTaskResize`` (a subclass) counts too. Exits when there is no resize step to fix."""
-    from mmdet.registry import TRANSFORMS
     from mmdet.datasets.transforms import Resize
+    from mmdet.registry import TRANSFORMS
     if 'test_pipeline' not in model_cfg:
         model_cfg.test_pipeline = copy.deepcopy(model_cfg.test_dataloader.dataset.pipeline)
     if input_shape is None:
         return
-    resizes = [step for step in model_cfg.test_pipeline
-               if issubclass(TRANSFORMS.get(step['type']) or object, Resize)]
+    resizes = [
+        step for step in model_cfg.test_pipeline
+        if issubclass(TRANSFORMS.get(step['type']) or object, Resize)
+    ]
     if not resizes:
         sys.exit(f'{name}: the test pipeline has no Resize step to give the deploy config\'s '
                  f'input shape {tuple(input_shape)} (W, H)')
@@ -158,8 +168,14 @@ def main():
     tmp_dir = tempfile.mkdtemp(prefix='.deploy-', dir=args.work_dir)
     try:
         with torchscript_onnx_exporter(), checkpoint_loading_for(model_cfg):
-            torch2onnx(img, tmp_dir, 'end2end.onnx', deploy_cfg, model_cfg, args.checkpoint,
-                       device=args.device)
+            torch2onnx(
+                img,
+                tmp_dir,
+                'end2end.onnx',
+                deploy_cfg,
+                model_cfg,
+                args.checkpoint,
+                device=args.device)
         os.replace(osp.join(tmp_dir, 'end2end.onnx'), out)
     except ValueError as err:  # mmrock.deploy's one-line refusals
         sys.exit(f'{args.model_cfg}: {err}')
@@ -191,7 +207,9 @@ def detections(dets: np.ndarray, labels: np.ndarray) -> tuple:
     return dets[order, :4], dets[order, 4], labels[order]
 
 
-def same_detections(found: tuple, expected: tuple, box_tol: float = 1e-3,
+def same_detections(found: tuple,
+                    expected: tuple,
+                    box_tol: float = 1e-3,
                     score_tol: float = 1e-4) -> tuple:
     """(equal, largest box difference) of two :func:`detections` results: the same count, rank
     by rank the same score (within ``score_tol``), label and box (within ``box_tol`` px).
@@ -227,8 +245,7 @@ def verify(path: str, img, deploy_cfg, model_cfg, args) -> None:
     processor = build_task_processor(reference_cfg, deploy_cfg, args.device)
     with checkpoint_loading_for(model_cfg):
         model = processor.build_pytorch_model(args.checkpoint)
-    data, inputs = processor.create_input(img, get_input_shape(deploy_cfg),
-                                          model.data_preprocessor)
+    data, inputs = processor.create_input(img, get_input_shape(deploy_cfg), model.data_preprocessor)
     with torch.no_grad():
         result = model.predict(inputs, data['data_samples'], rescale=False)[0].pred_instances
     session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
@@ -237,8 +254,8 @@ def verify(path: str, img, deploy_cfg, model_cfg, args) -> None:
     result = result.numpy()
     expected = detections(np.c_[result.bboxes, result.scores], result.labels)
     same, diff = same_detections(found, expected)
-    print(f'ONNX Runtime vs PyTorch: {len(found[0])} vs {len(expected[0])} detections'
-          + (f', largest box difference {diff:.2e} px' if diff is not None else ''))
+    print(f'ONNX Runtime vs PyTorch: {len(found[0])} vs {len(expected[0])} detections' +
+          (f', largest box difference {diff:.2e} px' if diff is not None else ''))
     if not same:
         sys.exit(f'{path}: ONNX Runtime detections differ from PyTorch\'s; do not deploy it')
 

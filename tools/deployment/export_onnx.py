@@ -29,16 +29,22 @@ def parse_args():
     parser.add_argument('config', help='config of the model')
     parser.add_argument('checkpoint', help='its checkpoint')
     parser.add_argument('--out', help='the ONNX file (default: CHECKPOINT with .onnx)')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input size (default: the config\'s img_scale)')
-    parser.add_argument('--with-aux', action='store_true',
-                        help='also output the scene logits, depth and normals')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input size (default: the config\'s img_scale)')
+    parser.add_argument(
+        '--with-aux', action='store_true', help='also output the scene logits, depth and normals')
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset version')
-    parser.add_argument('--verify', action='store_true',
-                        help='run the file with onnxruntime (CPU) on a random batch of 2 and '
-                        'compare every output with PyTorch\'s (fails beyond 1e-4)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='run the file with onnxruntime (CPU) on a random batch of 2 and '
+        'compare every output with PyTorch\'s (fails beyond 1e-4)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -103,9 +109,17 @@ def main():
     try:
         # torch.export-based exporter (needs onnxscript), batch size left dynamic, weights
         # inside the one file (a ResNet-50 ROCK model is ~150 MB, below protobuf's 2 GB)
-        torch.onnx.export(network, (images, ), tmp, input_names=['input'], output_names=names,
-                          dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=1024)}, ),
-                          opset_version=args.opset, dynamo=True, external_data=False)
+        torch.onnx.export(
+            network, (images, ),
+            tmp,
+            input_names=['input'],
+            output_names=names,
+            dynamic_shapes=({
+                0: torch.export.Dim('batch', min=1, max=1024)
+            }, ),
+            opset_version=args.opset,
+            dynamo=True,
+            external_data=False)
         os.replace(tmp, out)
     finally:
         if osp.exists(tmp):
@@ -131,6 +145,7 @@ def verify(path: str, network: nn.Module, names: list, hw) -> None:
           f'difference {diff:.2e} over {len(names)} outputs (largest |output| {scale:.2f})')
     if not all(np.allclose(o, r, rtol=1e-4, atol=1e-4) for o, r in zip(outputs, refs)):
         sys.exit(f'{path}: onnxruntime differs from PyTorch beyond 1e-4; do not deploy it')
+
 
 if __name__ == '__main__':
     main()

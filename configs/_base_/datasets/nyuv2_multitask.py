@@ -11,11 +11,7 @@
 dataset_type = 'NYUv2MultiTaskDataset'
 data_root = 'data/nyuv2/'
 backend_args = None
-data_prefix = dict(
-    img='images/',
-    depth='depth/',
-    normal='normals/',
-    normal_mask='normal_masks/')
+data_prefix = dict(img='images/', depth='depth/', normal='normals/', normal_mask='normal_masks/')
 img_scale = (640, 480)  # (w, h)
 mean_rgb = [123.675, 116.28, 103.53]  # canvas fill of Expand (image is BGR)
 
@@ -28,12 +24,7 @@ photometric_distortion = dict(
     saturation_range=(0.5, 1.5),
     hue_delta=18)
 train_geometry = [
-    dict(
-        type='MultiTaskExpand',
-        mean=mean_rgb,
-        to_rgb=True,
-        ratio_range=(1, 4),
-        prob=0.5),
+    dict(type='MultiTaskExpand', mean=mean_rgb, to_rgb=True, ratio_range=(1, 4), prob=0.5),
     dict(
         type='FixedRatioMinIoURandomCrop',
         min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
@@ -46,8 +37,7 @@ multitask_labels = dict(with_bbox=True, with_depth=True, with_normals=True, with
 # The reference pipeline, from the PNGs.
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadMultiTaskAnnotations', **multitask_labels),
-    photometric_distortion,
+    dict(type='LoadMultiTaskAnnotations', **multitask_labels), photometric_distortion,
     *train_geometry,
     dict(type='PCALighting', std=0.1),
     dict(type='PackMultiTaskInputs')
@@ -75,8 +65,7 @@ test_pipeline = [
     dict(type='LoadMultiTaskAnnotations', with_bbox=True),
     dict(
         type='PackMultiTaskInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
 
 train_dataloader = dict(
@@ -107,9 +96,8 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
-test_dataloader = dict(val_dataloader,
-                       dataset=dict(val_dataloader['dataset'],
-                                    ann_file='annotations/nyuv2_test.json'))
+test_dataloader = dict(
+    val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file='annotations/nyuv2_test.json'))
 
 val_evaluator = [
     # mmdet's CocoMetric, giving 0 mAP (not an empty result) to a model without detections
@@ -124,5 +112,6 @@ val_evaluator = [
         backend_args=backend_args),
     dict(type='AuxiliaryTaskMetric')
 ]
-test_evaluator = [dict(val_evaluator[0], ann_file=data_root + 'annotations/nyuv2_test.json'),
-                  val_evaluator[1]]
+test_evaluator = [
+    dict(val_evaluator[0], ann_file=data_root + 'annotations/nyuv2_test.json'), val_evaluator[1]
+]

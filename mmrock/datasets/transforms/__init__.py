@@ -1,18 +1,16 @@
 from .formatting import PackMultiTaskInputs
 from .fused_geometry import FusedGeometry, fused_pipeline
-from .geometry import (FixedRatioMinIoURandomCrop, MultiTaskExpand,
-                       MultiTaskMinIoURandomCrop, MultiTaskPad,
-                       MultiTaskRandomCrop, MultiTaskRandomFlip,
-                       MultiTaskResize)
+from .geometry import (FixedRatioMinIoURandomCrop, MultiTaskExpand, MultiTaskMinIoURandomCrop,
+                       MultiTaskPad, MultiTaskRandomCrop, MultiTaskRandomFlip, MultiTaskResize)
 from .loading import LoadMultiTaskAnnotations
-from .packed_loading import LoadPackedImage, LoadPackedMultiTaskAnnotations
 from .multitask_pipeline import check_multitask_pipeline, multitask_pipeline
+from .packed_loading import LoadPackedImage, LoadPackedMultiTaskAnnotations
 from .photometric import PCALighting
 
 __all__ = [
     'LoadMultiTaskAnnotations', 'MultiTaskExpand', 'MultiTaskMinIoURandomCrop',
-    'FixedRatioMinIoURandomCrop', 'MultiTaskRandomCrop', 'MultiTaskPad',
-    'MultiTaskResize', 'MultiTaskRandomFlip', 'PCALighting',
-    'PackMultiTaskInputs', 'FusedGeometry', 'fused_pipeline', 'LoadPackedImage',
-    'LoadPackedMultiTaskAnnotations', 'check_multitask_pipeline', 'multitask_pipeline'
+    'FixedRatioMinIoURandomCrop', 'MultiTaskRandomCrop', 'MultiTaskPad', 'MultiTaskResize',
+    'MultiTaskRandomFlip', 'PCALighting', 'PackMultiTaskInputs', 'FusedGeometry', 'fused_pipeline',
+    'LoadPackedImage', 'LoadPackedMultiTaskAnnotations', 'check_multitask_pipeline',
+    'multitask_pipeline'
 ]

@@ -1,10 +1,9 @@
 """Packing of ROCK's auxiliary labels into ``DetDataSample``."""
 import numpy as np
 import torch
-from mmengine.structures import PixelData
-
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
+from mmengine.structures import PixelData
 
 
 @TRANSFORMS.register_module()
@@ -30,8 +29,8 @@ class PackMultiTaskInputs(PackDetInputs):
             raise ValueError(f"{results.get('img_path')}: depth / normals loaded undecoded "
                              '(decode_dense=False) and never decoded: only FusedGeometry '
                              'decodes them')
-        expected = (results['ori_shape'] if results.get('dense_labels_at_ori_shape')
-                    else results['img'].shape)[:2]
+        expected = (results['ori_shape']
+                    if results.get('dense_labels_at_ori_shape') else results['img'].shape)[:2]
         for key in ('gt_depth', 'gt_normals'):
             if key in results and tuple(results[key].shape[:2]) != tuple(expected):
                 (h, w), (eh, ew) = results[key].shape[:2], expected
@@ -43,14 +42,11 @@ class PackMultiTaskInputs(PackDetInputs):
         packed = super().transform(results)
         data_sample = packed['data_samples']
         if 'gt_depth' in results:
-            depth = np.ascontiguousarray(results['gt_depth'][None],
-                                         np.float32)
+            depth = np.ascontiguousarray(results['gt_depth'][None], np.float32)
             data_sample.gt_depth = PixelData(data=torch.from_numpy(depth))
         if 'gt_normals' in results:
-            normals = np.ascontiguousarray(
-                results['gt_normals'].transpose(2, 0, 1), np.float32)
+            normals = np.ascontiguousarray(results['gt_normals'].transpose(2, 0, 1), np.float32)
             data_sample.gt_normals = PixelData(data=torch.from_numpy(normals))
         if 'gt_scene_label' in results:
-            data_sample.gt_scene_label = torch.tensor(
-                results['gt_scene_label'], dtype=torch.long)
+            data_sample.gt_scene_label = torch.tensor(results['gt_scene_label'], dtype=torch.long)
         return packed

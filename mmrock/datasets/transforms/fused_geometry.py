@@ -3,7 +3,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 
@@ -47,7 +46,10 @@ def _run(index: np.ndarray) -> Tuple[int, int, int, int, int]:
     return start, int(run.min()), int(run.max()) + 1, step, len(index) - end
 
 
-def materialise(src: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill,
+def materialise(src: np.ndarray,
+                rows: np.ndarray,
+                cols: np.ndarray,
+                fill,
                 scratch: Optional[list] = None) -> np.ndarray:
     """``src`` (H, W, ...) moved by expands / crops / flips: out[i, j] = src[rows[i], cols[j]],
     ``fill`` where an index is -1. A view when nothing is filled; otherwise only the fill
@@ -98,8 +100,8 @@ def gather(src: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """out[i, j] = src[rows[i], cols[j]], 0 where an index is -1 (the invalid canvas)."""
     if src.ndim == 3 and src.dtype == np.uint8 and src.shape[2] == 4 and src.flags.c_contiguous:
         # one 4-byte item per pixel: numpy's fast take
-        return gather(src.view(np.uint32)[..., 0], rows, cols).view(np.uint8).reshape(
-            len(rows), len(cols), 4)
+        return gather(src.view(np.uint32)[..., 0], rows,
+                      cols).view(np.uint8).reshape(len(rows), len(cols), 4)
     out = src.take(np.maximum(rows, 0), 0).take(np.maximum(cols, 0), 1)
     out[rows < 0] = 0
     out[:, cols < 0] = 0
@@ -220,8 +222,8 @@ class FusedGeometry(BaseTransform):
                 depth = depth / np.float32(zoom)
             results['gt_depth'] = depth
         if 'gt_normals' in results:
-            normals = np.array(gather(results['gt_normals'], rows, cols).transpose(2, 0, 1),
-                               order='C')
+            normals = np.array(
+                gather(results['gt_normals'], rows, cols).transpose(2, 0, 1), order='C')
             for op, value in value_ops:
                 if op == 'zoom' and value != 1:  # as zoom_dense: no renormalisation at 1
                     zoom_normals_(normals, value)
@@ -258,19 +260,22 @@ class FusedGeometry(BaseTransform):
             if empty:
                 normals = np.zeros((3, ) + shape, np.float32)
             else:
-                normals = decode_normals(gather(codes['normals'], rows, cols), signs,
-                                         float(np.prod(zooms)))
+                normals = decode_normals(
+                    gather(codes['normals'], rows, cols), signs, float(np.prod(zooms)))
             results['gt_normals'] = on_zeros(normals, top, left, shape).transpose(1, 2, 0)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(transforms={self.steps})'
 
 
-FUSABLE_TYPES = frozenset(
-    {'MultiTaskExpand', 'MultiTaskMinIoURandomCrop', 'FixedRatioMinIoURandomCrop',
-     'MultiTaskResize', 'MultiTaskRandomFlip'})
-PACKED_LOADERS = {'LoadImageFromFile': 'LoadPackedImage',
-                  'LoadMultiTaskAnnotations': 'LoadPackedMultiTaskAnnotations'}
+FUSABLE_TYPES = frozenset({
+    'MultiTaskExpand', 'MultiTaskMinIoURandomCrop', 'FixedRatioMinIoURandomCrop', 'MultiTaskResize',
+    'MultiTaskRandomFlip'
+})
+PACKED_LOADERS = {
+    'LoadImageFromFile': 'LoadPackedImage',
+    'LoadMultiTaskAnnotations': 'LoadPackedMultiTaskAnnotations'
+}
 
 
 def fused_pipeline(pipeline: Sequence[dict], packed: bool = False) -> List[dict]:

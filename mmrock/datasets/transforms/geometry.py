@@ -16,14 +16,11 @@ from typing import Callable, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
-from numpy import random
-
 from mmcv.image.geometric import _scale_size
-
-from mmdet.datasets.transforms import (Expand, MinIoURandomCrop, Pad,
-                                       RandomCrop, RandomFlip, Resize)
+from mmdet.datasets.transforms import Expand, MinIoURandomCrop, Pad, RandomCrop, RandomFlip, Resize
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
+from numpy import random
 
 DENSE_KEYS = ('gt_depth', 'gt_normals')
 
@@ -62,8 +59,7 @@ def zoom_dense(results: dict, zoom: float) -> None:
         results['gt_normals'] = planes.transpose(1, 2, 0)
 
 
-def crop_masks_and_seg(results: dict, patch: np.ndarray,
-                       keep: Optional[np.ndarray] = None) -> None:
+def crop_masks_and_seg(results: dict, patch: np.ndarray, keep: Optional[np.ndarray] = None) -> None:
     """Crop ``gt_masks`` (of the kept boxes) and ``gt_seg_map`` to ``patch``
     (x1, y1, x2, y2), as mmdet's crops do."""
     x1, y1, x2, y2 = (int(v) for v in patch)
@@ -83,8 +79,9 @@ def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     patch = patch[..., None, :]
     area1 = (patch[..., 2] - patch[..., 0]) * (patch[..., 3] - patch[..., 1])
     area2 = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    wh = np.clip(np.minimum(patch[..., 2:], boxes[:, 2:]) - np.maximum(patch[..., :2],
-                                                                         boxes[:, :2]), 0, None)
+    wh = np.clip(
+        np.minimum(patch[..., 2:], boxes[:, 2:]) - np.maximum(patch[..., :2], boxes[:, :2]), 0,
+        None)
     overlap = wh[..., 0] * wh[..., 1]
     union = np.maximum(area1 + area2 - overlap, np.float32(1e-6))
     return overlap / union
@@ -386,9 +383,8 @@ class MultiTaskResize(Resize):
         """Resize as mmdet does, then the dense maps."""
         results = super().transform(results)
         h, w = results['img_shape']
-        map_dense(
-            results, lambda x: mmcv.imresize(
-                x, (w, h), interpolation='nearest', backend='cv2'))
+        map_dense(results,
+                  lambda x: mmcv.imresize(x, (w, h), interpolation='nearest', backend='cv2'))
         return results
 
     def _move_labels(self, results: dict, h: int, w: int) -> Tuple[int, int]:
@@ -411,8 +407,7 @@ class MultiTaskResize(Resize):
 
     def resize_image(self, img: np.ndarray, h: int, w: int) -> np.ndarray:
         """``img`` to (h, w) as ``transform`` resizes it (mmcv, same interpolation)."""
-        return mmcv.imresize(img, (w, h), interpolation=self.interpolation,
-                             backend=self.backend)
+        return mmcv.imresize(img, (w, h), interpolation=self.interpolation, backend=self.backend)
 
 
 @TRANSFORMS.register_module()
@@ -422,11 +417,7 @@ class MultiTaskRandomFlip(RandomFlip):
     A horizontal flip negates the normals' x component (vertical: y).
     """
 
-    NORMAL_SIGNS = {
-        'horizontal': (-1, 1, 1),
-        'vertical': (1, -1, 1),
-        'diagonal': (-1, -1, 1)
-    }
+    NORMAL_SIGNS = {'horizontal': (-1, 1, 1), 'vertical': (1, -1, 1), 'diagonal': (-1, -1, 1)}
 
     @autocast_box_type()
     def _flip(self, results: dict) -> None:
@@ -434,11 +425,10 @@ class MultiTaskRandomFlip(RandomFlip):
         direction = results['flip_direction']
         results['img'] = mmcv.imflip(results['img'], direction=direction)
         self._move_labels(results, *results['img'].shape[:2])
-        map_dense(results,
-                  lambda x: np.ascontiguousarray(mmcv.imflip(x, direction)))
+        map_dense(results, lambda x: np.ascontiguousarray(mmcv.imflip(x, direction)))
         if 'gt_normals' in results:
-            results['gt_normals'] = results['gt_normals'] * np.array(
-                self.NORMAL_SIGNS[direction], np.float32)
+            results['gt_normals'] = results['gt_normals'] * np.array(self.NORMAL_SIGNS[direction],
+                                                                     np.float32)
 
     def _move_labels(self, results: dict, h: int, w: int) -> None:
         """mmdet's flip of an (h, w) image but for the image and dense maps: boxes, masks, seg
@@ -451,7 +441,7 @@ class MultiTaskRandomFlip(RandomFlip):
         if results.get('gt_seg_map') is not None:
             results['gt_seg_map'] = mmcv.imflip(results['gt_seg_map'], direction=direction)
         flip_x, flip_y = direction in ('horizontal', 'diagonal'), direction in ('vertical',
-                                                                                 'diagonal')
+                                                                                'diagonal')
         homography = np.array([[-1 if flip_x else 1, 0, w if flip_x else 0],
                                [0, -1 if flip_y else 1, h if flip_y else 0], [0, 0, 1]],
                               dtype=np.float32)

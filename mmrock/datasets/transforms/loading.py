@@ -4,13 +4,11 @@ from typing import Tuple
 import cv2
 import mmcv
 import numpy as np
-from mmengine.fileio import get
-
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
+from mmengine.fileio import get
 
 from mmrock_data.converters.errors import DataFormatError
-
 
 # normal PNG value v -> 2v/255 - 1 by the decoding's float32 operations (a table: the same values),
 # its negation (a flipped axis), its square, and per mask value what makes |n| infinite when invalid
@@ -29,7 +27,8 @@ def decode_depth(code: np.ndarray, depth_scale: float) -> np.ndarray:
     return np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
 
 
-def decode_normals(code: np.ndarray, signs: Tuple[int, int, int] = (1, 1, 1),
+def decode_normals(code: np.ndarray,
+                   signs: Tuple[int, int, int] = (1, 1, 1),
                    z_scale: float = 1.) -> np.ndarray:
     """Normal PNG + mask ``code`` (H, W, 4) uint8 (RGB: v = 2c/255 - 1; A: 0 = invalid) ->
     unit normals (3, H, W) float32, the zero vector where invalid: ``u / np.linalg.norm(u)``
@@ -122,11 +121,13 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
             raise DataFormatError(path, f'{what} is not a readable image')
         hw = results.get('ori_shape')
         if hw is not None and tuple(label.shape[:2]) != tuple(hw[:2]):
-            raise DataFormatError(path, f'{what} is {label.shape[1]}x{label.shape[0]}, its '
-                                   f'image {hw[1]}x{hw[0]} (W x H)')
+            raise DataFormatError(
+                path, f'{what} is {label.shape[1]}x{label.shape[0]}, its '
+                f'image {hw[1]}x{hw[0]} (W x H)')
         if what == 'depth PNG' and label.ndim != 2:
-            raise DataFormatError(path, f'depth PNG has {label.shape[2]} channels, expected '
-                                   '1 (16-bit millimetres)')
+            raise DataFormatError(
+                path, f'depth PNG has {label.shape[2]} channels, expected '
+                '1 (16-bit millimetres)')
         return label
 
     def _read_codes(self, results: dict) -> dict:
@@ -136,9 +137,10 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
             codes['depth'] = self._read_label(results, 'depth_path', 'unchanged', 'depth PNG')
         if self.with_normals and results.get('normal_path') is not None:
             rgb = self._read_label(results, 'normal_path', 'color', 'normals PNG')
-            mask = (self._read_label(results, 'normal_mask_path', 'grayscale', 'normal mask PNG')
-                    if results.get('normal_mask_path') is not None else
-                    np.full(rgb.shape[:2], 255, np.uint8))
+            mask = (
+                self._read_label(results, 'normal_mask_path', 'grayscale', 'normal mask PNG')
+                if results.get('normal_mask_path') is not None else np.full(
+                    rgb.shape[:2], 255, np.uint8))
             codes['normals'] = np.dstack([rgb, mask])
         return codes
 

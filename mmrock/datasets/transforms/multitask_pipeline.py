@@ -32,11 +32,12 @@ MULTITASK_MOVERS = frozenset(
 PIXEL_KEEPING = frozenset({
     'LoadImageFromFile', 'LoadImageFromNDArray', 'LoadMultiChannelImageFromFiles',
     'LoadAnnotations', 'LoadMultiTaskAnnotations', 'LoadEmptyAnnotations', 'LoadPackedImage',
-    'LoadPackedMultiTaskAnnotations', 'LoadProposals',
-    'PhotoMetricDistortion', 'YOLOXHSVRandomAug', 'PCALighting', 'ColorTransform', 'Color',
-    'Brightness', 'Contrast', 'Sharpness', 'Solarize', 'SolarizeAdd', 'Posterize', 'Equalize',
-    'AutoContrast', 'Invert', 'Normalize', 'CutOut', 'RandomErasing', 'FilterAnnotations',
-    'PackDetInputs', 'PackMultiTaskInputs', 'ImageToTensor', 'ToTensor'})
+    'LoadPackedMultiTaskAnnotations', 'LoadProposals', 'PhotoMetricDistortion', 'YOLOXHSVRandomAug',
+    'PCALighting', 'ColorTransform', 'Color', 'Brightness', 'Contrast', 'Sharpness', 'Solarize',
+    'SolarizeAdd', 'Posterize', 'Equalize', 'AutoContrast', 'Invert', 'Normalize', 'CutOut',
+    'RandomErasing', 'FilterAnnotations', 'PackDetInputs', 'PackMultiTaskInputs', 'ImageToTensor',
+    'ToTensor'
+})
 SUPPORTED = ', '.join(list(MULTITASK_TYPES)[2:] + list(RESIZE_WRAPPERS))
 
 
@@ -57,7 +58,8 @@ def _convert(transform: dict) -> dict:
     elif name in PIPELINE_WRAPPERS:
         transform['transforms'] = [
             multitask_pipeline(t) if isinstance(t, (list, tuple)) else _convert(t)
-            for t in transform['transforms']]
+            for t in transform['transforms']
+        ]
     return transform
 
 

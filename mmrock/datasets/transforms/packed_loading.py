@@ -1,7 +1,6 @@
 """Loading from a decode-free pack (:mod:`mmrock.datasets.packed_split`) instead of PNGs."""
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet.registry import TRANSFORMS
 
 from ..packed_split import open_pack

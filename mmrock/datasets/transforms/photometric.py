@@ -3,9 +3,8 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
-from numpy import random
-
 from mmdet.registry import TRANSFORMS
+from numpy import random
 
 
 def unflipped_contiguous(img: np.ndarray) -> np.ndarray:
@@ -15,8 +14,11 @@ def unflipped_contiguous(img: np.ndarray) -> np.ndarray:
         return img
     base = img[::-1 if img.strides[0] < 0 else 1, ::-1 if img.strides[1] < 0 else 1]
     if base.flags.c_contiguous:
-        return cv2.flip(base, {(True, False): 0, (False, True): 1, (True, True): -1}[
-            (img.strides[0] < 0, img.strides[1] < 0)])
+        return cv2.flip(base, {
+            (True, False): 0,
+            (False, True): 1,
+            (True, True): -1
+        }[(img.strides[0] < 0, img.strides[1] < 0)])
     return np.ascontiguousarray(img)
 
 
@@ -37,8 +39,7 @@ class PCALighting(BaseTransform):
 
     EIGVAL = np.array([0.2175, 0.0188, 0.0045])
     # columns are the eigenvectors; rows are R, G, B
-    EIGVEC = np.array([[-0.5675, 0.7192, 0.4009],
-                       [-0.5808, -0.0045, -0.8140],
+    EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
                        [-0.5836, -0.6948, 0.4203]])
 
     def __init__(self, std: float = 0.1, channel_order: str = 'bgr') -> None:

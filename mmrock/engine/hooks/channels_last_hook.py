@@ -7,11 +7,10 @@ channels_last output, so every later activation follows (the images enter NCHW a
 convolution converts them).
 """
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
-
-from mmdet.registry import HOOKS
 
 
 def to_channels_last(model: nn.Module) -> nn.Module:

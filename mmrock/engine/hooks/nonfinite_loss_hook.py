@@ -3,10 +3,9 @@ from typing import List, Optional
 
 import torch
 import torch.distributed as torch_dist
+from mmdet.registry import HOOKS
 from mmengine.dist import get_world_size, is_distributed
 from mmengine.hooks import Hook
-
-from mmdet.registry import HOOKS
 
 
 class NonFiniteLossError(RuntimeError):
@@ -46,7 +45,10 @@ class CheckNonFiniteLossHook(Hook):
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.interval = interval
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs: Optional[dict] = None) -> None:
         if not self.every_n_train_iters(runner, self.interval) or not outputs:
             return

@@ -5,10 +5,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
-from mmdet.registry import METRICS
 
 MIN_PRED_DEPTH = 1e-3  # metres; predictions are clamped to it (AbsRel, delta)
 NORMAL_THRESHOLDS = (11.25, 22.5, 30.)  # degrees
@@ -28,9 +27,7 @@ def _gt_and_pred(sample: dict, task: str) -> Optional[tuple]:
     gt = gt['data'].double()
     pred = pred['data'].to(gt)
     if pred.shape[-2:] != gt.shape[-2:]:
-        pred = F.interpolate(
-            pred[None], gt.shape[-2:], mode='bilinear',
-            align_corners=False)[0]
+        pred = F.interpolate(pred[None], gt.shape[-2:], mode='bilinear', align_corners=False)[0]
     return gt, pred
 
 
@@ -156,10 +153,10 @@ class AuxiliaryTaskMetric(BaseMetric):
             abs_rel=float(((p - g).abs() / g).mean()),
             rmse=float(((p - g)**2).mean().sqrt()),
             log10=float((p.log10() - g.log10()).abs().mean()),
-            **{f'delta{k}': float((ratio < 1.25**k).double().mean()) for k in (1, 2, 3)})
+            **{f'delta{k}': float((ratio < 1.25**k).double().mean())
+               for k in (1, 2, 3)})
 
-    def _normal_sums(self, gt: torch.Tensor,
-                     pred: torch.Tensor) -> Optional[dict]:
+    def _normal_sums(self, gt: torch.Tensor, pred: torch.Tensor) -> Optional[dict]:
         """Valid-pixel count, angle sum, threshold hits and angle histogram."""
         valid = (gt != 0).any(0)
         if not valid.any():
@@ -183,9 +180,8 @@ class AuxiliaryTaskMetric(BaseMetric):
         for sample in data_samples:
             result = dict()
             if 'gt_scene_label' in sample and 'pred_scene_scores' in sample:
-                result['scene_correct'] = int(
-                    sample['pred_scene_scores'].argmax()) == int(
-                        sample['gt_scene_label'])
+                result['scene_correct'] = int(sample['pred_scene_scores'].argmax()) == int(
+                    sample['gt_scene_label'])
             if 'pred_presence_scores' in sample and 'gt_instances' in sample:
                 scores = sample['pred_presence_scores'].float().cpu().numpy()
                 result['presence'] = (scores, _present_classes(sample, len(scores)))
@@ -197,9 +193,7 @@ class AuxiliaryTaskMetric(BaseMetric):
             normals = _gt_and_pred(sample, 'normals')
             if normals is not None:
                 result['normals'] = self._normal_sums(*normals)
-            self.results.append(
-                {k: v
-                 for k, v in result.items() if v is not None})
+            self.results.append({k: v for k, v in result.items() if v is not None})
 
     def _median_angle(self, sums: List[dict]) -> float:
         """Median angle from the summed sparse histograms."""
@@ -224,8 +218,10 @@ class AuxiliaryTaskMetric(BaseMetric):
             counts['presence'] = len(presence)
             scores = np.stack([p[0] for p in presence])
             present = np.stack([p[1] for p in presence])
-            aps = [average_precision(scores[:, k], present[:, k])
-                   for k in range(scores.shape[1]) if present[:, k].any()]
+            aps = [
+                average_precision(scores[:, k], present[:, k]) for k in range(scores.shape[1])
+                if present[:, k].any()
+            ]
             if aps:
                 metrics['presence_mAP'] = 100. * float(np.mean(aps))
         depth = [r['depth'] for r in results if 'depth' in r]
@@ -233,18 +229,15 @@ class AuxiliaryTaskMetric(BaseMetric):
             counts['depth'] = len(depth)
             num = sum(d['num'] for d in depth)
             metrics['depth_abs_rel'] = sum(d['abs_rel'] for d in depth) / num
-            metrics['depth_rmse'] = float(
-                np.sqrt(sum(d['sq_err'] for d in depth) / num))
-            metrics['depth_delta1'] = 100. * sum(d['delta1']
-                                                 for d in depth) / num
+            metrics['depth_rmse'] = float(np.sqrt(sum(d['sq_err'] for d in depth) / num))
+            metrics['depth_delta1'] = 100. * sum(d['delta1'] for d in depth) / num
         protocol = 'depth_*: pooled over all pixels with gt > 0'
         eigen = [r['depth_eigen'] for r in results if 'depth_eigen' in r]
         if eigen:
             counts['depth_eigen'] = len(eigen)
             for key in eigen[0]:
                 scale = 100. if key.startswith('delta') else 1.
-                metrics[f'depth_eigen_{key}'] = scale * float(
-                    np.mean([e[key] for e in eigen]))
+                metrics[f'depth_eigen_{key}'] = scale * float(np.mean([e[key] for e in eigen]))
         if self.eigen_depth:
             protocol += ('; depth_eigen_*: per image, then averaged over '
                          'images, Eigen crop, gt in (0, 10] m, predictions '

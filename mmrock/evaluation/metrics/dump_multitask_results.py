@@ -3,9 +3,8 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.evaluator import DumpResults
-
 from mmdet.registry import METRICS
+from mmengine.evaluator import DumpResults
 
 KEPT_META = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')
 DENSE_FIELDS = ('pred_depth', 'pred_normals')
@@ -38,9 +37,10 @@ def compact_prediction(sample: dict, with_aux: bool = True) -> dict:
     """
     out = {key: sample[key] for key in KEPT_META if key in sample}
     instances = sample['pred_instances']
-    out['pred_instances'] = dict(bboxes=_own_copy(instances['bboxes'], torch.float32),
-                                 scores=_own_copy(instances['scores'], torch.float32),
-                                 labels=_own_copy(instances['labels'], torch.int64))
+    out['pred_instances'] = dict(
+        bboxes=_own_copy(instances['bboxes'], torch.float32),
+        scores=_own_copy(instances['scores'], torch.float32),
+        labels=_own_copy(instances['labels'], torch.int64))
     if not with_aux:
         return out
     if 'pred_scene_scores' in sample:
@@ -68,7 +68,9 @@ class DumpMultiTaskResults(DumpResults):
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
     """
 
-    def __init__(self, out_file_path: str, with_aux: bool = True,
+    def __init__(self,
+                 out_file_path: str,
+                 with_aux: bool = True,
                  collect_device: str = 'cpu') -> None:
         super().__init__(out_file_path=out_file_path, collect_device=collect_device)
         self.with_aux = with_aux

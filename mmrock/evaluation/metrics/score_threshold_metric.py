@@ -66,8 +66,12 @@ def best_f1_threshold(scores: np.ndarray, true_positive: np.ndarray,
     last_of_tie = np.append(scores[1:] < scores[:-1], True)
     k = int(np.flatnonzero(last_of_tie)[f1[last_of_tie].argmax()])
     lower = scores[k + 1] if k + 1 < len(scores) else 0.
-    return dict(threshold=float((scores[k] + lower) / 2), precision=float(precision[k]),
-                recall=float(recall[k]), f1=float(f1[k]), kept=k + 1)
+    return dict(
+        threshold=float((scores[k] + lower) / 2),
+        precision=float(precision[k]),
+        recall=float(recall[k]),
+        f1=float(f1[k]),
+        kept=k + 1)
 
 
 def f1_at_threshold(scores: np.ndarray, true_positive: np.ndarray, num_gt: int,
@@ -77,8 +81,12 @@ def f1_at_threshold(scores: np.ndarray, true_positive: np.ndarray, num_gt: int,
     tp = int(true_positive[kept].sum())
     precision = tp / max(int(kept.sum()), 1)
     recall = tp / max(num_gt, 1)
-    return dict(threshold=float(threshold), precision=precision, recall=recall,
-                f1=2 * precision * recall / max(precision + recall, 1e-12), kept=int(kept.sum()))
+    return dict(
+        threshold=float(threshold),
+        precision=precision,
+        recall=recall,
+        f1=2 * precision * recall / max(precision + recall, 1e-12),
+        kept=int(kept.sum()))
 
 
 @METRICS.register_module()
@@ -95,7 +103,10 @@ class ScoreThresholdMetric(CocoMetric):
     """
     default_prefix = 'score_thr'
 
-    def __init__(self, ann_file: str, iou_thr: float = 0.5, score_thr: Optional[float] = None,
+    def __init__(self,
+                 ann_file: str,
+                 iou_thr: float = 0.5,
+                 score_thr: Optional[float] = None,
                  **kwargs) -> None:
         if not ann_file:
             raise ValueError('ScoreThresholdMetric needs ann_file (the split\'s COCO json)')
@@ -110,17 +121,20 @@ class ScoreThresholdMetric(CocoMetric):
         cat_ids = coco.get_cat_ids(cat_names=self.dataset_meta['classes'])
         scores, true_positive, num_gt = [], [], 0
         for _, pred in results:
-            anns = [a for a in coco.load_anns(coco.get_ann_ids(img_ids=[pred['img_id']]))
-                    if not a.get('iscrowd', 0)]
+            anns = [
+                a for a in coco.load_anns(coco.get_ann_ids(img_ids=[pred['img_id']]))
+                if not a.get('iscrowd', 0)
+            ]
             num_gt += sum(a['category_id'] in cat_ids for a in anns)
             for label in np.unique(pred['labels']):
                 keep = pred['labels'] == label
-                gt = np.array([[x, y, x + w, y + h] for x, y, w, h in
-                               (a['bbox'] for a in anns
-                                if a['category_id'] == cat_ids[int(label)])]).reshape(-1, 4)
+                gt = np.array([[x, y, x + w, y + h]
+                               for x, y, w, h in (a['bbox'] for a in anns
+                                                  if a['category_id'] == cat_ids[int(label)])
+                               ]).reshape(-1, 4)
                 scores.append(pred['scores'][keep])
-                true_positive.append(match_detections(pred['bboxes'][keep],
-                                                      pred['scores'][keep], gt, self.iou_thr))
+                true_positive.append(
+                    match_detections(pred['bboxes'][keep], pred['scores'][keep], gt, self.iou_thr))
         scores = np.concatenate(scores) if scores else np.zeros(0)
         true_positive = np.concatenate(true_positive) if true_positive else np.zeros(0, bool)
         if self.score_thr is not None:

@@ -55,4 +55,3 @@ class ZeroOnEmptyCocoMetric(CocoMetric):
             has_gt = any(low <= ann['area'] < high for ann in anns)
             zeros[f'{metric}_{item}'] = 0. if has_gt else -1.
         return zeros
-

@@ -1,7 +1,7 @@
 """SSD head as trained in ROCK: mmdet's SSDHead with weighted loss modules, RetinaNet-style
 matching (ignored anchors stay out of hard negative mining) and classification prior."""
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from mmdet.models.dense_heads import SSDHead
@@ -53,13 +53,13 @@ class ROCKSSDHead(SSDHead):
             bias[:, :self.num_classes] = fg_bias
             bias[:, self.num_classes] = 0
 
-    def predict_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
-                        *args, **kwargs) -> InstanceList:
+    def predict_by_feat(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], *args,
+                        **kwargs) -> InstanceList:
         """mmdet's post-processing on float32 outputs, whatever the autocast dtype of the
         convolutions: scores ranked and thresholded at full precision (bfloat16 keeps 8 bits of
         mantissa), and mmcv's CPU NMS, which only takes float32, works under bfloat16 autocast."""
         return super().predict_by_feat([s.float() for s in cls_scores],
-                                        [b.float() for b in bbox_preds], *args, **kwargs)
+                                       [b.float() for b in bbox_preds], *args, **kwargs)
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
@@ -69,24 +69,32 @@ class ROCKSSDHead(SSDHead):
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
         """cls_scores[l]: (N, A_l * (C + 1), H_l, W_l); bbox_preds[l]: (N, A_l * 4, H_l, W_l)."""
         num_imgs = len(batch_img_metas)
-        anchor_list, valid_flag_list = self.get_anchors(
-            [s.shape[-2:] for s in cls_scores], batch_img_metas, device=cls_scores[0].device)
+        anchor_list, valid_flag_list = self.get_anchors([s.shape[-2:] for s in cls_scores],
+                                                        batch_img_metas,
+                                                        device=cls_scores[0].device)
         (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list,
          avg_factor) = self.get_targets(
-             anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
-             batch_gt_instances_ignore=batch_gt_instances_ignore, unmap_outputs=True)
+             anchor_list,
+             valid_flag_list,
+             batch_gt_instances,
+             batch_img_metas,
+             batch_gt_instances_ignore=batch_gt_instances_ignore,
+             unmap_outputs=True)
 
-        scores = torch.cat([s.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.cls_out_channels)
-                            for s in cls_scores], dim=1)                       # (N, P, C + 1)
-        deltas = torch.cat([b.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4)
-                            for b in bbox_preds], dim=1)                       # (N, P, 4)
+        scores = torch.cat([
+            s.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.cls_out_channels) for s in cls_scores
+        ],
+                           dim=1)  # (N, P, C + 1)
+        deltas = torch.cat([b.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4) for b in bbox_preds],
+                           dim=1)  # (N, P, 4)
         labels = torch.cat(labels_list, -1).view(num_imgs, -1)
         label_weights = torch.cat(label_weights_list, -1).view(num_imgs, -1)
         bbox_targets = torch.cat(bbox_targets_list, -2).view(num_imgs, -1, 4)
         bbox_weights = torch.cat(bbox_weights_list, -2).view(num_imgs, -1, 4)
 
-        ce = self.loss_cls(scores.flatten(0, 1).float(), labels.flatten(),
-                           reduction_override='none').view(num_imgs, -1)       # (N, P)
+        ce = self.loss_cls(
+            scores.flatten(0, 1).float(), labels.flatten(),
+            reduction_override='none').view(num_imgs, -1)  # (N, P)
         assigned = label_weights > 0
         pos = assigned & (labels < self.num_classes)
         neg = assigned & (labels == self.num_classes)
@@ -98,5 +106,6 @@ class ROCKSSDHead(SSDHead):
         if self.reg_decoded_bbox:
             anchors = torch.stack([torch.cat(a) for a in anchor_list])
             deltas = self.bbox_coder.decode(anchors, deltas)
-        loss_bbox = self.loss_bbox(deltas.float(), bbox_targets, bbox_weights, avg_factor=avg_factor)
+        loss_bbox = self.loss_bbox(
+            deltas.float(), bbox_targets, bbox_weights, avg_factor=avg_factor)
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)

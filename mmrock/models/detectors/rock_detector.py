@@ -17,8 +17,8 @@ from ..utils.backbone_outputs import ROCKInputError, backbone_output_widths, roc
 def _precomputed_features(detector: BaseDetector, feats: Tuple[Tensor, ...]) -> Iterator[None]:
     """Make ``detector.extract_feat`` return ``feats`` for the duration of the block.
 
-    Every mmdet detector's ``loss``/``predict``/``_forward`` starts from ``self.extract_feat``; giving
-    it the ROCK-refined features reuses each detector's own head logic (single- or two-stage)
+    Every mmdet detector's ``loss``/``predict``/``_forward`` starts from ``self.extract_feat``;
+    giving it the ROCK-refined features reuses each detector's own head logic (single- or two-stage)
     instead of re-implementing it here.
     """
     detector.extract_feat = lambda batch_inputs: feats
@@ -60,17 +60,23 @@ class ROCKDetector(BaseDetector):
         **detector_cfg: The wrapped detector's arguments (backbone, neck, bbox_head, train_cfg...).
     """
 
-    def __init__(self, detector_type: str, rock: dict, predict_aux: bool = True,
+    def __init__(self,
+                 detector_type: str,
+                 rock: dict,
+                 predict_aux: bool = True,
                  loss_balancer: dict = dict(type='FixedWeights'),
-                 data_preprocessor: Union[dict, None] = None, init_cfg=None,
+                 data_preprocessor: Union[dict, None] = None,
+                 init_cfg=None,
                  **detector_cfg) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
         self.rock = MODELS.build(rock)
         self._check_rock_input()
         self.predict_aux = predict_aux
-        self.loss_balancer = MODELS.build(loss_balancer, default_args=dict(tasks=[
-            head.loss_name[len('loss_'):] for head in self.rock.aux_heads.values()]))
+        self.loss_balancer = MODELS.build(
+            loss_balancer,
+            default_args=dict(
+                tasks=[head.loss_name[len('loss_'):] for head in self.rock.aux_heads.values()]))
         self._register_load_state_dict_pre_hook(self._prefix_plain_detector_keys)
 
     def _check_rock_input(self) -> None:
@@ -88,8 +94,8 @@ class ROCKDetector(BaseDetector):
                 f'ROCK in_index / in_channels not checked: {type(backbone).__name__} failed on '
                 f'the probe image ({type(exc).__name__}: {exc})')
             return
-        problem = rock_input_problem(widths, self.rock.in_index,
-                                     self.rock.encoder[0].in_channels, type(backbone).__name__)
+        problem = rock_input_problem(widths, self.rock.in_index, self.rock.encoder[0].in_channels,
+                                     type(backbone).__name__)
         if problem:
             raise ROCKInputError(problem)
 
@@ -104,9 +110,9 @@ class ROCKDetector(BaseDetector):
         for key in keys:
             state_dict[prefix + 'detector.' + key[len(prefix):]] = state_dict.pop(key)
         expected = self.detector.state_dict()
-        loaded = sum(1 for key in keys if key[len(prefix):] in expected
-                     and tuple(state_dict[prefix + 'detector.' + key[len(prefix):]].shape)
-                     == tuple(expected[key[len(prefix):]].shape))
+        loaded = sum(1 for key in keys if key[len(prefix):] in expected and tuple(
+            state_dict[prefix + 'detector.' +
+                       key[len(prefix):]].shape) == tuple(expected[key[len(prefix):]].shape))
         MMLogger.get_current_instance().info(
             f'Plain {type(self.detector).__name__} checkpoint: loaded {loaded} of the detector\'s '
             f'{len(expected)} weights (under detector.); ROCK (rock.*) starts from its own '
@@ -140,11 +146,13 @@ class ROCKDetector(BaseDetector):
             # fp32 whatever the autocast dtype, as the losses (logged values must compare)
             before = backbone_feats[index].detach().float()
             losses['rock_input_rms'] = before.pow(2).mean().sqrt()
-            losses['rock_residual_rms'] = (refined[index].detach().float()
-                                           - before).pow(2).mean().sqrt()
+            losses['rock_residual_rms'] = (refined[index].detach().float() -
+                                           before).pow(2).mean().sqrt()
         return losses
 
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         feats, task_maps = self.extract_feat(batch_inputs)
         with _precomputed_features(self.detector, feats):

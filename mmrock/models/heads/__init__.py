@@ -5,5 +5,7 @@ from .normal_head import NormalHead
 from .presence_head import PresenceHead
 from .scene_head import SceneHead
 
-__all__ = ['BaseAuxiliaryHead', 'MissingAuxiliaryLabelError', 'DenseAuxiliaryHead', 'SceneHead',
-           'DepthHead', 'NormalHead', 'PresenceHead']
+__all__ = [
+    'BaseAuxiliaryHead', 'MissingAuxiliaryLabelError', 'DenseAuxiliaryHead', 'SceneHead',
+    'DepthHead', 'NormalHead', 'PresenceHead'
+]

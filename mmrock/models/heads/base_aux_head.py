@@ -37,10 +37,14 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     """
     label_field: str = ''
     loss_name: str = ''
-    data_info_key: str = ''   # where the dataset gives the label (data info key, json field)
+    data_info_key: str = ''  # where the dataset gives the label (data info key, json field)
 
-    def __init__(self, num_maps: int, loss: dict, allow_missing: bool = False,
-                 label_check_iters: int = 20, init_cfg=None) -> None:
+    def __init__(self,
+                 num_maps: int,
+                 loss: dict,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
+                 init_cfg=None) -> None:
         from mmdet.registry import MODELS
         super().__init__(init_cfg=init_cfg)
         if label_check_iters < 1:
@@ -80,8 +84,8 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
                     'PackMultiTaskInputs: train_pipeline = multitask_pipeline(train_pipeline), '
                     'from mmrock.datasets); or set allow_missing=True on this head if the data '
                     'has none.')
-        MessageHub.get_current_instance().update_scalar(
-            f'train/{self.task_name}_labelled', num_labelled / max(num_samples, 1))
+        MessageHub.get_current_instance().update_scalar(f'train/{self.task_name}_labelled',
+                                                        num_labelled / max(num_samples, 1))
 
     @abstractmethod
     def forward(self, maps: Tensor) -> Tensor:

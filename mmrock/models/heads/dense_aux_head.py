@@ -15,7 +15,8 @@ from .base_aux_head import BaseAuxiliaryHead
 
 class DenseAuxiliaryHead(BaseAuxiliaryHead):
     """Predicts ``out_channels`` dense maps, each the channel-wise mean of one contiguous group of
-    ``maps_per_channel`` task maps: (B, out_channels * maps_per_channel, h, w) -> (B, out_channels, h, w).
+    ``maps_per_channel`` task maps:
+    (B, out_channels * maps_per_channel, h, w) -> (B, out_channels, h, w).
 
     Ground truth ``<label_field>.data`` is (out_channels, H, W) at the image's resolution, with
     invalid pixels marked by :meth:`valid_mask` (non-finite values are invalid too); it is
@@ -25,11 +26,18 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
     out_channels: int = 1
     pred_field: str = ''
 
-    def __init__(self, maps_per_channel: int, loss: dict, allow_missing: bool = False,
-                 label_check_iters: int = 20, init_cfg=None) -> None:
-        super().__init__(num_maps=self.out_channels * maps_per_channel, loss=loss,
-                         allow_missing=allow_missing, label_check_iters=label_check_iters,
-                         init_cfg=init_cfg)
+    def __init__(self,
+                 maps_per_channel: int,
+                 loss: dict,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
+                 init_cfg=None) -> None:
+        super().__init__(
+            num_maps=self.out_channels * maps_per_channel,
+            loss=loss,
+            allow_missing=allow_missing,
+            label_check_iters=label_check_iters,
+            init_cfg=init_cfg)
         self.maps_per_channel = maps_per_channel
 
     def forward(self, maps: Tensor) -> Tensor:
@@ -60,10 +68,10 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         target = target.to(pred.device, pred.dtype)
         valid = self.valid_mask(target) & torch.isfinite(target).all(dim=1, keepdim=True)
         target, cell_valid = masked_downsample(target, valid, pred.shape[-2:])
-        weight = (cell_valid & self.valid_mask(target)).to(pred.dtype)      # (B', 1, h, w)
+        weight = (cell_valid & self.valid_mask(target)).to(pred.dtype)  # (B', 1, h, w)
         target = self.encode_target(target) * weight
-        loss = self.loss_module(select_labelled(pred, idx), target, weight=weight,
-                                avg_factor=weight.sum().clamp(min=1))
+        loss = self.loss_module(
+            select_labelled(pred, idx), target, weight=weight, avg_factor=weight.sum().clamp(min=1))
         return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
@@ -73,10 +81,12 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         pred = self(maps)
         pad_shape = data_samples[0].metainfo['batch_input_shape']
         grid_h, grid_w = pred.shape[-2:]
-        pred = self.decode_pred(F.interpolate(pred, size=pad_shape, mode='bilinear',
-                                              align_corners=False))
+        pred = self.decode_pred(
+            F.interpolate(pred, size=pad_shape, mode='bilinear', align_corners=False))
         for sample, p in zip(data_samples, pred):
             h, w = sample.metainfo['img_shape'][:2]
             sample.set_field(PixelData(data=p[:, :h, :w]), self.pred_field)
-            sample.set_metainfo(dict(aux_grid_shape=(math.ceil(h * grid_h / pad_shape[0]),
-                                                     math.ceil(w * grid_w / pad_shape[1]))))
+            sample.set_metainfo(
+                dict(
+                    aux_grid_shape=(math.ceil(h * grid_h / pad_shape[0]),
+                                    math.ceil(w * grid_w / pad_shape[1]))))

@@ -23,12 +23,19 @@ class DepthHead(DenseAuxiliaryHead):
     loss_name = 'loss_depth'
     out_channels = 1
 
-    def __init__(self, num_maps: int = 128, log_depth: bool = False,
+    def __init__(self,
+                 num_maps: int = 128,
+                 log_depth: bool = False,
                  loss: dict = dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0),
-                 allow_missing: bool = False, label_check_iters: int = 20,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
                  init_cfg=None) -> None:
-        super().__init__(maps_per_channel=num_maps, loss=loss, allow_missing=allow_missing,
-                         label_check_iters=label_check_iters, init_cfg=init_cfg)
+        super().__init__(
+            maps_per_channel=num_maps,
+            loss=loss,
+            allow_missing=allow_missing,
+            label_check_iters=label_check_iters,
+            init_cfg=init_cfg)
         self.log_depth = log_depth
 
     def valid_mask(self, target: Tensor) -> Tensor:

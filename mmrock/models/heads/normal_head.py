@@ -23,13 +23,18 @@ class NormalHead(DenseAuxiliaryHead):
     loss_name = 'loss_normals'
     out_channels = 3
 
-    def __init__(self, maps_per_component: int = 128,
+    def __init__(self,
+                 maps_per_component: int = 128,
                  loss: dict = dict(type='NormalCosineLoss', loss_weight=30.0),
-                 allow_missing: bool = False, label_check_iters: int = 20,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
                  init_cfg=None) -> None:
-        super().__init__(maps_per_channel=maps_per_component, loss=loss,
-                         allow_missing=allow_missing, label_check_iters=label_check_iters,
-                         init_cfg=init_cfg)
+        super().__init__(
+            maps_per_channel=maps_per_component,
+            loss=loss,
+            allow_missing=allow_missing,
+            label_check_iters=label_check_iters,
+            init_cfg=init_cfg)
 
     def valid_mask(self, target: Tensor) -> Tensor:
         # averaged unit vectors of a smooth surface stay near unit length; a vanishing mean means

@@ -29,15 +29,21 @@ class PresenceHead(BaseAuxiliaryHead):
     data_info_key = "boxes (the train pipeline's LoadAnnotations with_bbox=True)"
     loss_name = 'loss_presence'
 
-    def __init__(self, num_classes: int,
+    def __init__(self,
+                 num_classes: int,
                  loss: dict = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-                 allow_missing: bool = False, label_check_iters: int = 20,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
                  init_cfg=None) -> None:
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f'PresenceHead.num_classes must be the detector\'s number of '
                              f'classes (an int >= 1), got {num_classes!r}')
-        super().__init__(num_maps=num_classes, loss=loss, allow_missing=allow_missing,
-                         label_check_iters=label_check_iters, init_cfg=init_cfg)
+        super().__init__(
+            num_maps=num_classes,
+            loss=loss,
+            allow_missing=allow_missing,
+            label_check_iters=label_check_iters,
+            init_cfg=init_cfg)
         self.num_classes = num_classes
 
     def forward(self, maps: Tensor) -> Tensor:

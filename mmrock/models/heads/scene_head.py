@@ -27,9 +27,11 @@ class SceneHead(BaseAuxiliaryHead):
     data_info_key = "scene_label (an image entry's scene_id)"
     loss_name = 'loss_scene'
 
-    def __init__(self, num_classes: Optional[int] = None,
+    def __init__(self,
+                 num_classes: Optional[int] = None,
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=3.0),
-                 allow_missing: bool = False, label_check_iters: int = 20,
+                 allow_missing: bool = False,
+                 label_check_iters: int = 20,
                  init_cfg=None) -> None:
         if num_classes is None:
             raise ValueError('SceneHead.num_classes is not set: give the number of scene classes '
@@ -37,16 +39,22 @@ class SceneHead(BaseAuxiliaryHead):
                              "mmrock's tools/train.py, tools/test.py, ROCKInferencer or "
                              'mmrock.apis.init_detector, which take it from the dataset (or '
                              "the checkpoint's metadata)")
-        super().__init__(num_maps=num_classes, loss=loss, allow_missing=allow_missing,
-                         label_check_iters=label_check_iters, init_cfg=init_cfg)
+        super().__init__(
+            num_maps=num_classes,
+            loss=loss,
+            allow_missing=allow_missing,
+            label_check_iters=label_check_iters,
+            init_cfg=init_cfg)
 
     def forward(self, maps: Tensor) -> Tensor:
         """(B, S, h, w) -> (B, S) logits."""
         return maps.float().mean(dim=(2, 3))
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
-        return self.labelled_loss(self(maps), data_samples, lambda labelled: torch.stack(
-            [sample.gt_scene_label for sample in labelled]).view(-1).long())
+        return self.labelled_loss(
+            self(maps), data_samples,
+            lambda labelled: torch.stack([sample.gt_scene_label
+                                          for sample in labelled]).view(-1).long())
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
         for sample, scores in zip(data_samples, self(maps).softmax(dim=1)):

@@ -4,5 +4,6 @@ from .fixed_weights import FixedWeights
 from .grad_norm import GradNorm
 from .uncertainty_weighting import UncertaintyWeighting
 
-__all__ = ['BaseLossBalancer', 'FixedWeights', 'UncertaintyWeighting', 'DynamicWeightAverage',
-           'GradNorm']
+__all__ = [
+    'BaseLossBalancer', 'FixedWeights', 'UncertaintyWeighting', 'DynamicWeightAverage', 'GradNorm'
+]

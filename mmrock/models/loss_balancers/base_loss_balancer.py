@@ -27,7 +27,9 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
         init_cfg (:obj:`ConfigDict` or dict, optional): Initialisation config. Defaults to None.
     """
 
-    def __init__(self, tasks: Sequence[str], include_detection: bool = False,
+    def __init__(self,
+                 tasks: Sequence[str],
+                 include_detection: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not tasks and not include_detection:
@@ -62,7 +64,7 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
         task_losses = [sum(_as_scalar(v) for k, v in det_losses.items() if 'loss' in k)] \
             if self.include_detection else []
         task_losses += [aux_losses[f'loss_{t}'] for t in self.tasks if t != 'det']
-        weights, extra = self.weigh(task_losses, model)                    # (T,)
+        weights, extra = self.weigh(task_losses, model)  # (T,)
 
         weight_of = dict(zip(self.tasks, weights.unbind()))
         out = {}

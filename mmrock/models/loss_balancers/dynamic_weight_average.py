@@ -33,8 +33,12 @@ class DynamicWeightAverage(BaseLossBalancer):
         init_cfg (:obj:`ConfigDict` or dict, optional): Initialisation config. Defaults to None.
     """
 
-    def __init__(self, tasks: Sequence[str], temperature: float = 2.0, window: int = 100,
-                 include_detection: bool = False, init_cfg=None) -> None:
+    def __init__(self,
+                 tasks: Sequence[str],
+                 temperature: float = 2.0,
+                 window: int = 100,
+                 include_detection: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(tasks, include_detection=include_detection, init_cfg=init_cfg)
         if temperature <= 0 or window < 1:
             raise ValueError(f'DynamicWeightAverage needs temperature > 0 and window >= 1, got '
@@ -49,8 +53,8 @@ class DynamicWeightAverage(BaseLossBalancer):
     def current_weights(self) -> Tensor:
         """(T,) weights from the two last complete windows (ones before there are two)."""
         older, last = self.window_means
-        weights = self.num_tasks * torch.softmax(ratio_or_one(last, older) / self.temperature,
-                                                 dim=0)
+        weights = self.num_tasks * torch.softmax(
+            ratio_or_one(last, older) / self.temperature, dim=0)
         return torch.where(self.num_windows >= 2, weights, torch.ones_like(weights))
 
     def weigh(self, task_losses: List[Tensor],

@@ -24,16 +24,21 @@ class FixedWeights(BaseLossBalancer):
         init_cfg (:obj:`ConfigDict` or dict, optional): Initialisation config. Defaults to None.
     """
 
-    def __init__(self, tasks: Sequence[str], weights: Optional[Dict[str, float]] = None,
-                 include_detection: bool = False, init_cfg=None) -> None:
+    def __init__(self,
+                 tasks: Sequence[str],
+                 weights: Optional[Dict[str, float]] = None,
+                 include_detection: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(tasks, include_detection=include_detection, init_cfg=init_cfg)
         weights = dict(weights or {})
         unknown = set(weights) - set(self.tasks)
         if unknown:
             raise ValueError(f'FixedWeights.weights names {sorted(unknown)}, not among the tasks '
                              f'{self.tasks} (set include_detection=True to weigh det)')
-        self.register_buffer('weights', torch.tensor([float(weights.get(t, 1.0))
-                                                      for t in self.tasks]), persistent=False)
+        self.register_buffer(
+            'weights',
+            torch.tensor([float(weights.get(t, 1.0)) for t in self.tasks]),
+            persistent=False)
 
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:

@@ -43,9 +43,12 @@ class GradNorm(BaseLossBalancer):
     """
     min_weight = 1e-6
 
-    def __init__(self, tasks: Sequence[str], alpha: float = 1.5,
+    def __init__(self,
+                 tasks: Sequence[str],
+                 alpha: float = 1.5,
                  shared_param: str = 'rock.encoder.1.conv.weight',
-                 include_detection: bool = False, init_cfg=None) -> None:
+                 include_detection: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(tasks, include_detection=include_detection, init_cfg=init_cfg)
         self.alpha = alpha
         self.shared_param = shared_param
@@ -65,9 +68,9 @@ class GradNorm(BaseLossBalancer):
 
         initial = torch.where(self.initial_losses > 0, self.initial_losses, losses)
         self.initial_losses.copy_(initial)
-        ratio = ratio_or_one(losses, initial)                             # L_t / L_t(0)
-        norms = self.task_weights * grad_norms                            # G_t, (T,)
-        target = norms.mean().detach() * ratio_or_one(ratio, ratio.mean()) ** self.alpha
+        ratio = ratio_or_one(losses, initial)  # L_t / L_t(0)
+        norms = self.task_weights * grad_norms  # G_t, (T,)
+        target = norms.mean().detach() * ratio_or_one(ratio, ratio.mean())**self.alpha
         loss_gradnorm = (norms - target).abs().sum()
         return self.task_weights.detach(), dict(loss_gradnorm=loss_gradnorm)
 

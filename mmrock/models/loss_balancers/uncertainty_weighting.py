@@ -30,8 +30,11 @@ class UncertaintyWeighting(BaseLossBalancer):
         init_cfg (:obj:`ConfigDict` or dict, optional): Initialisation config. Defaults to None.
     """
 
-    def __init__(self, tasks: Sequence[str], init_log_var: float = 0.0,
-                 include_detection: bool = False, init_cfg=None) -> None:
+    def __init__(self,
+                 tasks: Sequence[str],
+                 init_log_var: float = 0.0,
+                 include_detection: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(tasks, include_detection=include_detection, init_cfg=init_cfg)
         self.log_vars = nn.Parameter(torch.full((self.num_tasks, ), float(init_log_var)))
 

@@ -17,6 +17,7 @@ class NormalCosineLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, pred: Tensor, target: Tensor, weight: Tensor, avg_factor: Tensor) -> Tensor:
-        """pred: (B, 3, h, w) raw normals, target: (B, 3, h, w) unit normals, weight: (B, 1, h, w)."""
+        """pred: (B, 3, h, w) raw normals, target: (B, 3, h, w) unit normals,
+        weight: (B, 1, h, w)."""
         cos = (F.normalize(pred, dim=1, eps=1e-6) * target).sum(dim=1, keepdim=True)
         return self.loss_weight * ((1 - cos) * weight).sum() / avg_factor

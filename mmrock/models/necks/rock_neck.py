@@ -93,13 +93,17 @@ class ROCKNeck(BaseModule):
             ConvModule(encoder_channels, encoder_channels, 3, padding=1, norm_cfg=norm_cfg))
         self.task_convs = nn.ModuleDict({
             name: nn.Conv2d(encoder_channels, head.num_maps, 1)
-            for name, head in self.aux_heads.items()})
+            for name, head in self.aux_heads.items()
+        })
         if residual:
             self.decoders = nn.ModuleDict({
-                name: ConvModule(head.num_maps, in_channels, 1, norm_cfg=norm_cfg)
-                for name, head in self.aux_heads.items()})
-        self.fusion = nn.Sequential(build_norm_layer(norm_cfg, in_channels)[1],
-                                    nn.ReLU(inplace=True)) if fusion_norm_act else None
+                name:
+                ConvModule(head.num_maps, in_channels, 1, norm_cfg=norm_cfg)
+                for name, head in self.aux_heads.items()
+            })
+        self.fusion = nn.Sequential(
+            build_norm_layer(norm_cfg, in_channels)[1], nn.ReLU(
+                inplace=True)) if fusion_norm_act else None
 
     def init_weights(self) -> None:
         """Usual initialisation, then the decoders' norm weights set to ``decoder_norm_init``
@@ -109,7 +113,8 @@ class ROCKNeck(BaseModule):
             for decoder in self.decoders.values():
                 nn.init.constant_(decoder.norm.weight, self.decoder_norm_init)
 
-    def forward_with_aux(self, inputs: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
+    def forward_with_aux(self,
+                         inputs: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
         """Returns the features with the ``in_index`` level refined, and the task maps
         ``{task: (B, M_t, h, w)}`` for the auxiliary heads."""
         feats = list(inputs)

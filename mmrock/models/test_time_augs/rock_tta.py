@@ -42,11 +42,12 @@ class ROCKTTAModel(DetTTAModel):
         if not isinstance(merged, DetDataSample):  # mmdet's no-detection branch
             merged = data_samples[0]
             merged.pred_instances = InstanceData(
-                bboxes=torch.zeros((0, 4)), scores=torch.zeros((0, )),
+                bboxes=torch.zeros((0, 4)),
+                scores=torch.zeros((0, )),
                 labels=torch.zeros((0, ), dtype=torch.long))
         if all('pred_scene_scores' in s for s in data_samples):
-            merged.pred_scene_scores = torch.stack(
-                [s.pred_scene_scores for s in data_samples]).mean(dim=0)
+            merged.pred_scene_scores = torch.stack([s.pred_scene_scores
+                                                    for s in data_samples]).mean(dim=0)
         for field in ('pred_depth', 'pred_normals'):
             if all(field in s for s in data_samples):
                 merged.set_field(PixelData(data=self._merge_dense(data_samples, field)), field)
@@ -64,8 +65,7 @@ class ROCKTTAModel(DetTTAModel):
             if sample.metainfo.get('flip', False):
                 maps = unflip_dense(maps, sample.metainfo['flip_direction'], is_normals)
             if maps.shape[-2:] != size:
-                maps = F.interpolate(maps[None], size=size, mode='bilinear',
-                                     align_corners=False)[0]
+                maps = F.interpolate(maps[None], size=size, mode='bilinear', align_corners=False)[0]
             views.append(maps)
         mean = torch.stack(views).mean(dim=0)
         return F.normalize(mean, dim=0, eps=1e-6) if is_normals else mean

@@ -1,4 +1,3 @@
-from .dense_targets import (labelled_indices, masked_downsample, select_labelled,
-                            stack_dense_targets)
+from .dense_targets import labelled_indices, masked_downsample, select_labelled, stack_dense_targets
 
 __all__ = ['labelled_indices', 'masked_downsample', 'select_labelled', 'stack_dense_targets']

@@ -18,10 +18,13 @@ def backbone_output_widths(backbone: nn.Module) -> List[int]:
     gradients; every module's train / eval mode is restored after (BN statistics untouched)."""
     first_conv = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
     param = next(backbone.parameters(), None)
-    probe = torch.zeros(1, first_conv.in_channels if first_conv is not None else 3,
-                        PROBE_SIZE, PROBE_SIZE,
-                        device=None if param is None else param.device,
-                        dtype=None if param is None else param.dtype)
+    probe = torch.zeros(
+        1,
+        first_conv.in_channels if first_conv is not None else 3,
+        PROBE_SIZE,
+        PROBE_SIZE,
+        device=None if param is None else param.device,
+        dtype=None if param is None else param.dtype)
     modes = [(module, module.training) for module in backbone.modules()]
     backbone.eval()
     try:
@@ -40,8 +43,8 @@ def rock_input_problem(widths: List[int], in_index: int, in_channels: int,
     """One line when output ``in_index`` of a backbone with output ``widths`` does not exist or
     does not have ``in_channels`` channels, naming the argument, the widths and the fix; else
     None."""
-    outputs = (f'{backbone} returns {len(widths)} feature map(s), of '
-               + ', '.join(f'[{i}] {w}' for i, w in enumerate(widths)) + ' channels')
+    outputs = (f'{backbone} returns {len(widths)} feature map(s), of ' +
+               ', '.join(f'[{i}] {w}' for i, w in enumerate(widths)) + ' channels')
     rule = ('(in_index: the position in the backbone\'s output tuple, which its out_indices '
             'choose; in_channels: that output\'s channels; README.md, "ROCK for your detector '
             'and your data")')

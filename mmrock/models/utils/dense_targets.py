@@ -43,7 +43,8 @@ def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
     return out
 
 
-def masked_downsample(target: Tensor, valid: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+def masked_downsample(target: Tensor, valid: Tensor, size: Tuple[int,
+                                                                 int]) -> Tuple[Tensor, Tensor]:
     """Average ``target`` (B, C, H, W) over its valid pixels (``valid``: (B, 1, H, W) bool) within
     each cell of a ``size`` = (h, w) grid, so invalid pixels never enter the average (unlike
     nearest-neighbour or plain pooling).

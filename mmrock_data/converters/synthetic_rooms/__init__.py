@@ -41,6 +41,6 @@ from .scenes import SCENE_TYPES, sample_camera, sample_room, sample_view
 
 __all__ = [
     'TEMPLATES', 'make_thing', 'make_synthetic_nyuv2', 'ROOMS_VERSION', 'NYUv2MatWriter',
-    'default_names', 'write_normals_png', 'write_splits_mat', 'raw_depth', 'render',
-    'render_image', 'Camera', 'Part', 'Room', 'Thing', 'SCENE_TYPES', 'sample_camera', 'sample_room', 'sample_view'
+    'default_names', 'write_normals_png', 'write_splits_mat', 'raw_depth', 'render', 'render_image',
+    'Camera', 'Part', 'Room', 'Thing', 'SCENE_TYPES', 'sample_camera', 'sample_room', 'sample_view'
 ]

@@ -44,10 +44,14 @@ def _plan(num: int, seed: int, forced: Dict[int, Tuple[Room, Camera]]):
     return rooms
 
 
-def make_synthetic_nyuv2(out_dir, num: int, seed: int = 0, height: int = IMAGE_HW[0],
+def make_synthetic_nyuv2(out_dir,
+                         num: int,
+                         seed: int = 0,
+                         height: int = IMAGE_HW[0],
                          width: int = IMAGE_HW[1],
                          forced_layouts: Optional[Dict[int, Tuple[Room, Camera]]] = None,
-                         train_fraction: float = 0.55, val_fraction: float = 0.15,
+                         train_fraction: float = 0.55,
+                         val_fraction: float = 0.15,
                          progress: bool = True) -> dict:
     """Write a synthetic NYUv2 (official layout) of ``num`` images into ``out_dir``.
 
@@ -123,6 +127,14 @@ def make_synthetic_nyuv2(out_dir, num: int, seed: int = 0, height: int = IMAGE_H
     val_path = osp.join(out_dir, VAL_SPLIT_NAME)
     with open(val_path, 'w') as fh:
         fh.write(''.join(f'{name}\n' for name in val_scenes))
-    return {'mat': mat_path, 'splits': splits_path, 'normals': normals_root,
-            'val_split': val_path, 'scene_types': scene_types, 'scenes': scenes,
-            'train': train, 'test': test, 'val_scenes': val_scenes}
+    return {
+        'mat': mat_path,
+        'splits': splits_path,
+        'normals': normals_root,
+        'val_split': val_path,
+        'scene_types': scene_types,
+        'scenes': scenes,
+        'train': train,
+        'test': test,
+        'val_scenes': val_scenes
+    }

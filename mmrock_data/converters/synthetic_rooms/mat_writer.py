@@ -31,8 +31,13 @@ class NYUv2MatWriter:
     the string cell arrays and the MATLAB userblock header are written by ``close()``.
     """
 
-    def __init__(self, path, num: int, height: int, width: int,
-                 names: Optional[Sequence[str]] = None, compression: Optional[int] = 1) -> None:
+    def __init__(self,
+                 path,
+                 num: int,
+                 height: int,
+                 width: int,
+                 names: Optional[Sequence[str]] = None,
+                 compression: Optional[int] = 1) -> None:
         import h5py
         self.path, self.num = os.fspath(path), num
         self.names = list(default_names() if names is None else names)
@@ -41,15 +46,15 @@ class NYUv2MatWriter:
         self._f = h5py.File(self.path, 'w', userblock_size=512)
         kw = dict(compression='gzip', compression_opts=compression) if compression else {}
         self._ds = {}
-        for name, shape, dtype, mclass in (
-                ('images', (num, 3, width, height), np.uint8, 'uint8'),
-                ('depths', (num, width, height), np.float32, 'single'),
-                ('rawDepths', (num, width, height), np.float32, 'single'),
-                ('labels', (num, width, height), np.uint16, 'uint16'),
-                ('instances', (num, width, height), np.uint8, 'uint8')):
-            chunks = (1,) + shape[1:] if num else None
-            ds = self._f.create_dataset(name, shape, dtype, chunks=chunks,
-                                        shuffle=bool(kw) and dtype != np.uint8, **kw)
+        for name, shape, dtype, mclass in (('images', (num, 3, width, height), np.uint8, 'uint8'),
+                                           ('depths', (num, width, height), np.float32, 'single'),
+                                           ('rawDepths', (num, width, height), np.float32,
+                                            'single'), ('labels', (num, width, height), np.uint16,
+                                                        'uint16'),
+                                           ('instances', (num, width, height), np.uint8, 'uint8')):
+            chunks = (1, ) + shape[1:] if num else None
+            ds = self._f.create_dataset(
+                name, shape, dtype, chunks=chunks, shuffle=bool(kw) and dtype != np.uint8, **kw)
             ds.attrs['MATLAB_class'] = np.bytes_(mclass)
             self._ds[name] = ds
         self._refs = self._f.create_group('#refs#')
@@ -112,9 +117,12 @@ def write_splits_mat(path, train: Sequence[int], test: Sequence[int]) -> None:
     that readers can index with them as loaded."""
     import scipy.io
     train, test = np.asarray(train, np.int64) + 1, np.asarray(test, np.int64) + 1
-    dtype = np.uint16 if max(train.max(initial=0), test.max(initial=0)) < 2 ** 16 else np.uint32
-    scipy.io.savemat(os.fspath(path), {'trainNdxs': train.astype(dtype).reshape(-1, 1),
-                                       'testNdxs': test.astype(dtype).reshape(-1, 1)})
+    dtype = np.uint16 if max(train.max(initial=0), test.max(initial=0)) < 2**16 else np.uint32
+    scipy.io.savemat(
+        os.fspath(path), {
+            'trainNdxs': train.astype(dtype).reshape(-1, 1),
+            'testNdxs': test.astype(dtype).reshape(-1, 1)
+        })
 
 
 def write_normals_png(root, index: int, normals: np.ndarray, mask: np.ndarray) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ...nyuv2_meta import IMAGE_HW
 from ..nyuv2_mat import kinect_intrinsics
-from .catalogue import pick, make_thing
+from .catalogue import make_thing, pick
 from .scene import Camera, Thing
 
 
@@ -91,7 +91,13 @@ class Planner:
         h, w = IMAGE_HW
         return z > 0.7 and 0.04 * w < u < 0.96 * w and 0.04 * h < v < 0.96 * h
 
-    def _try(self, cls, poses, tries=40, ignore=None, floor=True, z=0.,
+    def _try(self,
+             cls,
+             poses,
+             tries=40,
+             ignore=None,
+             floor=True,
+             z=0.,
              **variant) -> Optional[Thing]:
         thing = make_thing(cls, self.rng, z=z, **variant)
         for _ in range(tries):
@@ -117,6 +123,7 @@ class Planner:
             if side == 'far':
                 return s, d - off, 0.
             return (off, s, math.pi / 2) if side == 'left' else (w - off, s, -math.pi / 2)
+
         thing = self._try(cls, poses, floor=z <= 0, z=z, **variant)
         if thing is None and required:
             raise Retry(cls)
@@ -138,6 +145,7 @@ class Planner:
             else:
                 yaw = self.rng.integers(4) * math.pi / 2 + self.rng.uniform(-0.2, 0.2)
             return x, y, yaw
+
         thing = self._try(cls, poses, floor=floor, **variant)
         if thing is None and required:
             raise Retry(cls)
@@ -153,31 +161,39 @@ class Planner:
             for c in range(cols):
                 x = (c + 0.5) * w / cols + self.rng.uniform(-0.05, 0.05)
                 y = y0 + (r + 0.5) * (y1 - y0) / rows + self.rng.uniform(-0.05, 0.05)
-                thing = self._try(cls, lambda t: (x, y, self.rng.uniform(-0.05, 0.05)), tries=1,
-                                  **variant)
+                thing = self._try(
+                    cls, lambda t: (x, y, self.rng.uniform(-0.05, 0.05)), tries=1, **variant)
                 if thing is not None:
                     out.append(thing)
         return out
 
     def beside(self, cls, parent: Thing, side: int, **variant):
+
         def poses(t):
             lx = side * (parent.hx + t.hx + self.rng.uniform(0.03, 0.15))
             x, y, _ = parent.to_world(lx, parent.hy - t.hy)
             return x, y, parent.yaw
+
         return self._try(cls, poses, tries=3, **variant)
 
     def around(self, cls, parent: Thing, sides=('front', 'back', 'left', 'right'), **variant):
         """A thing (chair) next to one of ``parent``'s sides, facing its centre."""
+
         def poses(t):
             side = pick(self.rng, sides)
             gap = t.hy + self.rng.uniform(-0.1, 0.05)
-            lx = {'left': -parent.hx - gap, 'right': parent.hx + gap}.get(
-                side, self.rng.uniform(-parent.hx + t.hx, parent.hx - t.hx))
-            ly = {'front': -parent.hy - gap, 'back': parent.hy + gap}.get(
-                side, self.rng.uniform(-parent.hy / 2, parent.hy / 2))
+            lx = {
+                'left': -parent.hx - gap,
+                'right': parent.hx + gap
+            }.get(side, self.rng.uniform(-parent.hx + t.hx, parent.hx - t.hx))
+            ly = {
+                'front': -parent.hy - gap,
+                'back': parent.hy + gap
+            }.get(side, self.rng.uniform(-parent.hy / 2, parent.hy / 2))
             x, y, _ = parent.to_world(lx, ly)
             yaw = math.atan2(-(parent.x - x), (parent.y - y)) + math.pi
             return x, y, yaw + self.rng.uniform(-0.3, 0.3)
+
         return self._try(cls, poses, tries=12, ignore=parent, **variant)
 
     def on(self, cls, parent: Optional[Thing], region='any', max_yaw=0.35, **variant):

@@ -33,7 +33,10 @@ def _rays(height: int, width: int) -> np.ndarray:
     return rays
 
 
-def render(room: Room, camera: Camera, height: int = IMAGE_HW[0], width: int = IMAGE_HW[1],
+def render(room: Room,
+           camera: Camera,
+           height: int = IMAGE_HW[0],
+           width: int = IMAGE_HW[1],
            rng: Optional[np.random.Generator] = None) -> Dict[str, np.ndarray]:
     """Ray-cast a room.
 
@@ -62,11 +65,12 @@ def render(room: Room, camera: Camera, height: int = IMAGE_HW[0], width: int = I
     dsel = np.take_along_axis(dirs, axis[..., None], -1)[..., 0]
     positive = dsel > 0
     part = np.select([axis == 2, axis == 0, axis == 1],
-                     [np.where(positive, 1, 0), np.where(positive, 3, 2),
+                     [np.where(positive, 1, 0),
+                      np.where(positive, 3, 2),
                       np.where(positive, 4, 5)]).astype(np.int32)
     normals = np.zeros((height, width, 3), np.float32)
-    np.put_along_axis(normals, axis[..., None], np.where(positive, -1., 1.)[..., None]
-                      .astype(np.float32), -1)
+    np.put_along_axis(normals, axis[..., None],
+                      np.where(positive, -1., 1.)[..., None].astype(np.float32), -1)
 
     colors = [room.floor_color, room.ceiling_color] + [room.wall_color] * 4
     textures = [room.floor_texture, 'plain'] + [room.wall_texture] * 4
@@ -92,8 +96,14 @@ def render(room: Room, camera: Camera, height: int = IMAGE_HW[0], width: int = I
     normals_cam = normals @ rot  # world -> camera: n_c = R^T n_w
     rgb = _shade(room, origin, dirs, depth, normals, part, np.asarray(colors, np.float32),
                  np.asarray([_TEX[t] for t in textures]), rng)
-    return {'rgb': rgb, 'depth': depth, 'normals': normals_cam.astype(np.float32),
-            'labels': lut_label[part], 'instances': lut_inst[part], 'part': part}
+    return {
+        'rgb': rgb,
+        'depth': depth,
+        'normals': normals_cam.astype(np.float32),
+        'labels': lut_label[part],
+        'instances': lut_inst[part],
+        'part': part
+    }
 
 
 def _renumber(labels: np.ndarray, instances: np.ndarray, part: np.ndarray) -> np.ndarray:
@@ -115,8 +125,9 @@ def _cast_box(center, half, yaw, origin, rot, intr, dirs, depth, normals, part, 
     c, s = math.cos(yaw), math.sin(yaw)
     corners = np.array([[sx * half[0], sy * half[1], sz * half[2]] for sx in (-1, 1)
                         for sy in (-1, 1) for sz in (-1, 1)])
-    corners = np.stack([c * corners[:, 0] - s * corners[:, 1],
-                        s * corners[:, 0] + c * corners[:, 1], corners[:, 2]], 1) + center
+    corners = np.stack([
+        c * corners[:, 0] - s * corners[:, 1], s * corners[:, 0] + c * corners[:, 1], corners[:, 2]
+    ], 1) + center
     pc = (corners - origin) @ rot.astype(np.float64)
     if np.all(pc[:, 2] <= 0.05):
         return
@@ -160,8 +171,8 @@ def _cast_box(center, half, yaw, origin, rot, intr, dirs, depth, normals, part, 
 
 def _shade(room, origin, dirs, depth, normals, part, colors, tex, rng) -> np.ndarray:
     rw, rd, rh = room.size
-    light = np.asarray(room.light if room.light is not None else (rw / 2, rd / 2, rh - 0.15),
-                       np.float32)
+    light = np.asarray(
+        room.light if room.light is not None else (rw / 2, rd / 2, rh - 0.15), np.float32)
     pts = origin.astype(np.float32) + dirs * depth[..., None]
     to_light = light - pts
     dist2 = np.einsum('hwc,hwc->hw', to_light, to_light)
@@ -186,8 +197,9 @@ def _shade(room, origin, dirs, depth, normals, part, colors, tex, rng) -> np.nda
     if m.any():
         s = x[m] + y[m]
         base = base.copy()
-        base[m] = 128 + 100 * np.stack([np.sin(7 * s + 1), np.sin(9 * z[m] + 2),
-                                        np.sin(5 * (s + z[m]))], -1)
+        base[m] = 128 + 100 * np.stack(
+            [np.sin(7 * s + 1), np.sin(9 * z[m] + 2),
+             np.sin(5 * (s + z[m]))], -1)
         shade[m] = 1.
     m = t == _TEX['emissive']
     shade[m] = 1.
@@ -199,7 +211,9 @@ def _shade(room, origin, dirs, depth, normals, part, colors, tex, rng) -> np.nda
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
-def raw_depth(depth: np.ndarray, part: np.ndarray, rng: np.random.Generator,
+def raw_depth(depth: np.ndarray,
+              part: np.ndarray,
+              rng: np.random.Generator,
               screen_parts: Sequence[int] = ()) -> np.ndarray:
     """Kinect-like raw depth: 0 at depth discontinuities (1-2 px shadows), in a few random
     blobs and, sometimes, on screens."""
@@ -214,7 +228,7 @@ def raw_depth(depth: np.ndarray, part: np.ndarray, rng: np.random.Generator,
     for _ in range(int(rng.integers(0, 3))):
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
         ry, rx = rng.uniform(0.02, 0.08) * h, rng.uniform(0.02, 0.08) * w
-        raw[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1] = 0
+        raw[((yy - cy) / ry)**2 + ((xx - cx) / rx)**2 < 1] = 0
     if len(screen_parts) and rng.random() < 0.5:
         raw[np.isin(part, screen_parts)] = 0
     return raw

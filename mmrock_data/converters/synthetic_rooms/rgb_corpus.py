@@ -22,8 +22,13 @@ ANNOTATION_FILE = 'annotations.json'
 IMAGE_DIR = 'images'
 
 
-def make_rgb_corpus(out_dir, num: int, seed: int, height: int = 240, width: int = 320,
-                    overwrite: bool = False, progress: bool = True) -> dict:
+def make_rgb_corpus(out_dir,
+                    num: int,
+                    seed: int,
+                    height: int = 240,
+                    width: int = 320,
+                    overwrite: bool = False,
+                    progress: bool = True) -> dict:
     """Render ``num`` synthetic room images and write them with their boxes.
 
     Writes ``out_dir/images/NNNNNN.png`` (H, W, 3 RGB) and ``out_dir/annotations.json`` (COCO:
@@ -52,18 +57,23 @@ def make_rgb_corpus(out_dir, num: int, seed: int, height: int = 240, width: int 
                 name = f'{i:06d}.png'
                 save_png(osp.join(tmp, IMAGE_DIR, name), img['rgb'])
                 images.append(dict(id=i, file_name=name, height=height, width=width))
-                for category, _, box in instance_boxes(img['labels'], img['instances'],
-                                                       class_ids):
-                    annotations.append(dict(id=len(annotations) + 1, image_id=i,
-                                            category_id=category, bbox=box,
-                                            area=box[2] * box[3], iscrowd=0))
+                for category, _, box in instance_boxes(img['labels'], img['instances'], class_ids):
+                    annotations.append(
+                        dict(
+                            id=len(annotations) + 1,
+                            image_id=i,
+                            category_id=category,
+                            bbox=box,
+                            area=box[2] * box[3],
+                            iscrowd=0))
                 bar.update(1)
         bar.close()
-        coco = dict(info=dict(description=f'synthetic rooms, RGB and boxes only (seed {seed})'),
-                    images=sorted(images, key=lambda im: im['id']), annotations=annotations,
-                    categories=[dict(id=k + 1, name=name)
-                                for k, name in enumerate(DETECTION_CLASSES)])
+        coco = dict(
+            info=dict(description=f'synthetic rooms, RGB and boxes only (seed {seed})'),
+            images=sorted(images, key=lambda im: im['id']),
+            annotations=annotations,
+            categories=[dict(id=k + 1, name=name) for k, name in enumerate(DETECTION_CLASSES)])
         with open(osp.join(tmp, ANNOTATION_FILE), 'w') as f:
             json.dump(coco, f)
-    return dict(images=len(images), boxes=len(annotations),
-                annotations=os.path.join(out, ANNOTATION_FILE))
+    return dict(
+        images=len(images), boxes=len(annotations), annotations=os.path.join(out, ANNOTATION_FILE))

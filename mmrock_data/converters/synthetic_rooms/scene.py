@@ -34,7 +34,7 @@ class Thing:
     hy: float
     height: float
     top: Optional[Tuple[float, float, float, float, float]] = None
-    clearance: float = 0.   # free floor kept in front (doors)
+    clearance: float = 0.  # free floor kept in front (doors)
     x: float = 0.
     y: float = 0.
     z: float = 0.

@@ -19,24 +19,27 @@ SCENE_TYPES = SCENE_CLASSES
 # finish -> (wall colours, [(floor colour, floor texture)], wall texture, ceiling height range)
 FINISHES = {
     'home': ([(205, 190, 170), (180, 195, 215), (215, 205, 180), (220, 210, 190),
-              (200, 210, 195)],
-             [((150, 105, 65), 'wood'), ((140, 120, 110), 'fabric'), ((130, 90, 60), 'wood')],
-             'plain', (2.5, 3.0)),
-    'wet': ([(215, 225, 230), (230, 230, 225)], [((200, 200, 195), 'tiles')], 'tiles',
-            (2.4, 2.8)),
-    'kitchen': ([(235, 225, 200), (220, 230, 220), (230, 230, 225)],
-                [((180, 170, 150), 'tiles'), ((200, 200, 195), 'tiles'), ((150, 105, 65), 'wood')],
-                'plain', (2.4, 2.9)),
-    'commercial': ([(225, 225, 225), (210, 215, 220), (230, 228, 220)],
-                   [((100, 105, 115), 'fabric'), ((150, 140, 130), 'fabric'),
-                    ((175, 175, 170), 'tiles')], 'plain', (2.6, 3.2)),
-    'utility': ([(200, 200, 195), (185, 185, 180), (215, 215, 210)],
-                [((135, 135, 130), 'plain'), ((120, 115, 105), 'plain')], 'plain', (2.25, 2.5)),
+              (200, 210, 195)], [((150, 105, 65), 'wood'), ((140, 120, 110), 'fabric'),
+                                 ((130, 90, 60), 'wood')], 'plain', (2.5, 3.0)),
+    'wet': ([(215, 225, 230), (230, 230, 225)], [((200, 200, 195), 'tiles')], 'tiles', (2.4, 2.8)),
+    'kitchen': ([(235, 225, 200), (220, 230, 220),
+                 (230, 230, 225)], [((180, 170, 150), 'tiles'), ((200, 200, 195), 'tiles'),
+                                    ((150, 105, 65), 'wood')], 'plain', (2.4, 2.9)),
+    'commercial': ([(225, 225, 225), (210, 215, 220),
+                    (230, 228, 220)], [((100, 105, 115), 'fabric'), ((150, 140, 130), 'fabric'),
+                                       ((175, 175, 170), 'tiles')], 'plain', (2.6, 3.2)),
+    'utility':
+    ([(200, 200, 195), (185, 185, 180),
+      (215, 215, 210)], [((135, 135, 130), 'plain'),
+                         ((120, 115, 105), 'plain')], 'plain', (2.25, 2.5)),
 }
 # size class -> (width range, depth range), metres
-SIZES = {'small': ((2.6, 3.6), (3.0, 4.2)), 'medium': ((3.4, 5.0), (3.8, 5.5)),
-         'large': ((4.8, 6.5), (5.0, 7.0)), 'shallow': ((3.6, 5.5), (2.7, 3.4))}
-
+SIZES = {
+    'small': ((2.6, 3.6), (3.0, 4.2)),
+    'medium': ((3.4, 5.0), (3.8, 5.5)),
+    'large': ((4.8, 6.5), (5.0, 7.0)),
+    'shallow': ((3.6, 5.5), (2.7, 3.4))
+}
 
 # ----------------------------------------------------------------------------------------------
 # furniture groups
@@ -76,12 +79,11 @@ def _desk_station(p: Planner, monitors=1, lamp=0., chair=0.8, required=False, de
     if p.chance(lamp):
         p.on('lamp', desk)
     if p.chance(chair):
-        p.around('chair', desk, sides=('front',))
+        p.around('chair', desk, sides=('front', ))
     return desk
 
 
-def _table_set(p: Planner, chairs: Tuple[int, int], variant='dining', required=False,
-               books=0.):
+def _table_set(p: Planner, chairs: Tuple[int, int], variant='dining', required=False, books=0.):
     table = p.free('table', required=required, face_camera=False, variant=variant)
     if table is None:
         return None
@@ -105,19 +107,19 @@ def _counter_sink(p: Planner, required=False, sink=1.):
 def _some(p: Planner, n: Tuple[int, int], place, *args, required=False, **kw):
     """``place(*args, **kw)`` a random number of times in [n[0], n[1]), the first ``n[0]``
     ``required``. Returns the things placed."""
-    things = [place(*args, required=required and k < n[0], **kw)
-              for k in range(int(p.rng.integers(*n)))]
+    things = [
+        place(*args, required=required and k < n[0], **kw) for k in range(int(p.rng.integers(*n)))
+    ]
     return [t for t in things if t is not None]
 
 
-def _extras(p: Planner, door=0., box=0., bin=0., chair=0., plant=0., picture=0., window=0.,
-            rug=0.):
+def _extras(p: Planner, door=0., box=0., bin=0., chair=0., plant=0., picture=0., window=0., rug=0.):
     if p.chance(rug):
         p.free('rug', floor=False, face_camera=False)
     if p.chance(door):
         p.wall('door')
     for k in range(3):
-        if p.chance(box * 0.6 ** k):
+        if p.chance(box * 0.6**k):
             p.free('box', face_camera=False)
     if p.chance(bin):
         p.free('garbage bin')
@@ -196,13 +198,13 @@ def _cafe(p: Planner):
 
 
 def _classroom(p: Planner):
-    p.wall('panel', walls=('far',), z=p.rng.uniform(0.8, 0.95), variant='board')
+    p.wall('panel', walls=('far', ), z=p.rng.uniform(0.8, 0.95), variant='board')
     desks = p.grid('desk', int(p.rng.integers(2, 4)), int(p.rng.integers(3, 5)), variant='school')
     if len(desks) < 2:
         raise Retry('desk')
     for desk in desks:
         if p.chance(0.85):
-            p.around('chair', desk, sides=('front',))
+            p.around('chair', desk, sides=('front', ))
     _extras(p, door=0.5, bin=0.5, window=0.3)
 
 
@@ -275,10 +277,9 @@ def _foyer(p: Planner):
 
 def _furniture_store(p: Planner):
     p.free('sofa', required=True, face_camera=False)
-    for cls, variant, prob in (('sofa', 'armchair', 0.6), ('sofa', 'sofa', 0.4),
-                               ('bed', None, 0.4), ('table', 'dining', 0.6),
-                               ('table', 'coffee', 0.5), ('lamp', 'floor', 0.6),
-                               ('dresser', None, 0.4), ('chair', None, 0.6),
+    for cls, variant, prob in (('sofa', 'armchair', 0.6), ('sofa', 'sofa', 0.4), ('bed', None, 0.4),
+                               ('table', 'dining', 0.6), ('table', 'coffee', 0.5),
+                               ('lamp', 'floor', 0.6), ('dresser', None, 0.4), ('chair', None, 0.6),
                                ('chair', None, 0.4), ('lamp', 'floor', 0.3)):
         if p.chance(prob):
             p.free(cls, face_camera=False, **({'variant': variant} if variant else {}))
@@ -306,8 +307,7 @@ def _home_storage(p: Planner):
 
 
 def _indoor_balcony(p: Planner):
-    _some(p, (2, 4), p.wall, 'panel', walls=('far',), z=p.rng.uniform(0.8, 0.95),
-          variant='window')
+    _some(p, (2, 4), p.wall, 'panel', walls=('far', ), z=p.rng.uniform(0.8, 0.95), variant='window')
     _table_set(p, (1, 3), variant='small', required=True)
     _some(p, (1, 4), p.wall, 'plant')
     if p.chance(0.3):
@@ -352,8 +352,7 @@ def _living_room(p: Planner):
         p.free('sofa', variant='armchair')
     if p.chance(0.4):
         p.wall('bookshelf')
-    _extras(p, door=0.5, box=0.3, bin=0.2, chair=0.3, plant=0.4, picture=0.5, window=0.3,
-            rug=0.4)
+    _extras(p, door=0.5, box=0.3, bin=0.2, chair=0.3, plant=0.4, picture=0.5, window=0.3, rug=0.4)
 
 
 def _office(p: Planner):
@@ -451,36 +450,35 @@ def _study_room(p: Planner):
 
 # scene type -> (recipe, size class, finishes)
 RECIPES = {
-    'basement': (_basement, 'medium', ('utility',)),
-    'bathroom': (_bathroom, 'small', ('wet',)),
-    'bedroom': (_bedroom, 'medium', ('home',)),
+    'basement': (_basement, 'medium', ('utility', )),
+    'bathroom': (_bathroom, 'small', ('wet', )),
+    'bedroom': (_bedroom, 'medium', ('home', )),
     'bookstore': (_bookstore, 'large', ('commercial', 'home')),
     'cafe': (_cafe, 'large', ('commercial', 'kitchen')),
-    'classroom': (_classroom, 'large', ('commercial',)),
-    'computer_lab': (_computer_lab, 'large', ('commercial',)),
-    'conference_room': (_conference_room, 'medium', ('commercial',)),
+    'classroom': (_classroom, 'large', ('commercial', )),
+    'computer_lab': (_computer_lab, 'large', ('commercial', )),
+    'conference_room': (_conference_room, 'medium', ('commercial', )),
     'dinette': (_dinette, 'small', ('kitchen', 'home')),
-    'dining_room': (_dining_room, 'medium', ('home',)),
+    'dining_room': (_dining_room, 'medium', ('home', )),
     'exercise_room': (_exercise_room, 'medium', ('home', 'utility', 'commercial')),
-    'foyer': (_foyer, 'small', ('home',)),
-    'furniture_store': (_furniture_store, 'large', ('commercial',)),
-    'home_office': (_home_office, 'medium', ('home',)),
+    'foyer': (_foyer, 'small', ('home', )),
+    'furniture_store': (_furniture_store, 'large', ('commercial', )),
+    'home_office': (_home_office, 'medium', ('home', )),
     'home_storage': (_home_storage, 'small', ('home', 'utility')),
-    'indoor_balcony': (_indoor_balcony, 'shallow', ('home',)),
-    'kitchen': (_kitchen, 'medium', ('kitchen',)),
+    'indoor_balcony': (_indoor_balcony, 'shallow', ('home', )),
+    'kitchen': (_kitchen, 'medium', ('kitchen', )),
     'laundry_room': (_laundry_room, 'small', ('wet', 'utility')),
-    'living_room': (_living_room, 'medium', ('home',)),
-    'office': (_office, 'medium', ('commercial',)),
+    'living_room': (_living_room, 'medium', ('home', )),
+    'office': (_office, 'medium', ('commercial', )),
     'office_kitchen': (_office_kitchen, 'medium', ('commercial', 'kitchen')),
-    'playroom': (_playroom, 'medium', ('home',)),
+    'playroom': (_playroom, 'medium', ('home', )),
     'printer_room': (_printer_room, 'small', ('commercial', 'utility')),
-    'reception_room': (_reception_room, 'medium', ('commercial',)),
-    'student_lounge': (_student_lounge, 'large', ('commercial',)),
-    'study': (_study, 'medium', ('home',)),
-    'study_room': (_study_room, 'medium', ('commercial',)),
+    'reception_room': (_reception_room, 'medium', ('commercial', )),
+    'student_lounge': (_student_lounge, 'large', ('commercial', )),
+    'study': (_study, 'medium', ('home', )),
+    'study_room': (_study_room, 'medium', ('commercial', )),
 }
 assert tuple(RECIPES) == SCENE_TYPES
-
 
 # ----------------------------------------------------------------------------------------------
 # rooms and viewpoints
@@ -490,7 +488,8 @@ def sample_camera(rng: np.random.Generator, size: Sequence[float]) -> Camera:
     """A camera near the south wall of a room of ``size`` (W, D, H), looking north-ish."""
     w, _, _ = size
     return Camera((w / 2 + rng.uniform(-0.4, 0.4), rng.uniform(0.25, 0.6), rng.uniform(1.2, 1.6)),
-                  yaw=rng.uniform(-0.26, 0.26), pitch=rng.uniform(-0.44, -0.17),
+                  yaw=rng.uniform(-0.26, 0.26),
+                  pitch=rng.uniform(-0.44, -0.17),
                   roll=rng.uniform(-0.035, 0.035))
 
 
@@ -498,15 +497,16 @@ def sample_view(rng: np.random.Generator, room: Room, camera: Camera) -> Camera:
     """Another viewpoint of the same room, near ``camera``."""
     w, d, h = room.size
     x, y, z = camera.position
-    return Camera((float(np.clip(x + rng.uniform(-0.35, 0.35), 0.3, w - 0.3)),
-                   float(np.clip(y + rng.uniform(-0.15, 0.15), 0.2, 0.8)),
+    return Camera((float(np.clip(x + rng.uniform(-0.35, 0.35), 0.3,
+                                 w - 0.3)), float(np.clip(y + rng.uniform(-0.15, 0.15), 0.2, 0.8)),
                    float(np.clip(z + rng.uniform(-0.1, 0.1), 1.15, 1.65))),
                   yaw=camera.yaw + rng.uniform(-0.17, 0.17),
                   pitch=float(np.clip(camera.pitch + rng.uniform(-0.07, 0.07), -0.5, -0.12)),
                   roll=rng.uniform(-0.035, 0.035))
 
 
-def sample_room(rng: np.random.Generator, scene_type: Optional[str] = None,
+def sample_room(rng: np.random.Generator,
+                scene_type: Optional[str] = None,
                 occluder_prob: float = 0.35) -> Tuple[Room, Camera]:
     """A furnished room of ``scene_type`` (random among SCENE_TYPES) and a camera that sees it."""
     scene_type = scene_type or pick(rng, SCENE_TYPES)

@@ -10,7 +10,8 @@ from torch import Tensor
 REIMPLEMENTATION_SCALES = (0.07, 0.15, 0.30, 0.45, 0.60, 0.75, 0.90, 1.05)
 
 
-def per_side_anchor_generator(square: Mapping, input_size: Tuple[int, int],
+def per_side_anchor_generator(square: Mapping,
+                              input_size: Tuple[int, int],
                               scales: Sequence[float] = REIMPLEMENTATION_SCALES) -> dict:
     """The ``anchor_generator`` config replacing ``square`` (an SSD head's default
     ``SSDAnchorGenerator`` config) by :class:`PerSideSSDAnchorGenerator` on ``input_size``
@@ -21,8 +22,13 @@ def per_side_anchor_generator(square: Mapping, input_size: Tuple[int, int],
         model = dict(bbox_head=dict(anchor_generator=per_side_anchor_generator(
             _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))
     """
-    return dict(_delete_=True, type='PerSideSSDAnchorGenerator', strides=square['strides'],
-                ratios=square['ratios'], scales=list(scales), input_size=tuple(input_size))
+    return dict(
+        _delete_=True,
+        type='PerSideSSDAnchorGenerator',
+        strides=square['strides'],
+        ratios=square['ratios'],
+        scales=list(scales),
+        input_size=tuple(input_size))
 
 
 @TASK_UTILS.register_module()
@@ -46,9 +52,13 @@ class PerSideSSDAnchorGenerator(SSDAnchorGenerator):
         input_size (tuple[int, int]): (W, H) of the network input, e.g. (640, 480).
     """
 
-    def __init__(self, strides: Sequence[Tuple[float, float]], ratios: Sequence[Sequence[float]],
-                 scales: Sequence[float], input_size: Tuple[int, int],
-                 scale_major: bool = False, use_box_type: bool = False) -> None:
+    def __init__(self,
+                 strides: Sequence[Tuple[float, float]],
+                 ratios: Sequence[Sequence[float]],
+                 scales: Sequence[float],
+                 input_size: Tuple[int, int],
+                 scale_major: bool = False,
+                 use_box_type: bool = False) -> None:
         if len(scales) != len(strides) + 1:
             raise ValueError(f'PerSideSSDAnchorGenerator needs num_levels + 1 = '
                              f'{len(strides) + 1} scales, got {len(scales)}')
@@ -70,8 +80,8 @@ class PerSideSSDAnchorGenerator(SSDAnchorGenerator):
         stretched = []
         for anchors in super().gen_base_anchors():
             cx, cy = (anchors[:, 0] + anchors[:, 2]) / 2, (anchors[:, 1] + anchors[:, 3]) / 2
-            w = ((anchors[:, 2] - anchors[:, 0]) * self.input_w / self.input_h).clamp(
-                max=self.input_w)
+            w = ((anchors[:, 2] - anchors[:, 0]) * self.input_w /
+                 self.input_h).clamp(max=self.input_w)
             h = (anchors[:, 3] - anchors[:, 1]).clamp(max=self.input_h)
             stretched.append(torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1))
         return stretched
