@@ -38,7 +38,9 @@ setup(
         'Programming Language :: Python :: 3.11',
     ],
     packages=find_packages(include=['mmrock', 'mmrock.*', 'mmrock_data', 'mmrock_data.*']),
-    package_data={'mmrock': ['.mim/model-index.yml', '.mim/configs/**/*.py']},
+    package_data={
+        'mmrock': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.yml']
+    },
     include_package_data=False,
     python_requires='>=3.9,<3.12',
     # torch and mmcv are installed first, for the machine (README, "Install"), as for mmdet

@@ -96,3 +96,22 @@ def test_metadata_declares_dependencies(installed):
     assert set(meta['Requires-Python'].split(',')) == {'>=3.9', '<3.12'}
     assert meta['License'] == 'Apache License 2.0'
     assert any(p.name == 'LICENSE' for p in dist_info.rglob('LICENSE'))
+
+
+def test_installed_model_index_lists_every_config(installed):
+    """What ``mim search mmrock`` reads: the installed ``.mim/model-index.yml``, its metafiles,
+    one entry per config of configs/rock/ (each shipped), and no weights claimed."""
+    import yaml
+    _, site = installed
+    mim = site / 'mmrock' / '.mim'
+    index = yaml.safe_load((mim / 'model-index.yml').read_text())
+    models = [
+        m for path in index['Import'] for m in yaml.safe_load((mim / path).read_text())['Models']
+    ]
+    assert sorted(m['Name'] for m in models) == sorted(
+        p.stem for p in (REPO / 'configs' / 'rock').glob('*.py'))
+    for model in models:
+        assert model['Config'] == f"configs/rock/{model['Name']}.py"
+        assert (mim / model['Config']).is_file(), model['Config']
+        assert model['In Collection'] == 'ROCK' and 'Weights' not in model
+        assert model['Metadata']['Training Data'] in ('NYUv2', 'Synthetic NYUv2 rooms', 'COCO')
