@@ -67,6 +67,25 @@ def test_normal_loss_is_one_minus_cosine():
     torch.testing.assert_close(loss(p, t, w, w.sum()), torch.tensor(1.0))  # (0 + 2) / 2
 
 
+@pytest.mark.parametrize('loss_type', ['BerHuLoss', 'NormalCosineLoss'])
+def test_losses_take_mmdets_arguments(loss_type):
+    """weight, avg_factor and reduction_override optional, as in mmdet's losses."""
+    loss = MODELS.build(dict(type=loss_type, loss_weight=2.0))
+    pred = torch.tensor([[0., 0., 2.], [0., 1., 1.]]).T.reshape(1, 3, 1, 2)
+    target = torch.tensor([0., 0., 1.]).view(1, 3, 1, 1).repeat(1, 1, 1, 2)
+    if loss_type == 'BerHuLoss':  # |errors| (channel, pixel) 0 or 1: c = 0.2, 1 -> 1.04 / 0.4
+        per_pixel = torch.tensor([[[0., 0.]], [[0., 1.]], [[1., 0.]]]).unsqueeze(0) * 2.6
+    else:  # cos 1 | 1 / sqrt(2)
+        per_pixel = torch.tensor([0., 1 - 2**-0.5]).view(1, 1, 1, 2)
+    torch.testing.assert_close(loss(pred, target), 2.0 * per_pixel.mean())
+    torch.testing.assert_close(loss(pred, target, reduction_override='sum'), 2.0 * per_pixel.sum())
+    torch.testing.assert_close(loss(pred, target, reduction_override='none'), 2.0 * per_pixel)
+    weight = torch.tensor([1., 0.]).view(1, 1, 1, 2)
+    masked = (per_pixel * weight).sum() / 1.
+    torch.testing.assert_close(
+        loss(pred, target, weight=weight, avg_factor=1.), 2.0 * masked, rtol=1e-6, atol=1e-6)
+
+
 def test_scene_loss_is_weighted_cross_entropy():
     head = MODELS.build(dict(type='SceneHead', num_classes=27))
     maps = torch.randn(2, 27, 3, 3)
