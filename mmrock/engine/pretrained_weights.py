@@ -131,7 +131,9 @@ def checksum_problem(path: str, url: str) -> Optional[str]:
 
 def download(url: str, path: str, timeout: float = 60., progress: bool = True) -> None:
     """Download ``url`` to ``path`` through a temporary file of the same folder, renamed once
-    complete (concurrent processes never see a partial file)."""
+    complete (concurrent processes never see a partial file). Not
+    ``torch.hub.download_url_to_file``, which does the same but opens the URL without a
+    ``timeout``: a host that accepts the connection and sends nothing would hang the run."""
     from tqdm import tqdm
     os.makedirs(osp.dirname(path), exist_ok=True)
     with urllib.request.urlopen(url, timeout=timeout) as response:
