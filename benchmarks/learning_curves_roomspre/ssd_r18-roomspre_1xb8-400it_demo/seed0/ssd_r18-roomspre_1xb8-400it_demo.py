@@ -57,9 +57,7 @@ model = dict(
             2,
         ),
         frozen_stages=1,
-        init_cfg=dict(
-            checkpoint='benchmarks/pretrain/resnet18-w32_rooms.pth',
-            type='Pretrained'),
+        init_cfg=None,
         norm_cfg=dict(requires_grad=True, type='BN'),
         norm_eval=True,
         num_stages=4,
@@ -251,15 +249,15 @@ param_scheduler = [
     dict(
         begin=0,
         by_epoch=False,
-        end=8000,
+        end=16000,
         gamma=0.1,
         milestones=[
-            8000,
+            16000,
         ],
         type='MultiStepLR'),
 ]
 randomness = dict(seed=0)
-resume = False
+resume = True
 rooms_pretrained_backbone = dict(
     frozen_stages=1,
     init_cfg=dict(
@@ -333,7 +331,7 @@ test_pipeline = [
         ),
         type='PackMultiTaskInputs'),
 ]
-train_cfg = dict(max_iters=8000, type='IterBasedTrainLoop', val_interval=200)
+train_cfg = dict(max_iters=16000, type='IterBasedTrainLoop', val_interval=200)
 train_dataloader = dict(
     batch_size=8,
     dataset=dict(
