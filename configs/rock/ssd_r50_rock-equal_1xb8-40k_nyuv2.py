@@ -1,11 +1,9 @@
 # ROCK with every task weighted 1 (the paper's hand-tuned weights are scene 3, depth 3,
-# normals 30): the untuned baseline of the loss-balancing configs, which inherit it and let a
-# learned `loss_balancer` weigh the auxiliary losses (README, "Balancing the auxiliary losses").
+# normals 30): the untuned baseline of the loss-balancing configs, which set the same weights and
+# let a learned `loss_balancer` weigh the auxiliary losses (README, "Balancing the auxiliary
+# losses").
 _base_ = ['./ssd_r50_rock_nyuv2.py']
 
 model = dict(
-    rock=dict(
-        aux_heads=dict(
-            scene=dict(loss=dict(loss_weight=1.0)),
-            depth=dict(loss=dict(loss_weight=1.0)),
-            normals=dict(loss=dict(loss_weight=1.0)))))
+    rock=dict(aux_heads={t: dict(loss=dict(loss_weight=1.))
+                         for t in ('scene', 'depth', 'normals')}))

@@ -99,6 +99,24 @@ val_dataloader = dict(
 test_dataloader = dict(
     val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file='annotations/nyuv2_test.json'))
 
+# Test-time augmentation (tools/test.py --tta, with a model base's tta_model): each image and its
+# mirror image, after test_pipeline's load and resize. The labels are loaded after the flip, so
+# they stay as they are. A dataset with its own test pipeline keeps the last step and puts its
+# own first two in front (see synthetic-rooms_multitask.py).
+tta_pipeline = [
+    *test_pipeline[:2],
+    dict(
+        type='TestTimeAug',
+        transforms=[[dict(type='RandomFlip', prob=0.),
+                     dict(type='RandomFlip', prob=1.)], [test_pipeline[2]],
+                    [
+                        dict(
+                            type='PackMultiTaskInputs',
+                            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                       'scale_factor', 'flip', 'flip_direction'))
+                    ]])
+]
+
 val_evaluator = [
     # mmdet's CocoMetric, giving 0 mAP (not an empty result) to a model without detections
     dict(
