@@ -104,8 +104,9 @@ class MultiTaskExpand(Expand):
 
     Rewritten ``transform``: mmdet's keeps the sampled offsets local, so the
     dense maps could not follow. The canvas holds ``mean`` in the image, 0
-    (invalid) in depth and normals, ``seg_ignore_label`` in ``gt_seg_map``; the
-    zoom is w / canvas_w (~1 / r).
+    (invalid) in depth and normals, ``seg_ignore_label`` in ``gt_seg_map``
+    (None: the ``ignore_index`` that ``LoadAnnotations`` set, 255 by default);
+    the zoom is w / canvas_w (~1 / r).
     """
 
     def _sample(self, h: int, w: int) -> Optional[Tuple[int, int, int, int]]:
@@ -126,7 +127,10 @@ class MultiTaskExpand(Expand):
         if results.get('gt_masks') is not None:
             results['gt_masks'] = results['gt_masks'].expand(new_h, new_w, top, left)
         if results.get('gt_seg_map') is not None:
-            results['gt_seg_map'] = place(results['gt_seg_map'], canvas, self.seg_ignore_label)
+            fill = self.seg_ignore_label
+            if fill is None:  # mmdet's Expand cannot fill with None: the loaded ignore index
+                fill = results.get('ignore_index', 255)
+            results['gt_seg_map'] = place(results['gt_seg_map'], canvas, fill)
 
     @autocast_box_type()
     def transform(self, results: dict) -> dict:

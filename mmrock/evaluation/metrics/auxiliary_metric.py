@@ -56,6 +56,31 @@ def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
     return float(np.sum(recall_gain * precision))
 
 
+def _seg_confusion(sample: dict) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
+    """(C, flat indices, counts) of the sparse C x C confusion (ground truth x prediction) of a
+    sample's cells: ``gt_seg_grid`` (h, w) against the argmax of ``pred_seg_scores`` (C, h, w),
+    cells whose label is not a class (the ignore index) left out; None when either is absent."""
+    gt, scores = sample.get('gt_seg_grid'), sample.get('pred_seg_scores')
+    if gt is None or scores is None:
+        return None
+    num = scores.shape[0]
+    gt = gt.cpu().numpy().astype(np.int64).ravel()
+    pred = scores.argmax(0).cpu().numpy().astype(np.int64).ravel()
+    valid = (gt >= 0) & (gt < num)
+    pairs = np.bincount(gt[valid] * num + pred[valid], minlength=num * num)
+    cells = np.flatnonzero(pairs)
+    return num, cells, pairs[cells]
+
+
+def mean_iou(confusion: np.ndarray) -> float:
+    """Mean over classes of IoU = TP / (TP + FP + FN) of a C x C ``confusion`` (rows: ground
+    truth, columns: prediction), the classes absent from both left out (mmseg's mIoU); NaN when
+    every class is."""
+    tp = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(0) + confusion.sum(1) - tp
+    return float(np.mean(tp[union > 0] / union[union > 0])) if (union > 0).any() else float('nan')
+
+
 def _present_classes(sample: dict, num_classes: int) -> np.ndarray:
     """(K,) bool: the classes of the sample's boxes (crowd boxes included)."""
     present = np.zeros(num_classes, dtype=bool)
@@ -74,7 +99,12 @@ class AuxiliaryTaskMetric(BaseMetric):
     Also the class presence of :class:`~mmrock.models.heads.PresenceHead`
     (``pred_presence_scores`` (K,) against the classes of ``gt_instances``): ``presence_mAP``,
     the mean over classes present in some image of the average precision of ranking the images
-    by the class's score (:func:`average_precision`), in percent.
+    by the class's score (:func:`average_precision`), in percent. And the semantic classes of
+    :class:`~mmrock.models.heads.SegmentationHead` at its prediction grid (``pred_seg_scores``
+    (K + 1, h, w) against ``gt_seg_grid`` (h, w), the labels it brought to the same cells):
+    ``seg_mIoU``, the mean over the K + 1 classes (background included; a class neither in the
+    labels nor predicted left out) of IoU = TP / (TP + FP + FN), the counts pooled over the cells
+    of all images, ignored cells left out (:func:`mean_iou`), in percent.
 
     Reads ``gt_scene_label`` / ``pred_scene_scores`` (27), ``gt_depth`` /
     ``pred_depth`` (PixelData (1, H, W)), ``gt_normals`` / ``pred_normals``
@@ -185,6 +215,9 @@ class AuxiliaryTaskMetric(BaseMetric):
             if 'pred_presence_scores' in sample and 'gt_instances' in sample:
                 scores = sample['pred_presence_scores'].float().cpu().numpy()
                 result['presence'] = (scores, _present_classes(sample, len(scores)))
+            seg = _seg_confusion(sample)
+            if seg is not None:
+                result['seg'] = seg
             depth = _gt_and_pred(sample, 'depth')
             if depth is not None:
                 result['depth'] = self._depth_sums(*depth)
@@ -224,6 +257,14 @@ class AuxiliaryTaskMetric(BaseMetric):
             ]
             if aps:
                 metrics['presence_mAP'] = 100. * float(np.mean(aps))
+        seg = [r['seg'] for r in results if 'seg' in r]
+        if seg:
+            counts['seg'] = len(seg)
+            num = seg[0][0]
+            confusion = np.zeros(num * num, np.int64)
+            for _, cells, pairs in seg:
+                np.add.at(confusion, cells, pairs)
+            metrics['seg_mIoU'] = 100. * mean_iou(confusion.reshape(num, num))
         depth = [r['depth'] for r in results if 'depth' in r]
         if depth:
             counts['depth'] = len(depth)
