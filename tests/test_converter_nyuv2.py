@@ -15,7 +15,8 @@ from PIL import Image
 from scipy import ndimage
 
 from mmrock_data.converters.nyuv2_mat import (NYUv2ConversionError, NYUv2FormatError, convert_nyuv2,
-                                              decode_normals, kinect_intrinsics, normals_from_depth)
+                                              decode_rgb_normals, kinect_intrinsics,
+                                              normals_from_depth)
 from mmrock_data.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room, default_names,
                                                     make_synthetic_nyuv2, make_thing,
                                                     write_normals_png, write_splits_mat)
@@ -400,7 +401,7 @@ def test_normals_from_depth_when_asked(tmp_path):
     png = np.asarray(Image.open(tmp_path / 'out' / 'normals' / '0001.png'))
     mask = np.asarray(Image.open(tmp_path / 'out' / 'normal_masks' / '0001.png')) == 255
     assert mask.sum() == (h - 2) * (w - 2)
-    angle = np.degrees(np.arccos(np.clip(decode_normals(png)[mask] @ normal, -1, 1)))
+    angle = np.degrees(np.arccos(np.clip(decode_rgb_normals(png)[mask] @ normal, -1, 1)))
     assert angle.max() < 2.
     assert _load_json(tmp_path / 'out', 'test')['info']['normals'] == 'computed from depths'
     coco = _load_json(tmp_path / 'out', 'train')

@@ -136,8 +136,18 @@ def encode_normals(normals: np.ndarray, mask: Optional[np.ndarray] = None) -> np
     return v
 
 
-def decode_normals(png: np.ndarray) -> np.ndarray:
-    """Normals of an encoded PNG: n = 2 v / 255 - 1, renormalised (float32; zero stays ~zero)."""
+def decode_rgb_normals(png: np.ndarray) -> np.ndarray:
+    """Normals of an RGB normal PNG without mask, channels last (the inverse of
+    :func:`encode_normals`; ``mmrock.datasets.transforms.loading.decode_normals``
+    reads the RGBA code whose alpha is the mask and returns (3, H, W)).
+
+    Args:
+        png (np.ndarray): (H, W, 3) uint8, v = round((n + 1) / 2 * 255).
+
+    Returns:
+        np.ndarray: (H, W, 3) float32 unit normals n = 2 v / 255 - 1 renormalised; the zero vector
+        where that vector is shorter than 0.01 (the invalid code 128 of :func:`encode_normals`).
+    """
     n = png.astype(np.float32) * (2. / 255.) - 1.
     norm = np.linalg.norm(n, axis=-1, keepdims=True)
     return np.where(norm > 1e-2, n / np.maximum(norm, 1e-6), 0.).astype(np.float32)
