@@ -6,6 +6,14 @@ DETECTION_CLASSES = ('bathtub', 'bed', 'bookshelf', 'box', 'chair', 'counter', '
                      'dresser', 'garbage bin', 'lamp', 'monitor', 'night stand', 'pillow', 'sink',
                      'sofa', 'table', 'television', 'toilet')
 
+# The classes of the converter's semantic maps (seg/NNNN.png): the 19 detection classes (0..18),
+# then 'other' (19: any other labelled name) and 'background' (20: the room's structure, the names
+# of STRUCTURE_CLASSES); unlabelled pixels (label 0) are SEG_IGNORE_INDEX. A SegmentationHead
+# reads them with num_classes=20 (its background is class 20).
+SEG_CLASSES = DETECTION_CLASSES + ('other', 'background')
+STRUCTURE_CLASSES = ('wall', 'floor', 'ceiling')
+SEG_IGNORE_INDEX = 255
+
 # The 27 scene classes: the sorted unique values of `sceneTypes` in nyu_depth_v2_labeled.mat.
 # Fixed here so that a dataset holding only some scene types keeps the same ids.
 SCENE_CLASSES = ('basement', 'bathroom', 'bedroom', 'bookstore', 'cafe', 'classroom',

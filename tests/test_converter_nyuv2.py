@@ -168,7 +168,8 @@ def tiny(tmp_path_factory):
 def test_hand_built_boxes_scenes_and_splits(tiny):
     root, paths, counts = tiny
     out = root / 'out'
-    assert sorted(os.listdir(out)) == ['annotations', 'depth', 'images', 'normal_masks', 'normals']
+    assert sorted(
+        os.listdir(out)) == ['annotations', 'depth', 'images', 'normal_masks', 'normals', 'seg']
     assert counts == {
         'train': 2,
         'train_boxes': 6,
@@ -200,15 +201,35 @@ def test_hand_built_boxes_scenes_and_splits(tiny):
                 'scene_name': SCENES[i],
                 'depth_file': name,
                 'normal_file': name,
-                'normal_mask_file': name
+                'normal_mask_file': name,
+                'seg_map_file': name
             }
-            for sub in ('images', 'depth', 'normals', 'normal_masks'):
+            for sub in ('images', 'depth', 'normals', 'normal_masks', 'seg'):
                 assert (out / sub / name).is_file()
         for a in coco['annotations']:
             assert a['area'] == a['bbox'][2] * a['bbox'][3] and a['iscrowd'] == 0
             ann_ids.append(a['id'])
     assert len(set(ann_ids)) == len(ann_ids)
     assert sorted(os.listdir(out / 'images')) == [f'{i:04d}.png' for i in range(7)]
+
+
+def test_seg_maps_by_hand(tiny):
+    # detection classes -> 0..18, wall / floor / ceiling -> 20 (background), other names -> 19
+    # (other), unlabelled -> 255 (ignored)
+    root, _, _ = tiny
+    labels, _ = _hand_built_maps()
+    seg = {i: np.asarray(Image.open(root / 'out' / 'seg' / f'{i:04d}.png')) for i in range(7)}
+    assert seg[0].dtype == np.uint8 and (seg[0] == 255).all()  # nothing labelled
+    assert (seg[1] == 20).all()  # wall above, floor below
+    expected = np.full((H, W), 255)
+    expected[labels[2] == NAME_INDEX['chair']] = DETECTION_CLASSES.index('chair')
+    expected[labels[2] == NAME_INDEX['book']] = 19
+    np.testing.assert_array_equal(seg[2], expected)
+    expected = np.full((H, W), 255)
+    for name in ('bed', 'pillow', 'table'):
+        expected[labels[3] == NAME_INDEX[name]] = DETECTION_CLASSES.index(name)
+    np.testing.assert_array_equal(seg[3], expected)
+    assert seg[3][5, 1] == 13 and seg[3][6, 0] == 1  # a pillow on the bed
 
 
 def test_images_depth_and_normals_round_trip(tiny):

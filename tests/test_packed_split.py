@@ -53,7 +53,7 @@ def samples(dataset, seeds):
 def test_packed_loaders_give_the_png_arrays(packed):
     png_pipeline = [
         dict(type='LoadImageFromFile'),
-        dict(type='LoadMultiTaskAnnotations', with_bbox=True)
+        dict(type='LoadMultiTaskAnnotations', with_bbox=True, with_seg=True)
     ]
     for decode in (True, False):
         png_pipeline[1]['decode_dense'] = decode
@@ -65,13 +65,14 @@ def test_packed_loaders_give_the_png_arrays(packed):
         for i in range(len(png)):
             a, b = png[i], pack[i]
             assert set(a) == set(b) - {'pack_dir'}
-            for key in ('img', 'gt_depth', 'gt_normals', 'gt_bboxes_labels'):
+            for key in ('img', 'gt_depth', 'gt_normals', 'gt_bboxes_labels', 'gt_seg_map'):
                 if key in a:
                     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
                     assert a[key].dtype == b[key].dtype
             np.testing.assert_array_equal(a['gt_bboxes'].numpy(), b['gt_bboxes'].numpy())
             assert a['gt_scene_label'] == b['gt_scene_label']
     assert 'gt_depth' not in png[0] and 'gt_depth' in png[1]  # the dropped depth file
+    assert pack[0]['gt_seg_map'].shape == pack[0]['img'].shape[:2]  # the converter's seg maps
     np.testing.assert_array_equal(png[1]['gt_normals'], pack[1]['gt_normals'])  # no mask file
 
 

@@ -378,3 +378,38 @@ test_cfg = test_dataloader = test_evaluator = None
         '2 training iterations (4 samples): the dataset must give a seg map (seg_map_path, '
         'LoadAnnotations with_seg=True) or instance masks'), message
     assert 'allow_missing=True' in message and 'Traceback' not in proc.stderr.splitlines()[-1]
+
+
+def test_synthetic_rooms_carry_seg_maps(tiny_raw, tiny_nyuv2):
+    """The generator's .mat holds the per-pixel ``labels``; the converter writes them as seg maps
+    (19 detection classes, 19 other, 20 background, 255 unlabelled) that the boxes agree with, and
+    MultiTaskCocoDataset gives them to LoadAnnotations(with_seg=True)."""
+    import h5py
+    from mmdet.registry import DATASETS
+    from PIL import Image
+    with h5py.File(tiny_raw / 'nyu_depth_v2_labeled.mat', 'r') as f:
+        assert f['labels'].shape == f['depths'].shape and f['labels'].dtype == np.uint16
+    ann = json.loads((tiny_nyuv2 / 'annotations' / 'nyuv2_train.json').read_text())
+    seen = set()
+    for image in ann['images']:
+        seg = np.asarray(Image.open(tiny_nyuv2 / 'seg' / image['seg_map_file']))
+        assert seg.shape == (image['height'], image['width']) and seg.dtype == np.uint8
+        assert set(np.unique(seg)) <= set(range(21)) | {I}
+        seen |= set(np.unique(seg).tolist())
+        for a in (a for a in ann['annotations'] if a['image_id'] == image['id']):
+            x, y, w, h = a['bbox']
+            inside = seg[y:y + h, x:x + w] == a['category_id'] - 1
+            # the box covers its instance: its class on the box's first and last rows and columns
+            assert inside[0].any() and inside[-1].any()
+            assert inside[:, 0].any() and inside[:, -1].any()
+    assert 20 in seen and len(seen & set(range(19))) >= 3  # the room's structure and objects
+    dataset = DATASETS.build(
+        dict(
+            type='NYUv2MultiTaskDataset',
+            data_root=f'{tiny_nyuv2}/',
+            ann_file='annotations/nyuv2_train.json',
+            pipeline=[dict(type='LoadMultiTaskAnnotations', with_seg=True)]))
+    first = dataset[0]
+    assert first['seg_map_path'] == f"{tiny_nyuv2}/seg/{first['img_path'].split('/')[-1]}"
+    np.testing.assert_array_equal(first['gt_seg_map'],
+                                  np.asarray(Image.open(first['seg_map_path'])))

@@ -14,6 +14,7 @@ DENSE_FILES = {
     'depth_file': ('depth', 'depth_path'),
     'normal_file': ('normal', 'normal_path'),
     'normal_mask_file': ('normal_mask', 'normal_mask_path'),
+    'seg_map_file': ('seg', 'seg_map_path'),
 }
 
 
@@ -22,12 +23,15 @@ class MultiTaskCocoDataset(CocoDataset):
     """COCO detection with ROCK's auxiliary labels: scene / depth / normals.
 
     The annotation file is COCO json whose ``images`` entries may carry
-    ``depth_file``, ``normal_file``, ``normal_mask_file`` (joined with
-    ``data_prefix['depth' | 'normal' | 'normal_mask']``) and ``scene_id`` (index
-    in ``scene_classes``), as ``tools/dataset_converters/coco_rgbd.py`` writes
-    them. Each becomes ``depth_path`` / ``normal_path`` / ``normal_mask_path`` /
-    ``scene_label`` in the data info; a field absent from an image entry (label
-    missing for that image) leaves its key absent.
+    ``depth_file``, ``normal_file``, ``normal_mask_file``, ``seg_map_file``
+    (joined with ``data_prefix['depth' | 'normal' | 'normal_mask' | 'seg']``)
+    and ``scene_id`` (index in ``scene_classes``), as
+    ``tools/dataset_converters/coco_rgbd.py`` and ``nyuv2.py`` write them. Each
+    becomes ``depth_path`` / ``normal_path`` / ``normal_mask_path`` /
+    ``seg_map_path`` (mmdet's key: ``LoadAnnotations(with_seg=True)`` loads it)
+    / ``scene_label`` in the data info; a field absent from an image entry
+    (label missing for that image) leaves its key absent (``seg_map_path``:
+    None, as mmdet's loader takes it).
 
     ``classes`` come from ``metainfo`` or, when not given, from the json's
     ``categories`` (in their order); ``scene_classes`` from ``metainfo`` or the
@@ -42,7 +46,7 @@ class MultiTaskCocoDataset(CocoDataset):
     Args:
         data_prefix (dict, optional): Folders of images and dense labels,
             relative to ``data_root``. Keys: ``img``, ``depth``, ``normal``,
-            ``normal_mask``; a key not given takes its ``DATA_PREFIX`` value
+            ``normal_mask``, ``seg``; a key not given takes its ``DATA_PREFIX`` value
             (the converters' layout).
         pack (str, optional): Folder of the split's decode-free pack
             (:mod:`mmrock.datasets.packed_split`), relative to ``data_root``;
@@ -53,7 +57,7 @@ class MultiTaskCocoDataset(CocoDataset):
 
     METAINFO = {'classes': (), 'scene_classes': ()}
     DATA_PREFIX = dict(
-        img='images/', depth='depth/', normal='normals/', normal_mask='normal_masks/')
+        img='images/', depth='depth/', normal='normals/', normal_mask='normal_masks/', seg='seg/')
 
     def __init__(self,
                  *args,
@@ -124,6 +128,7 @@ class MultiTaskCocoDataset(CocoDataset):
                     f'{img_info["img_id"]}: bbox {bbox!r} is not 4 finite '
                     'numbers [x, y, w, h]')
         data_info = super().parse_data_info(raw_data_info)
+        data_info['seg_map_path'] = None  # not CocoDataset's guess from the file name
         for field, (prefix, key) in DENSE_FILES.items():
             if img_info.get(field) is not None:
                 data_info[key] = osp.join(self.data_prefix.get(prefix, ''), img_info[field])

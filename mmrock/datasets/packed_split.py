@@ -6,6 +6,8 @@ A pack is a folder (written next to the PNG layout, which stays the reference) h
 - ``depth.npy`` uint16: each depth PNG (H, W), undecoded (units of the dataset's depth scale);
 - ``normals.npy`` uint8: each normal PNG's RGB plus its mask as A (255 without a mask file),
   (H, W, 4): the ``dense_codes`` of ``LoadMultiTaskAnnotations(decode_dense=False)``;
+- ``seg.npy`` uint8: each seg map (H, W), as ``LoadAnnotations(with_seg=True)`` decodes it (absent
+  from packs written before seg maps: their entries have no ``seg``);
 - ``index.json``: per COCO image id, its file name, size and offsets (items) in each array
   (null: label missing for that image).
 
@@ -25,7 +27,12 @@ from mmrock_data.converters.output_dir import absolute_out_dir, atomic_output_di
 FORMAT = 'mmrock-packed-split'
 VERSION = 1
 # array -> (dtype, channels)
-ARRAYS = {'images': (np.uint8, 3), 'depth': (np.uint16, 1), 'normals': (np.uint8, 4)}
+ARRAYS = {
+    'images': (np.uint8, 3),
+    'depth': (np.uint16, 1),
+    'normals': (np.uint8, 4),
+    'seg': (np.uint8, 1)
+}
 
 
 def pack_split(ann_file: str,
@@ -51,7 +58,8 @@ def pack_split(ann_file: str,
     dataset = MultiTaskCocoDataset(
         ann_file=ann_file, data_root=data_root, data_prefix=data_prefix, filter_cfg=None)
     load_img = LoadImageFromFile()
-    load_codes = LoadMultiTaskAnnotations(with_bbox=False, with_scene=False, decode_dense=False)
+    load_codes = LoadMultiTaskAnnotations(
+        with_bbox=False, with_scene=False, with_seg=True, decode_dense=False)
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     sizes = {name: 0 for name in ARRAYS}
     entries = []
@@ -64,7 +72,8 @@ def pack_split(ann_file: str,
         has = dict(
             images=True,
             depth=info.get('depth_path') is not None,
-            normals=info.get('normal_path') is not None)
+            normals=info.get('normal_path') is not None,
+            seg=info.get('seg_map_path') is not None)
         for name, (_, channels) in ARRAYS.items():
             entry[name] = sizes[name] if has[name] else None
             sizes[name] += has[name] * info['height'] * info['width'] * channels
@@ -81,7 +90,8 @@ def pack_split(ann_file: str,
             except OSError as exc:  # a file missing or unreadable (not the pack being written)
                 raise DataFormatError(exc.filename or info['img_path'],
                                       f'cannot be read ({exc.strerror or exc})') from exc
-            got = dict(images=results['img'], **results['dense_codes'])
+            got = dict(
+                images=results['img'], seg=results.get('gt_seg_map'), **results['dense_codes'])
             hw = (entry['height'], entry['width'])
             if got['images'].shape[:2] != hw:
                 raise DataFormatError(
@@ -94,6 +104,10 @@ def pack_split(ann_file: str,
                         raise DataFormatError(
                             info['depth_path'], f'depth PNG of type {got[name].dtype}, '
                             'expected unsigned integers')
+                    if name == 'seg' and got[name].shape != hw:
+                        raise DataFormatError(
+                            info['seg_map_path'], f'seg map of shape {got[name].shape}, '
+                            f'expected {hw} (one 8-bit channel of the image\'s size)')
                     flat = got[name].astype(dtype, copy=False).reshape(-1)
                     arrays[name][entry[name]:entry[name] + flat.size] = flat
         for array in arrays.values():
@@ -153,9 +167,10 @@ class PackedSplit:
         return entry
 
     def get(self, entry: dict, name: str) -> Optional[np.ndarray]:
-        """Array ``name`` (images / depth / normals) of ``entry``: a read-only view (H, W[, C])
-        of the mapped file; None when that label is missing for the image."""
-        offset = entry[name]
+        """Array ``name`` (images / depth / normals / seg) of ``entry``: a read-only view
+        (H, W[, C]) of the mapped file; None when that label is missing for the image (or the
+        pack predates it)."""
+        offset = entry.get(name)
         if offset is None:
             return None
         channels = ARRAYS[name][1]

@@ -13,17 +13,25 @@ Output layout under ``out_dir`` (NNNN = 0-based index of the image in the .mat, 
     depth/NNNN.png          uint16, millimetres, 0 = invalid (NaN, inf, <= 0 or > 65.535 m)
     normals/NNNN.png        uint8 RGB, v = round((n + 1) / 2 * 255) (normals_gt's encoding)
     normal_masks/NNNN.png   uint8, 255 = valid normal, 0 = invalid
+    seg/NNNN.png            uint8 semantic map of the official per-pixel ``labels`` (seg_map)
     annotations/nyuv2_train.json, nyuv2_test.json (+ nyuv2_val.json with a val split)
 
 Each json is COCO: ``images`` entries carry id (= nyu_index + 1), file_name, height, width,
 nyu_index, scene, scene_id (index in SCENE_CLASSES), scene_name, depth_file, normal_file,
-normal_mask_file; ``annotations`` carry id, image_id, category_id (1..19 in DETECTION_CLASSES
-order), bbox [x, y, w, h] (w = xmax - xmin + 1), area (= w * h), iscrowd (0) and nyu_instance (the
-``instances`` value); one annotation per (class, instance value) pair present in the image, its box
-covering every pixel of the pair (a fragmented instance gives one box). Images without boxes are
-kept. Top level: ``info`` (``normals``: 'normals_gt' or 'computed from depths'), ``licenses``,
-``images``, ``annotations``, ``categories`` (id, name, supercategory) and ``scene_classes``.
+normal_mask_file, seg_map_file; ``annotations`` carry id, image_id, category_id (1..19 in
+DETECTION_CLASSES order), bbox [x, y, w, h] (w = xmax - xmin + 1), area (= w * h), iscrowd (0)
+and nyu_instance (the ``instances`` value); one annotation per (class, instance value) pair
+present in the image, its box covering every pixel of the pair (a fragmented instance gives one
+box). Images without boxes are kept. Top level: ``info`` (``normals``: 'normals_gt' or 'computed
+from depths'), ``licenses``, ``images``, ``annotations``, ``categories`` (id, name, supercategory)
+and ``scene_classes``.
 Only the images of trainNdxs and testNdxs are converted.
+
+The semantic map (:func:`seg_map`) maps each ``labels`` value (a 1-based index into ``names``) by
+its name: a detection class (exact name) to its index 0..18 in DETECTION_CLASSES, a name of
+STRUCTURE_CLASSES (wall, floor, ceiling) to 20 'background', any other name to 19 'other', and 0
+(unlabelled) to 255, ignored (nyuv2_meta.SEG_CLASSES; a ``SegmentationHead`` with
+``num_classes=20`` reads them).
 
 Everything is written into a sibling temporary folder ``<out>.tmp-XXXX`` renamed to ``out_dir`` at
 the very end; on any failure the temporary folder is removed. Images are converted by ``nproc``
@@ -46,7 +54,7 @@ import numpy as np
 from PIL import Image
 
 from ..nyuv2_meta import (DETECTION_CLASSES, IMAGE_HW, KINECT_CX, KINECT_CY, KINECT_FX, KINECT_FY,
-                          SCENE_CLASSES)
+                          SCENE_CLASSES, SEG_CLASSES, SEG_IGNORE_INDEX, STRUCTURE_CLASSES)
 from .errors import ConversionError, DataFormatError
 from .output_dir import absolute_out_dir, atomic_output_dir
 from .parallel import map_in_order
@@ -210,6 +218,22 @@ def instance_boxes(labels: np.ndarray, instances: np.ndarray,
                      int(x1[j] - x0[j] + 1),
                      int(y1[j] - y0[j] + 1)]))
     return out
+
+
+def seg_map(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The semantic map (H, W) uint8 of a ``labels`` map (H, W) (0 unlabelled, else a 1-based
+    index into ``names``): a detection class's pixels -> its index in DETECTION_CLASSES, the
+    STRUCTURE_CLASSES' -> 'background' (20), other names' -> 'other' (19), unlabelled ->
+    SEG_IGNORE_INDEX (the module docstring's rule)."""
+    other, background = SEG_CLASSES.index('other'), SEG_CLASSES.index('background')
+    lut = np.full(len(names) + 1, other, np.uint8)
+    lut[0] = SEG_IGNORE_INDEX
+    for i, name in enumerate(names):
+        if name in DETECTION_CLASSES:
+            lut[i + 1] = DETECTION_CLASSES.index(name)
+        elif name in STRUCTURE_CLASSES:
+            lut[i + 1] = background
+    return lut[labels]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -551,17 +575,17 @@ def _coco(images: List[dict], annotations: List[dict], split: str, normals_sourc
 
 
 class _ImageConverter:
-    """Writes the four PNGs of one image into ``out`` and returns its boxes.
+    """Writes the five PNGs of one image into ``out`` and returns its boxes.
 
     Picklable: each process opens the .mat on its first image (an HDF5 handle must not cross a
     fork), and closes it with :meth:`close`.
     """
 
     def __init__(self, mat_path: str, normals_dir: Optional[str], out: str,
-                 class_ids: List[List[int]], num_names: int, height: int, width: int) -> None:
+                 class_ids: List[List[int]], names: List[str], height: int, width: int) -> None:
         self.mat_path, self.out = mat_path, out
         self.normals = None if normals_dir is None else NormalsDir(normals_dir, height, width)
-        self.class_ids, self.num_names = class_ids, num_names
+        self.class_ids, self.names, self.num_names = class_ids, names, len(names)
         self.height, self.width = height, width
         self._mat: Optional[NYUv2Mat] = None
 
@@ -575,6 +599,7 @@ class _ImageConverter:
                 mat.path, f"'labels' of image {i} holds "
                 f'{int(labels.max())} > {self.num_names} names')
         save_png(osp.join(self.out, 'images', name), mat.image(i))
+        save_png(osp.join(self.out, 'seg', name), seg_map(labels, self.names))
         depth = mat.depth(i)
         save_png(osp.join(self.out, 'depth', name), encode_depth_mm(depth))
         if self.normals is None:
@@ -663,16 +688,16 @@ def convert_nyuv2(mat_path,
         if normals_dir is not None:
             normals_dir = os.fspath(normals_dir)
             NormalsDir(normals_dir, mat.height, mat.width).check(indices)
-        height, width, num_names = mat.height, mat.width, len(mat.names)
+        height, width, names = mat.height, mat.width, mat.names
         scene_types, scenes = mat.scene_types, mat.scenes
 
     splits = ['train', 'val', 'test'] if val_split is not None else ['train', 'test']
     entries = {s: [] for s in splits}
     anns = {s: [] for s in splits}
-    subdirs = ('images', 'depth', 'normals', 'normal_masks', 'annotations')
+    subdirs = ('images', 'depth', 'normals', 'normal_masks', 'seg', 'annotations')
     with atomic_output_dir(out, subdirs, overwrite) as tmp:
         converter = _ImageConverter(
-            os.fspath(mat_path), normals_dir, tmp, class_ids, num_names, height, width)
+            os.fspath(mat_path), normals_dir, tmp, class_ids, names, height, width)
         ann_id = 0
         # closed (its workers stopped) before the temporary folder is removed on an error
         with closing(map_in_order(converter, indices, nproc)) as boxes:
@@ -695,7 +720,8 @@ def convert_nyuv2(mat_path,
                     'scene_name': scenes[i],
                     'depth_file': name,
                     'normal_file': name,
-                    'normal_mask_file': name
+                    'normal_mask_file': name,
+                    'seg_map_file': name
                 })
                 for cat, inst, box in image_boxes:
                     ann_id += 1

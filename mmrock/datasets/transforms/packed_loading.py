@@ -40,9 +40,34 @@ class LoadPackedImage(BaseTransform):
 
 @TRANSFORMS.register_module()
 class LoadPackedMultiTaskAnnotations(LoadMultiTaskAnnotations):
-    """:class:`LoadMultiTaskAnnotations` (same args and keys) reading depth and normals from the
-    dataset's pack instead of PNGs: the same arrays. With ``decode_dense=False`` the codes are
-    read-only views of the mapped file (only :class:`FusedGeometry` reads them)."""
+    """:class:`LoadMultiTaskAnnotations` (same args and keys) reading depth, normals and, with
+    ``with_seg``, the seg map from the dataset's pack instead of PNGs: the same arrays. With
+    ``decode_dense=False`` the codes are read-only views of the mapped file (only
+    :class:`FusedGeometry` reads them).
+
+    Args:
+        with_seg (bool): Read ``gt_seg_map`` from the pack (mmdet's file loader is not used).
+            Defaults to False.
+        **kwargs: See :class:`LoadMultiTaskAnnotations`.
+    """
+
+    def __init__(self, with_seg: bool = False, **kwargs) -> None:
+        super().__init__(with_seg=False, **kwargs)
+        self.with_packed_seg = with_seg
+
+    def transform(self, results: dict) -> dict:
+        """Load as :class:`LoadMultiTaskAnnotations` does, then the seg map from the pack."""
+        results = super().transform(results)
+        if self.with_packed_seg and results.get('seg_map_path') is not None:
+            pack, entry = _entry(results)
+            seg = pack.get(entry, 'seg')
+            if seg is None:
+                raise ValueError(f'{pack.pack_dir}: holds no seg map of {results["img_path"]} '
+                                 '(packed before seg maps?): re-run '
+                                 'tools/dataset_converters/pack_split.py')
+            results['gt_seg_map'] = np.array(seg)
+            results['ignore_index'] = self.ignore_index
+        return results
 
     def _read_codes(self, results: dict) -> dict:
         pack, entry = _entry(results)
