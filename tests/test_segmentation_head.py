@@ -413,3 +413,21 @@ def test_synthetic_rooms_carry_seg_maps(tiny_raw, tiny_nyuv2):
     assert first['seg_map_path'] == f"{tiny_nyuv2}/seg/{first['img_path'].split('/')[-1]}"
     np.testing.assert_array_equal(first['gt_seg_map'],
                                   np.asarray(Image.open(first['seg_map_path'])))
+
+
+def test_rock_trains_on_the_rooms_seg_maps(tiny_nyuv2, tmp_path):
+    """The converted rooms' seg maps (LoadAnnotations with_seg=True) train a SegmentationHead
+    beside depth, normals and scene, through the tiny ROCK config and tools/train.py, and are
+    scored at validation."""
+    from conftest import write_tiny_config
+    config = write_tiny_config(
+        tmp_path / 'rock_seg.py', tiny_nyuv2, """
+model['rock']['aux_heads']['seg'] = dict(type='SegmentationHead', num_classes=20)
+train_pipeline[1]['with_seg'] = test_pipeline[2]['with_seg'] = True
+""")
+    log = check_ok(run_python('tools/train.py', config, '--work-dir', tmp_path / 'work'))
+    log = log.stdout + log.stderr
+    losses = [float(v) for v in re.findall(r'loss_seg: ([0-9.]+)', log)]
+    assert len(losses) == 2 and all(v > 0 for v in losses)
+    assert 'seg_labelled: 1.0000' in log
+    assert re.search(r'aux/seg_mIoU: [0-9.]+', log) and re.search(r'aux/depth_rmse', log)
