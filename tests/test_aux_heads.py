@@ -6,6 +6,7 @@ import torch
 from mmdet.registry import MODELS
 
 import mmrock  # noqa: F401
+from mmrock.models import heads
 from mmrock.models.utils import masked_downsample
 from sample_factory import make_sample
 
@@ -46,7 +47,7 @@ def test_missing_label_contributes_no_loss(task):
 
 
 def test_depth_loss_is_berhu_on_valid_cells():
-    head = MODELS.build(dict(type='DepthHead', num_maps=2))
+    head = MODELS.build(dict(type='DepthHead', maps_per_out_channel=2))
     sample = make_sample((4, 4), depth=True)
     depth = torch.tensor([[1., 1., 0., 0.], [1., 1., 0., 0.], [2., 2., 4., 4.], [2., 2., 4., 4.]])
     sample.gt_depth.data = depth[None]
@@ -109,7 +110,7 @@ def test_dense_predictions_are_upsampled_to_the_image():
 
 
 def test_log_depth_option_round_trips_metres():
-    head = MODELS.build(dict(type='DepthHead', num_maps=1, log_depth=True))
+    head = MODELS.build(dict(type='DepthHead', maps_per_out_channel=1, log_depth=True))
     sample = make_sample((8, 8))
     head.predict(torch.full((1, 1, 2, 2), math.log(2.0)), [sample])
     torch.testing.assert_close(sample.pred_depth.data, torch.full((1, 8, 8), 2.0))
@@ -147,3 +148,23 @@ def test_label_presence_is_logged_and_checked():
     assert hub.get_scalar('train/depth_labelled').current() == 0.
     with pytest.raises(ValueError, match='label_check_iters must be >= 1'):
         MODELS.build(dict(type='DepthHead', label_check_iters=0))
+
+
+@pytest.mark.parametrize('name, old, extra', [
+    ('DepthHead', 'num_maps', {}),
+    ('NormalHead', 'maps_per_component', {}),
+    ('DenseAuxiliaryHead', 'maps_per_channel', dict(loss=dict(type='L1Loss'))),
+])
+def test_old_names_of_maps_per_out_channel_are_deprecated(name, old, extra):
+    """One name for the task maps averaged into each output channel; the total is ``num_maps``."""
+    head_class = getattr(heads, name)
+    with pytest.warns(
+            DeprecationWarning,
+            match=f'"{old}" is deprecated in `{name}.__init__`, please use '
+            '"maps_per_out_channel" instead'):
+        head = head_class(**{old: 4}, **extra)
+    new = head_class(maps_per_out_channel=4, **extra)
+    assert head.maps_per_out_channel == new.maps_per_out_channel == 4
+    assert head.num_maps == new.num_maps == 4 * new.out_channels
+    maps = torch.randn(2, new.num_maps, 3, 5)
+    assert torch.equal(head(maps), new(maps))

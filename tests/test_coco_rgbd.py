@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmrock_data.converters import decode_normals
+from mmrock_data.converters import decode_rgb_normals
 from conftest import REPO
 from rgbd_factory import CLASSES, INTRINSICS, SCENES, make_rgbd_source
 
@@ -62,7 +62,7 @@ def test_converts_generated_inputs(source, tmp_path, capsys):
         raw = np.asarray(Image.open(src / 'depth' / name))
         np.testing.assert_array_equal(np.asarray(Image.open(out / 'depth' / name)), raw)
         # normals computed from the depth: the slanted wall's plane normal, facing the camera
-        normals = decode_normals(np.asarray(Image.open(out / 'normals' / name)))
+        normals = decode_rgb_normals(np.asarray(Image.open(out / 'normals' / name)))
         mask = np.asarray(Image.open(out / 'normal_masks' / name)) > 0
         assert mask.sum() > 1000 and not normals[~mask].any()
         assert (normals[mask][:, 2] < 0).all()

@@ -138,7 +138,7 @@ def test_compact_prediction_of_a_nyuv2_image():
 def test_dense_heads_record_the_grid_covering_the_image():
     """A 30x45 image padded to 32x48, predicted on a 2x3 grid (stride 16): the image covers
     2x3 cells."""
-    head = MODELS.build(dict(type='DepthHead', num_maps=2))
+    head = MODELS.build(dict(type='DepthHead', maps_per_out_channel=2))
     sample = DetDataSample(metainfo=dict(img_shape=(30, 45), batch_input_shape=(32, 48)))
     head.predict(torch.rand(1, 2, 2, 3), [sample])
     assert sample.metainfo['aux_grid_shape'] == (2, 3)

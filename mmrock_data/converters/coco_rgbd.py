@@ -40,7 +40,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import ConversionError, DataFormatError
-from .nyuv2_mat import decode_normals, encode_depth_mm, encode_normals, normals_from_depth, save_png
+from .nyuv2_mat import (decode_rgb_normals, encode_depth_mm, encode_normals, normals_from_depth,
+                        save_png)
 from .output_dir import absolute_out_dir, atomic_output_dir
 from .parallel import map_in_order
 
@@ -167,8 +168,8 @@ def _read_normals(path: str, hw: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarra
         raise DataFormatError(
             path, f'normals are {png.shape[1]}x{png.shape[0]}, its image '
             f'{hw[1]}x{hw[0]} (W x H)')
-    mask = np.linalg.norm(decode_normals(png), axis=-1) > 0.5
-    return encode_normals(decode_normals(png), mask), mask
+    mask = np.linalg.norm(decode_rgb_normals(png), axis=-1) > 0.5
+    return encode_normals(decode_rgb_normals(png), mask), mask
 
 
 def _image_hw(path: str, entry: dict) -> Tuple[int, int]:

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.structures import PixelData
+from mmengine.utils import deprecated_api_warning
 from torch import Tensor
 
 from ..utils import labelled_indices, masked_downsample, select_labelled, stack_dense_targets
@@ -15,34 +16,45 @@ from .base_aux_head import BaseAuxiliaryHead
 
 class DenseAuxiliaryHead(BaseAuxiliaryHead):
     """Predicts ``out_channels`` dense maps, each the channel-wise mean of one contiguous group of
-    ``maps_per_channel`` task maps:
-    (B, out_channels * maps_per_channel, h, w) -> (B, out_channels, h, w).
+    ``maps_per_out_channel`` task maps:
+    (B, out_channels * maps_per_out_channel, h, w) -> (B, out_channels, h, w). The head reads
+    ``num_maps = out_channels * maps_per_out_channel`` task maps in all.
 
     Ground truth ``<label_field>.data`` is (out_channels, H, W) at the image's resolution, with
     invalid pixels marked by :meth:`valid_mask` (non-finite values are invalid too); it is
     zero-padded to the batch shape and averaged over valid pixels into the prediction grid
     (:func:`masked_downsample`).
+
+    Args:
+        maps_per_out_channel (int): Task maps averaged into each output channel (the old name
+            ``maps_per_channel`` is deprecated).
+        loss (dict): Config of the loss module (its ``loss_weight`` is the task's weight).
+        allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
+        label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
     """
     out_channels: int = 1
     pred_field: str = ''
 
+    @deprecated_api_warning({'maps_per_channel': 'maps_per_out_channel'},
+                            cls_name='DenseAuxiliaryHead')
     def __init__(self,
-                 maps_per_channel: int,
+                 maps_per_out_channel: int,
                  loss: dict,
                  allow_missing: bool = False,
                  label_check_iters: int = 20,
                  init_cfg=None) -> None:
         super().__init__(
-            num_maps=self.out_channels * maps_per_channel,
+            num_maps=self.out_channels * maps_per_out_channel,
             loss=loss,
             allow_missing=allow_missing,
             label_check_iters=label_check_iters,
             init_cfg=init_cfg)
-        self.maps_per_channel = maps_per_channel
+        self.maps_per_out_channel = maps_per_out_channel
 
     def forward(self, maps: Tensor) -> Tensor:
+        """(B, num_maps, h, w) task maps -> (B, out_channels, h, w) float32 raw prediction."""
         b, _, h, w = maps.shape
-        return maps.float().view(b, self.out_channels, self.maps_per_channel, h, w).mean(dim=2)
+        return maps.float().view(b, self.out_channels, self.maps_per_out_channel, h, w).mean(dim=2)
 
     def valid_mask(self, target: Tensor) -> Tensor:
         """(B, C, H, W) target (full-resolution or averaged) -> (B, 1, H, W) bool valid mask."""

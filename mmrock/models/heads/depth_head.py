@@ -1,5 +1,6 @@
 """Depth head of ROCK: channel-wise average of 128 maps into one depth map."""
 from mmdet.registry import MODELS
+from mmengine.utils import deprecated_api_warning
 from torch import Tensor
 
 from .dense_aux_head import DenseAuxiliaryHead
@@ -10,7 +11,8 @@ class DepthHead(DenseAuxiliaryHead):
     """Reads ``gt_depth`` (1, H, W) metres, 0 = invalid; writes ``pred_depth`` (1, h, w) metres.
 
     Args:
-        num_maps (int): Task maps averaged into the depth map (128 in the paper).
+        maps_per_out_channel (int): Task maps averaged into the depth map (128 in the paper;
+            the old name ``num_maps`` is deprecated).
         log_depth (bool): Regress log(depth) instead of metres (a choice the paper leaves
             open, docs/design.md; default metres, as Laina et al.'s berHu).
         loss (dict): berHu (default, weight 3); ``L1Loss``/``SmoothL1Loss`` also fit.
@@ -23,15 +25,16 @@ class DepthHead(DenseAuxiliaryHead):
     loss_name = 'loss_depth'
     out_channels = 1
 
+    @deprecated_api_warning({'num_maps': 'maps_per_out_channel'}, cls_name='DepthHead')
     def __init__(self,
-                 num_maps: int = 128,
+                 maps_per_out_channel: int = 128,
                  log_depth: bool = False,
                  loss: dict = dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0),
                  allow_missing: bool = False,
                  label_check_iters: int = 20,
                  init_cfg=None) -> None:
         super().__init__(
-            maps_per_channel=num_maps,
+            maps_per_out_channel=maps_per_out_channel,
             loss=loss,
             allow_missing=allow_missing,
             label_check_iters=label_check_iters,

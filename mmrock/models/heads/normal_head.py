@@ -1,6 +1,7 @@
 """Surface normal head of ROCK: channel-wise average of each group of 128 maps (x, y, z)."""
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.utils import deprecated_api_warning
 from torch import Tensor
 
 from .dense_aux_head import DenseAuxiliaryHead
@@ -12,7 +13,8 @@ class NormalHead(DenseAuxiliaryHead):
     (3, h, w) unit vectors. Downsampled targets are re-normalised.
 
     Args:
-        maps_per_component (int): Task maps averaged into each of x, y, z (128 in the paper).
+        maps_per_out_channel (int): Task maps averaged into each of x, y, z (128 in the paper;
+            the old name ``maps_per_component`` is deprecated).
         loss (dict): 1 - cosine similarity (weight 30 in the paper).
         allow_missing (bool): See :class:`BaseAuxiliaryHead`. Defaults to False.
         label_check_iters (int): See :class:`BaseAuxiliaryHead`. Defaults to 20.
@@ -23,14 +25,15 @@ class NormalHead(DenseAuxiliaryHead):
     loss_name = 'loss_normals'
     out_channels = 3
 
+    @deprecated_api_warning({'maps_per_component': 'maps_per_out_channel'}, cls_name='NormalHead')
     def __init__(self,
-                 maps_per_component: int = 128,
+                 maps_per_out_channel: int = 128,
                  loss: dict = dict(type='NormalCosineLoss', loss_weight=30.0),
                  allow_missing: bool = False,
                  label_check_iters: int = 20,
                  init_cfg=None) -> None:
         super().__init__(
-            maps_per_channel=maps_per_component,
+            maps_per_out_channel=maps_per_out_channel,
             loss=loss,
             allow_missing=allow_missing,
             label_check_iters=label_check_iters,

@@ -10,8 +10,8 @@ from torch import Tensor
 
 DEFAULT_AUX_HEADS = dict(
     scene=dict(type='SceneHead', num_classes=27),
-    depth=dict(type='DepthHead', num_maps=128),
-    normals=dict(type='NormalHead', maps_per_component=128))
+    depth=dict(type='DepthHead', maps_per_out_channel=128),
+    normals=dict(type='NormalHead', maps_per_out_channel=128))
 
 
 def aux_export_names(tasks: Sequence[str]) -> List[str]:
