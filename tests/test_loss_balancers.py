@@ -12,7 +12,6 @@ from torch import nn
 
 import mmrock.models.loss_balancers
 from mmrock.benchmark.sync_check import SyncOpRecorder
-from mmrock.models.detectors.rock_detector import _precomputed_features
 from mmrock.models.loss_balancers import (DynamicWeightAverage, FixedWeights, GradNorm,
                                           UncertaintyWeighting)
 from sample_factory import make_sample, preprocess
@@ -227,10 +226,10 @@ def test_default_balancer_reproduces_todays_total_loss_exactly():
     data = tiny_batch(model)
     losses = model.loss(data['inputs'], data['data_samples'])
 
-    # today's ROCKDetector.loss: the detector's losses updated with the auxiliary ones
+    # today's ROCKDetector.loss: the detector's losses (its heads as its family runs them,
+    # tests/test_rock_detector_heads.py) updated with the auxiliary ones
     feats, task_maps = model.extract_feat(data['inputs'])
-    with _precomputed_features(model.detector, feats):
-        today = model.detector.loss(data['inputs'], data['data_samples'])
+    today = model.detector_heads.loss(model.detector, feats, data['data_samples'])
     today.update(model.rock.loss(task_maps, data['data_samples']))
 
     assert [k for k in losses if 'loss' in k] == list(today)

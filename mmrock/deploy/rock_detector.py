@@ -8,6 +8,7 @@ from mmdeploy.utils import get_onnx_config, is_dynamic_shape
 from mmdet.structures import DetDataSample
 from torch import Tensor
 
+from ..models.detectors import SingleStageHeads
 from .nms_pre import nms_pre_problem
 
 
@@ -46,15 +47,12 @@ def rock_detector__forward(self,
         img_shape = [int(v) for v in img_shape]
     data_samples = _with_img_shape(data_samples, img_shape)
     feats, task_maps = self.extract_feat(batch_inputs)
-    detector = self.detector
-    if getattr(detector, 'with_rpn', False):  # two-stage: mmdeploy rewrites both heads
-        proposals = detector.rpn_head.predict(feats, data_samples, rescale=False)
-        outputs = detector.roi_head.predict(feats, proposals, data_samples, rescale=False)
-    else:
-        problem = nms_pre_problem(detector.bbox_head, feats)
+    if self.detector_heads is SingleStageHeads:
+        problem = nms_pre_problem(self.detector.bbox_head, feats)
         if problem:
             raise ValueError(problem)
-        outputs = detector.bbox_head.predict(feats, data_samples, rescale=False)
+    # the heads as the detector's family runs them; mmdeploy rewrites their predict
+    outputs = self.detector_heads.predict(self.detector, feats, data_samples, rescale=False)
     aux = _aux_outputs(ctx.cfg, self.rock)
     if not aux:
         return outputs

@@ -1,3 +1,7 @@
-from .rock_detector import ROCKDetector
+from .rock_detector import (DetectionTransformerHeads, DetectorHeads, ROCKDetector,
+                            SingleStageHeads, TwoStageHeads, detector_heads)
 
-__all__ = ['ROCKDetector']
+__all__ = [
+    'DetectionTransformerHeads', 'DetectorHeads', 'ROCKDetector', 'SingleStageHeads',
+    'TwoStageHeads', 'detector_heads'
+]

@@ -1,11 +1,13 @@
 """Any MMDetection detector with ROCK between its backbone and the rest of it."""
 import copy
-from contextlib import contextmanager
-from typing import Dict, Iterator, Tuple, Union
+from typing import Dict, Tuple, Type, Union
 
-from mmdet.models.detectors import BaseDetector
+import torch
+from mmdet.models.detectors import (BaseDetector, DetectionTransformer, SingleStageDetector,
+                                    TwoStageDetector)
 from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
+from mmdet.utils import InstanceList
 from mmengine.logging import MMLogger
 from torch import Tensor
 
@@ -13,27 +15,216 @@ from ..necks import ROCKNeck
 from ..utils.backbone_outputs import ROCKInputError, backbone_output_widths, rock_input_problem
 
 
-@contextmanager
-def _precomputed_features(detector: BaseDetector, feats: Tuple[Tensor, ...]) -> Iterator[None]:
-    """Make ``detector.extract_feat`` return ``feats`` for the duration of the block.
+class DetectorHeads:
+    """What a detector family's ``loss`` / ``predict`` / ``_forward`` do after ``extract_feat``,
+    run by :class:`ROCKDetector` on the ROCK-refined features.
 
-    Every mmdet detector's ``loss``/``predict``/``_forward`` starts from ``self.extract_feat``;
-    giving it the ROCK-refined features reuses each detector's own head logic (single- or two-stage)
-    instead of re-implementing it here.
+    Each subclass mirrors the methods of one mmdet base class, :attr:`family`, and serves the
+    detectors that inherit those three methods unchanged (:func:`detector_heads`). Stateless: the
+    methods take the wrapped detector. Strategies rather than ROCKDetector subclasses, so that any
+    stock config, whatever its family, still gains ROCK by merging one ``type='ROCKDetector'``.
     """
-    detector.extract_feat = lambda batch_inputs: feats
-    try:
-        yield
-    finally:
-        del detector.extract_feat
+    family: Type[BaseDetector] = BaseDetector
+
+    @staticmethod
+    def loss(detector: BaseDetector, feats: Tuple[Tensor, ...],
+             batch_data_samples: SampleList) -> dict:
+        """The detector's losses on ``feats`` (the neck's outputs, (B, C_l, H_l, W_l) per level).
+
+        Args:
+            detector (BaseDetector): The wrapped detector.
+            feats (tuple[Tensor]): Features for its heads, (B, C_l, H_l, W_l) per level.
+            batch_data_samples (list[:obj:`DetDataSample`]): The batch's samples with
+                ``gt_instances``.
+
+        Returns:
+            dict[str, Tensor | list[Tensor]]: The heads' losses, named as the detector names them.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def predict(detector: BaseDetector, feats: Tuple[Tensor, ...], batch_data_samples: SampleList,
+                rescale: bool) -> InstanceList:
+        """The detections of the heads on ``feats``.
+
+        Args:
+            detector (BaseDetector): The wrapped detector.
+            feats (tuple[Tensor]): Features for its heads, (B, C_l, H_l, W_l) per level.
+            batch_data_samples (list[:obj:`DetDataSample`]): The batch's samples (metainfo).
+            rescale (bool): Return boxes in the original image's coordinates.
+
+        Returns:
+            list[:obj:`InstanceData`]: Per image ``bboxes`` (N, 4), ``scores`` (N, ),
+            ``labels`` (N, ) (and ``masks`` where the heads predict them).
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(detector: BaseDetector, feats: Tuple[Tensor, ...],
+                batch_data_samples: OptSampleList) -> tuple:
+        """The heads' raw outputs on ``feats`` (no post-processing).
+
+        Args:
+            detector (BaseDetector): The wrapped detector.
+            feats (tuple[Tensor]): Features for its heads, (B, C_l, H_l, W_l) per level.
+            batch_data_samples (list[:obj:`DetDataSample`], optional): The batch's samples.
+
+        Returns:
+            tuple: What the detector's ``_forward`` returns.
+        """
+        raise NotImplementedError
+
+
+class SingleStageHeads(DetectorHeads):
+    """:class:`~mmdet.models.detectors.SingleStageDetector`: one dense ``bbox_head``."""
+    family = SingleStageDetector
+
+    @staticmethod
+    def loss(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
+             batch_data_samples: SampleList) -> dict:
+        return detector.bbox_head.loss(feats, batch_data_samples)
+
+    @staticmethod
+    def predict(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
+                batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        return detector.bbox_head.predict(feats, batch_data_samples, rescale=rescale)
+
+    @staticmethod
+    def forward(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
+                batch_data_samples: OptSampleList) -> tuple:
+        return detector.bbox_head.forward(feats)
+
+
+class TwoStageHeads(DetectorHeads):
+    """:class:`~mmdet.models.detectors.TwoStageDetector`: ``rpn_head`` proposals (or the samples'
+    ``proposals`` without an RPN), then ``roi_head``."""
+    family = TwoStageDetector
+
+    @staticmethod
+    def loss(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
+             batch_data_samples: SampleList) -> dict:
+        losses = dict()
+        if detector.with_rpn:
+            proposal_cfg = detector.train_cfg.get('rpn_proposal', detector.test_cfg.rpn)
+            rpn_data_samples = copy.deepcopy(batch_data_samples)
+            for data_sample in rpn_data_samples:  # the RPN is class-agnostic
+                data_sample.gt_instances.labels = torch.zeros_like(data_sample.gt_instances.labels)
+            rpn_losses, rpn_results_list = detector.rpn_head.loss_and_predict(
+                feats, rpn_data_samples, proposal_cfg=proposal_cfg)
+            for key in list(rpn_losses):  # not to collide with the RoI head's names
+                if 'loss' in key and 'rpn' not in key:
+                    rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+            losses.update(rpn_losses)
+        else:
+            rpn_results_list = TwoStageHeads.given_proposals(batch_data_samples)
+        losses.update(detector.roi_head.loss(feats, rpn_results_list, batch_data_samples))
+        return losses
+
+    @staticmethod
+    def predict(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
+                batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        if batch_data_samples[0].get('proposals', None) is None:
+            rpn_results_list = detector.rpn_head.predict(feats, batch_data_samples, rescale=False)
+        else:
+            rpn_results_list = TwoStageHeads.given_proposals(batch_data_samples)
+        return detector.roi_head.predict(
+            feats, rpn_results_list, batch_data_samples, rescale=rescale)
+
+    @staticmethod
+    def forward(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
+                batch_data_samples: OptSampleList) -> tuple:
+        if detector.with_rpn:
+            rpn_results_list = detector.rpn_head.predict(feats, batch_data_samples, rescale=False)
+        else:
+            rpn_results_list = TwoStageHeads.given_proposals(batch_data_samples)
+        return (detector.roi_head.forward(feats, rpn_results_list, batch_data_samples), )
+
+    @staticmethod
+    def given_proposals(batch_data_samples: OptSampleList) -> InstanceList:
+        """The samples' own ``proposals`` (a detector without an RPN).
+
+        Args:
+            batch_data_samples (list[:obj:`DetDataSample`]): Samples with ``proposals``.
+
+        Returns:
+            list[:obj:`InstanceData`]: Each sample's ``proposals``.
+        """
+        if not batch_data_samples or batch_data_samples[0].get('proposals', None) is None:
+            raise ValueError('A two-stage detector without rpn_head needs each data sample\'s '
+                             'proposals (e.g. LoadProposals in the pipeline)')
+        return [data_sample.proposals for data_sample in batch_data_samples]
+
+
+class DetectionTransformerHeads(DetectorHeads):
+    """:class:`~mmdet.models.detectors.DetectionTransformer` (DETR, Deformable DETR, DINO...):
+    ``forward_transformer``, then ``bbox_head`` on its outputs."""
+    family = DetectionTransformer
+
+    @staticmethod
+    def loss(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
+             batch_data_samples: SampleList) -> dict:
+        head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
+        return detector.bbox_head.loss(**head_inputs_dict, batch_data_samples=batch_data_samples)
+
+    @staticmethod
+    def predict(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
+                batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
+        return detector.bbox_head.predict(
+            **head_inputs_dict, rescale=rescale, batch_data_samples=batch_data_samples)
+
+    @staticmethod
+    def forward(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
+                batch_data_samples: OptSampleList) -> tuple:
+        head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
+        return detector.bbox_head.forward(**head_inputs_dict)
+
+
+DETECTOR_HEADS = (SingleStageHeads, TwoStageHeads, DetectionTransformerHeads)
+
+
+def detector_heads(detector: BaseDetector) -> Type[DetectorHeads]:
+    """The :class:`DetectorHeads` of ``detector``'s family.
+
+    Args:
+        detector (BaseDetector): The detector ROCK is inserted into.
+
+    Returns:
+        type: The entry of :data:`DETECTOR_HEADS` whose ``family`` the detector's class derives
+        from with ``loss``, ``predict`` and ``_forward`` inherited unchanged.
+
+    Raises:
+        TypeError: For any other detector (one line naming it and what differs).
+    """
+    cls = type(detector)
+    for heads in DETECTOR_HEADS:
+        if issubclass(cls, heads.family):
+            changed = [
+                name for name in ('loss', 'predict', '_forward')
+                if getattr(cls, name) is not getattr(heads.family, name)
+            ]
+            if not changed:
+                return heads
+            why = 'overrides ' + ', '.join(f'{heads.family.__name__}.{name}' for name in changed)
+            break
+    else:
+        why = 'derives from none of them'
+    families = ', '.join(heads.family.__name__ for heads in DETECTOR_HEADS)
+    raise TypeError(f'ROCKDetector cannot wrap {cls.__name__}: it runs the heads as the '
+                    f'loss/predict/_forward of {families} do, and {cls.__name__} {why}')
 
 
 @MODELS.register_module()
 class ROCKDetector(BaseDetector):
-    """Any mmdet detector (SSD, RetinaNet, Faster R-CNN, ...) with an auxiliary block between its
-    backbone and the rest: backbone -> ``rock`` (e.g. :class:`ROCKNeck`, refining one level and
-    producing the auxiliary task maps) -> the detector's own neck and heads. ``loss()`` returns the
-    detector's losses and the auxiliary ones in one dict.
+    """Any mmdet detector (SSD, RetinaNet, Faster R-CNN, DETR, ...) with an auxiliary block
+    between its backbone and the rest: backbone -> ``rock`` (e.g. :class:`ROCKNeck`, refining one
+    level and producing the auxiliary task maps) -> the detector's own neck and heads. ``loss()``
+    returns the detector's losses and the auxiliary ones in one dict.
+
+    The heads run as the detector's family runs them after ``extract_feat``
+    (:class:`SingleStageHeads`, :class:`TwoStageHeads`, :class:`DetectionTransformerHeads`,
+    chosen when built by :func:`detector_heads`); a detector of another family, or one overriding
+    its family's ``loss`` / ``predict`` / ``_forward``, is refused when built.
 
     The detector's config keys stay at the top level, so that a stock config gains ROCK by
     merging ``dict(type='ROCKDetector', detector_type=<its type>, rock=dict(type='ROCKNeck', ...))``
@@ -70,6 +261,7 @@ class ROCKDetector(BaseDetector):
                  **detector_cfg) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(dict(type=detector_type, **copy.deepcopy(detector_cfg)))
+        self.detector_heads = detector_heads(self.detector)
         self.rock = MODELS.build(rock)
         self._check_rock_input()
         self.predict_aux = predict_aux
@@ -132,14 +324,23 @@ class ROCKDetector(BaseDetector):
         return feats, task_maps
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        """The detector's and the auxiliary losses (balanced), plus two logged statistics of
-        the refined level (no ``loss`` in their names, so not optimised): ``rock_input_rms``,
-        the RMS of the backbone's features there, and ``rock_residual_rms``, the RMS of what ROCK
-        adds to them (refined - input; 0 for flat MTL)."""
+        """The detector's and the auxiliary losses, weighed by the loss balancer.
+
+        Args:
+            batch_inputs (Tensor): Preprocessed images (B, 3, H, W).
+            batch_data_samples (list[:obj:`DetDataSample`]): The batch's samples with
+                ``gt_instances`` and the auxiliary labels.
+
+        Returns:
+            dict[str, Tensor | list[Tensor]]: The detector's losses, the auxiliary ones and the
+            balancer's entries, plus two logged statistics of the refined level (no ``loss`` in
+            their names, so not optimised): ``rock_input_rms``, the RMS of the backbone's
+            features there, and ``rock_residual_rms``, the RMS of what ROCK adds to them
+            (refined - input; 0 for flat MTL).
+        """
         backbone_feats, refined, task_maps = self._refine(batch_inputs)
         feats = self.detector.neck(refined) if self.detector.with_neck else refined
-        with _precomputed_features(self.detector, feats):
-            losses = self.detector.loss(batch_inputs, batch_data_samples)
+        losses = self.detector_heads.loss(self.detector, feats, batch_data_samples)
         losses = self.loss_balancer(losses, self.rock.loss(task_maps, batch_data_samples), self)
         index = getattr(self.rock, 'in_index', None)
         if index is not None:
@@ -154,17 +355,36 @@ class ROCKDetector(BaseDetector):
                 batch_inputs: Tensor,
                 batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
+        """Detections, and the auxiliary predictions where ``predict_aux``.
+
+        Args:
+            batch_inputs (Tensor): Preprocessed images (B, 3, H, W).
+            batch_data_samples (list[:obj:`DetDataSample`]): The batch's samples (metainfo).
+            rescale (bool): Boxes in the original image's coordinates. Defaults to True.
+
+        Returns:
+            list[:obj:`DetDataSample`]: The samples with ``pred_instances`` (and
+            ``pred_scene_scores``, ``pred_depth``, ``pred_normals``...).
+        """
         feats, task_maps = self.extract_feat(batch_inputs)
-        with _precomputed_features(self.detector, feats):
-            results = self.detector.predict(batch_inputs, batch_data_samples, rescale=rescale)
+        results_list = self.detector_heads.predict(self.detector, feats, batch_data_samples,
+                                                   rescale)
+        results = self.detector.add_pred_to_datasample(batch_data_samples, results_list)
         if self.predict_aux:
             self.rock.predict(task_maps, results)
         return results
 
     def _forward(self, batch_inputs: Tensor, batch_data_samples: OptSampleList = None) -> tuple:
-        """Raw outputs: (the detector's head outputs, ``{task: pooled prediction}``)."""
+        """Raw outputs, without post-processing.
+
+        Args:
+            batch_inputs (Tensor): Preprocessed images (B, 3, H, W).
+            batch_data_samples (list[:obj:`DetDataSample`], optional): The batch's samples.
+
+        Returns:
+            tuple: (what the detector's ``_forward`` returns, ``{task: pooled prediction}``).
+        """
         feats, task_maps = self.extract_feat(batch_inputs)
-        with _precomputed_features(self.detector, feats):
-            det_outs = self.detector._forward(batch_inputs, batch_data_samples)
+        det_outs = self.detector_heads.forward(self.detector, feats, batch_data_samples)
         aux = {name: head(task_maps[name]) for name, head in self.rock.aux_heads.items()}
         return det_outs, aux
