@@ -3,10 +3,14 @@ training, a local file in torchvision's format loads into the backbone, offline 
 and a from-scratch backbone must be trainable."""
 import hashlib
 import http.server
+import inspect
 import io
 import logging
 import os
+import socket
 import threading
+import time
+import urllib.error
 from functools import partial
 from pathlib import Path
 
@@ -153,6 +157,22 @@ def test_fetch_refuses_a_file_with_the_wrong_checksum(server, hub, monkeypatch):
         pw.fetch_verified(url, progress=False)
     monkeypatch.setitem(pw.KNOWN_FILES, url, (hashlib.sha256(payload).hexdigest(), 100))
     assert Path(pw.fetch_verified(url, progress=False)).read_bytes() == payload
+
+
+def test_download_gives_up_on_a_silent_host(tmp_path):
+    """A host that accepts the connection and sends nothing: the download ends at its timeout,
+    which torch.hub.download_url_to_file (torch 2.13) cannot do, hence mmrock's own."""
+    assert 'timeout' not in inspect.signature(torch.hub.download_url_to_file).parameters
+    silent = socket.create_server(('127.0.0.1', 0))
+    try:
+        url = f'http://127.0.0.1:{silent.getsockname()[1]}/resnet50-0676ba61.pth'
+        start = time.monotonic()
+        with pytest.raises((TimeoutError, urllib.error.URLError)):
+            pw.download(url, str(tmp_path / 'w.pth'), timeout=0.5, progress=False)
+        assert time.monotonic() - start < 10
+    finally:
+        silent.close()
+    assert not list(tmp_path.iterdir())  # no partial file left
 
 
 def test_prepare_points_the_config_at_the_verified_file(server, hub):

@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmrock.utils import (AtomicLocalBackend, ResumableCheckpointHook, atomic_write, get_rng_states,
-                          remove_stale_temp_files, set_rng_states)
+from mmrock.engine.hooks import ResumableCheckpointHook
+from mmrock.utils import (AtomicLocalBackend, atomic_write, get_rng_states, remove_stale_temp_files,
+                          set_rng_states)
 from conftest import NO_VAL, REPO, check_ok, run_python, write_tiny_config
 
 PROBE = '''
@@ -308,3 +309,78 @@ def test_default_runtime_uses_the_resumable_hook():
     from mmengine.config import Config
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'))
     assert cfg.default_hooks.checkpoint.type == 'ResumableCheckpointHook'
+
+
+class FakeRunner:
+    """What a checkpoint hook reads of mmengine's runner; ``save_checkpoint`` writes a stand-in
+    file and records what the checkpoint folder holds and what ``last_checkpoint`` names when
+    it is called."""
+
+    def __init__(self, work_dir: Path):
+        from mmengine.config import Config
+        from mmengine.logging import MessageHub, MMLogger
+        self.work_dir = str(work_dir)
+        self.cfg = Config()
+        self.logger = MMLogger.get_instance(f'fake-runner-{id(self)}')
+        self.message_hub = MessageHub.get_instance(f'fake-runner-{id(self)}')
+        self.iter, self.epoch, self.max_iters = 0, 0, 100
+        self.saves = []
+
+    def pointer(self):
+        path = Path(self.work_dir, 'last_checkpoint')
+        return Path(path.read_text()).name if path.exists() else None
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        self.saves.append((sorted(os.listdir(out_dir)), self.pointer()))
+        Path(out_dir, filename).write_bytes(b'checkpoint')
+
+    def train(self, hook, iters: int) -> None:
+        hook.before_train(self)
+        for self.iter in range(iters):
+            hook.after_train_iter(self, self.iter)
+
+
+def test_mmengine_removes_the_oldest_checkpoint_before_saving_once_it_keeps_max(tmp_path):
+    """Pins what ResumableCheckpointHook relies on in mmengine's CheckpointHook: with
+    ``max_keep_ckpts=n`` it removes the oldest checkpoint before saving the next one, and only
+    once it keeps n; it points ``last_checkpoint`` at a checkpoint after saving it."""
+    from mmengine.hooks import CheckpointHook
+    runner = FakeRunner(tmp_path)
+    runner.train(CheckpointHook(interval=2, by_epoch=False, max_keep_ckpts=2, save_last=False), 8)
+    assert runner.saves == [([], None), (['iter_2.pth', 'last_checkpoint'], 'iter_2.pth'),
+                            (['iter_4.pth', 'last_checkpoint'], 'iter_4.pth'),
+                            (['iter_6.pth', 'last_checkpoint'], 'iter_6.pth')]
+    assert runner.pointer() == 'iter_8.pth'
+
+
+def test_the_oldest_checkpoint_goes_once_the_new_one_is_saved(tmp_path):
+    runner = FakeRunner(tmp_path)
+    hook = ResumableCheckpointHook(interval=2, by_epoch=False, max_keep_ckpts=1, save_last=False)
+    runner.train(hook, 6)
+    assert runner.saves == [([], None), (['iter_2.pth', 'last_checkpoint'], 'iter_2.pth'),
+                            (['iter_4.pth', 'last_checkpoint'], 'iter_4.pth')]
+    assert sorted(os.listdir(tmp_path)) == ['iter_6.pth', 'last_checkpoint']
+    assert runner.pointer() == 'iter_6.pth'
+    assert runner.message_hub.get_info('keep_ckpt_ids') == [6]  # what a resume continues from
+    assert hook.kept_ckpts == 1 and hook.max_keep_ckpts == 2  # mmengine's: one more
+
+
+def test_a_cut_last_checkpoint_is_pointed_at_the_newest_checkpoint(tmp_path):
+    """mmengine rewrites ``last_checkpoint`` in place: killed meanwhile, it names no file."""
+    from mmengine.runner.checkpoint import find_latest_checkpoint
+    pointer = tmp_path / 'last_checkpoint'
+
+    def before_run(text):
+        pointer.write_text(text)
+        hook = ResumableCheckpointHook(interval=2, by_epoch=False)
+        runner = FakeRunner(tmp_path)
+        hook.before_run(runner)
+        hook.after_run(runner)
+        return find_latest_checkpoint(str(tmp_path))
+
+    assert before_run('') is None and not pointer.exists()  # no checkpoint: start afresh
+    for step in (2, 10, 4):
+        (tmp_path / f'iter_{step}.pth').write_bytes(b'checkpoint')
+    assert before_run(str(tmp_path / 'iter_1')) == str(tmp_path / 'iter_10.pth')
+    assert before_run('') == str(tmp_path / 'iter_10.pth')
+    assert before_run(str(tmp_path / 'iter_4.pth')) == str(tmp_path / 'iter_4.pth')  # intact

@@ -15,8 +15,9 @@ from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmrock  # noqa: F401  (the import under test)
-from mmrock.utils import (PickledCheckpointError, ResumableCheckpointHook, checkpoint_loading_for,
-                          from_plain, get_rng_states, pickled_checkpoint_loading, to_plain,
+from mmrock.engine.hooks import ResumableCheckpointHook
+from mmrock.utils import (PickledCheckpointError, checkpoint_loading_for, from_plain,
+                          get_rng_states, pickled_checkpoint_loading, to_plain,
                           weights_only_loading)
 from conftest import Payload, check_ok, run_python
 
@@ -60,11 +61,12 @@ def test_explicit_opt_in_unpickles(hostile):
     assert CheckpointLoader._schemes[''].__module__ == 'mmengine.runner.checkpoint'
 
 
-def test_config_key_opts_in_for_the_run_only(hostile):
+def test_config_key_opts_in_for_the_run_only(hostile, tmp_path):
     path, marker = hostile
     hook = ResumableCheckpointHook(interval=1)
     logger = MMLogger.get_instance('test_safe_checkpoint', log_level=logging.ERROR)
-    runner = SimpleNamespace(cfg=Config(dict(allow_pickled_checkpoints=True)), logger=logger)
+    runner = SimpleNamespace(
+        cfg=Config(dict(allow_pickled_checkpoints=True)), logger=logger, work_dir=str(tmp_path))
     hook.before_run(runner)
     load_checkpoint(tiny_model(), str(path))
     assert marker.exists()

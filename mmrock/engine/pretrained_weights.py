@@ -131,9 +131,18 @@ def checksum_problem(path: str, url: str) -> Optional[str]:
 
 def download(url: str, path: str, timeout: float = 60., progress: bool = True) -> None:
     """Download ``url`` to ``path`` through a temporary file of the same folder, renamed once
-    complete (concurrent processes never see a partial file). Not
-    ``torch.hub.download_url_to_file``, which does the same but opens the URL without a
-    ``timeout``: a host that accepts the connection and sends nothing would hang the run."""
+    complete (concurrent processes never see a partial file).
+
+    Not ``torch.hub.download_url_to_file``: it does the same but takes no ``timeout`` (torch 2.13;
+    pinned by ``tests/test_pretrained_weights.py``), so a host that accepts the connection and
+    sends nothing would hang the run.
+
+    Args:
+        url (str): ``http(s)://`` address of the file.
+        path (str): Where the file goes (its folder is created).
+        timeout (float): Seconds to wait for the connection and for each read. Defaults to 60.
+        progress (bool): Show a progress bar. Defaults to True.
+    """
     from tqdm import tqdm
     os.makedirs(osp.dirname(path), exist_ok=True)
     with urllib.request.urlopen(url, timeout=timeout) as response:

@@ -36,7 +36,7 @@ def use_resumable_checkpoint_hook(cfg: Config) -> None:
     """mmrock's checkpoints whatever the runtime: a config on mmdet's runtime saves through
     mmengine's plain ``CheckpointHook``, whose checkpoints pickle the message hub's
     ``HistoryBuffer``s (refused by ``weights_only=True``, torch's default); it becomes
-    :class:`~mmrock.utils.ResumableCheckpointHook`, its subclass with the same arguments
+    :class:`~mmrock.engine.hooks.ResumableCheckpointHook`, its subclass with the same arguments
     (plain-type checkpoints, atomic writes, exact resume). Other hook types are kept, and so
     is mmengine's named with its scope (``type='mmengine.CheckpointHook'``: asked for as such)."""
     from mmengine.hooks import CheckpointHook

@@ -6,8 +6,9 @@ unpickled, so a checkpoint cannot run code hidden in it. mmengine's resume state
 rule: the message hub holds ``HistoryBuffer`` objects (whose pickle calls ``getattr``) and the
 random generator states hold numpy arrays. :func:`to_plain` rewrites such objects into tagged
 dicts of plain types when a checkpoint is saved and :func:`from_plain` rebuilds them when it is
-loaded (both called by :class:`~mmrock.utils.ResumableCheckpointHook`), so mmrock's checkpoints,
-resume state included, load with mmengine's stock loader, which keeps torch's default.
+loaded (both called by :class:`~mmrock.engine.hooks.ResumableCheckpointHook`), so mmrock's
+checkpoints, resume state included, load with mmengine's stock loader, which keeps torch's
+default.
 
 Loading anything else that needs full unpickling (an mmengine training checkpoint saved without
 mmrock, a file from elsewhere) is refused unless the config sets
