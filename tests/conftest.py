@@ -33,7 +33,8 @@ img_scale = (128, 96)
 model = dict(
     backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     rock=dict(in_channels=512, encoder_channels=32,
-              aux_heads=dict(depth=dict(num_maps=8), normals=dict(maps_per_component=8))),
+              aux_heads=dict(depth=dict(maps_per_out_channel=8),
+                             normals=dict(maps_per_out_channel=8))),
     neck=dict(in_channels=(512, ), out_channels=(512, 64, 64, 32, 32, 32, 32)),
     bbox_head=dict(
         in_channels=(512, 64, 64, 32, 32, 32, 32),

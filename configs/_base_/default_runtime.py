@@ -6,7 +6,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/utils/checkpoint.py).
+    # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/engine/hooks/).
     # save_best keeps the best checkpoint on the val split; a config whose val loader reads a
     # test split sets save_best=None (checked for every config by tests/test_protocol_configs.py).
     checkpoint=dict(

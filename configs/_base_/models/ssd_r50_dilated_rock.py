@@ -21,12 +21,12 @@ model = dict(
                 loss=dict(type='CrossEntropyLoss', loss_weight=3.0)),
             depth=dict(
                 type='DepthHead',
-                num_maps=128,
+                maps_per_out_channel=128,
                 log_depth=False,
                 loss=dict(type='BerHuLoss', threshold_ratio=0.2, loss_weight=3.0)),
             normals=dict(
                 type='NormalHead',
-                maps_per_component=128,
+                maps_per_out_channel=128,
                 loss=dict(type='NormalCosineLoss', loss_weight=30.0))),
         residual=True,
         fusion_norm_act=False))
