@@ -1,6 +1,5 @@
 """Shared logic of the dense auxiliary heads (depth, normals): channel-group pooling predictor,
 masked downsampling of the targets to the prediction grid, loss on valid cells only."""
-import math
 from typing import Dict, Sequence
 
 import torch
@@ -10,7 +9,8 @@ from mmengine.structures import PixelData
 from mmengine.utils import deprecated_api_warning
 from torch import Tensor
 
-from ..utils import labelled_indices, masked_downsample, select_labelled, stack_dense_targets
+from ..utils import (covering_cells, group_mean, labelled_indices, masked_downsample,
+                     select_labelled, stack_dense_targets)
 from .base_aux_head import BaseAuxiliaryHead
 
 
@@ -53,8 +53,7 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
 
     def forward(self, maps: Tensor) -> Tensor:
         """(B, num_maps, h, w) task maps -> (B, out_channels, h, w) float32 raw prediction."""
-        b, _, h, w = maps.shape
-        return maps.float().view(b, self.out_channels, self.maps_per_out_channel, h, w).mean(dim=2)
+        return group_mean(maps, self.out_channels)
 
     def valid_mask(self, target: Tensor) -> Tensor:
         """(B, C, H, W) target (full-resolution or averaged) -> (B, 1, H, W) bool valid mask."""
@@ -99,6 +98,4 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
             h, w = sample.metainfo['img_shape'][:2]
             sample.set_field(PixelData(data=p[:, :h, :w]), self.pred_field)
             sample.set_metainfo(
-                dict(
-                    aux_grid_shape=(math.ceil(h * grid_h / pad_shape[0]),
-                                    math.ceil(w * grid_w / pad_shape[1]))))
+                dict(aux_grid_shape=covering_cells((h, w), (grid_h, grid_w), pad_shape)))

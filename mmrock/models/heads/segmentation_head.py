@@ -1,5 +1,4 @@
 """Semantic segmentation head of ROCK: per-cell class scores, from a seg map or instance masks."""
-import math
 from typing import Dict, List, Sequence, Tuple
 
 import mmcv
@@ -9,7 +8,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from torch import Tensor
 
-from ..utils import select_labelled
+from ..utils import covering_cells, group_mean, select_labelled
 from ..utils.seg_targets import SEG_IGNORE_INDEX, majority_grid, sample_seg_labels
 from .base_aux_head import BaseAuxiliaryHead
 
@@ -89,9 +88,7 @@ class SegmentationHead(BaseAuxiliaryHead):
 
     def forward(self, maps: Tensor) -> Tensor:
         """(B, (K + 1) * maps_per_out_channel, h, w) -> (B, K + 1, h, w) logits."""
-        b, _, h, w = maps.shape
-        return maps.float().view(b, self.num_classes + 1, self.maps_per_out_channel, h,
-                                 w).mean(dim=2)
+        return group_mean(maps, self.num_classes + 1)
 
     @staticmethod
     def has_label(sample: DetDataSample) -> bool:
@@ -164,7 +161,7 @@ class SegmentationHead(BaseAuxiliaryHead):
                               allow_ori_shape=True) if labelled else None)
         for i, (sample, scores) in enumerate(zip(data_samples, pred)):
             h, w = sample.metainfo['img_shape'][:2]
-            cells = (math.ceil(h * grid_h / pad_h), math.ceil(w * grid_w / pad_w))
+            cells = covering_cells((h, w), (grid_h, grid_w), (pad_h, pad_w))
             sample.set_metainfo(dict(aux_grid_shape=cells))
             sample.pred_seg_scores = scores[:, :cells[0], :cells[1]]
             if i in labelled:
