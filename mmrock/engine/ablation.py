@@ -48,6 +48,8 @@ METRICS = (
     ('aux/depth_rmse', 'depth RMSE m', 1.),
     ('aux/normal_mean', 'normals mean °', 1.),
     ('aux/normal_median', 'normals median °', 1.),
+    ('aux/presence_mAP', 'presence mAP %', 1.),
+    ('aux/seg_mIoU', 'seg mIoU %', 1.),
 )
 NO_VALIDATION = ('val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
                  'default_hooks.checkpoint.save_best=None')
