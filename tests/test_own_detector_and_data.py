@@ -1,4 +1,4 @@
-"""README "ROCK for your detector and your data", walked as written: your RGB-D data through
+"""docs/your_detector_and_data.md, walked as written: your RGB-D data through
 tools/dataset_converters/coco_rgbd.py, a stock mmdet config (ATSS, on mmdet's runtime) plus the
 ROCK lines and the multi-task pipeline line, trained by tools/train.py, its checkpoint tested by
 tools/test.py and run by ROCKInferencer; a stock checkpoint of the plain detector loads into the
@@ -19,8 +19,8 @@ from PIL import Image
 from conftest import REPO, Payload, check_ok, run_python, table_rows
 from rgbd_factory import INTRINSICS, SCENES, make_rgbd_source
 
-README = (REPO / 'README.md').read_text()
-# the README's config, as written (section "ROCK for your detector and your data")
+README = (REPO / 'docs' / 'your_detector_and_data.md').read_text()
+# the guide's config, as written (docs/your_detector_and_data.md, "2. Your config")
 README_CONFIG = next(
     block for block in re.findall(r'```python\n(.*?)```', README, re.S)
     if "_base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py']" in block)

@@ -1,6 +1,6 @@
 """SegmentationHead (per-cell classes from instance masks or a seg map) and its mIoU, on
 hand-computed examples; labels from masks under every supported geometric transform; then
-ROCK(presence + segmentation) in mmdet's stock RetinaNet config (README "ROCK without depth") on
+ROCK(presence + segmentation) in mmdet's stock RetinaNet config (docs/without_depth.md) on
 a COCO-format dataset with boxes and masks, trained and validated through tools/train.py, and
 the one-line stop of a dataset with neither masks nor seg maps."""
 import json
@@ -268,8 +268,8 @@ def test_labels_follow_fused_and_stock_pipelines():
 
 
 # ------------------------------------------------------------------------------------------------
-# README "ROCK without depth": the user's config on mmrock's RetinaNet + ROCK(presence + seg)
-README = (REPO / 'README.md').read_text()
+# docs/without_depth.md: the user's config on mmrock's RetinaNet + ROCK(presence + seg)
+README = (REPO / 'docs' / 'without_depth.md').read_text()
 README_CONFIG = next(
     block for block in re.findall(r'```python\n(.*?)```', README, re.S)
     if 'retinanet_r50_fpn_rock-presence-seg_1x_coco.py' in block)
