@@ -342,8 +342,7 @@ model = dict(type='ROCKDetector', detector_type='RetinaNet',
                        aux_heads=dict(scene=dict(type='SceneHead', num_classes=2))))
 """
 RULE = ("(in_index: the position in the backbone's output tuple, which its out_indices choose; "
-        'in_channels: that output\'s channels; README.md, "ROCK for your detector and your '
-        'data")')
+        "in_channels: that output's channels; docs/your_detector_and_data.md)")
 RESNET18 = 'ResNet returns 4 feature map(s), of [0] 64, [1] 128, [2] 256, [3] 512 channels'
 SWIN_T = 'SwinTransformer returns 3 feature map(s), of [0] 192, [1] 384, [2] 768 channels'
 

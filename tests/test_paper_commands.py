@@ -70,7 +70,7 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
         assert 0. <= float(rows[label]) <= 100., (label, rows[label])
     if name == 'ssd_r50_rock_nyuv2':
         assert math.isfinite(float(rows['depth AbsRel']))
-        # README, "NYUv2 protocols": the last checkpoint on val, as the paper reports it
+        # docs/nyuv2.md, "Protocols": the last checkpoint on val, as the paper reports it
         proc = check_ok(
             checkout.run('tools/test.py', config, f'work_dirs/{name}/iter_2.pth', '--cfg-options',
                          'test_dataloader.dataset.ann_file=annotations/nyuv2_val.json',

@@ -3,7 +3,7 @@
 # read from the annotations: the class of each cell of the C5 grid (SegmentationHead, from the
 # instance masks, which mmdet's pipelines now load, through multitask_pipeline). The data,
 # schedule and runtime are mmdet's; the metrics COCO's plus aux/presence_mAP and aux/seg_mIoU;
-# README.md, "ROCK without depth".
+# docs/without_depth.md.
 _base_ = ['./retinanet_r50_fpn_rock-presence_1x_coco.py']
 from mmrock.datasets import multitask_pipeline  # noqa: E402
 

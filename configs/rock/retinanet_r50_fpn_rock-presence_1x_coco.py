@@ -1,7 +1,7 @@
 # ROCK for detection data with boxes only: mmdet's RetinaNet (ResNet-50 + FPN, 1x schedule, COCO)
 # as it is, with ROCK refining C5 (stride 32) before the FPN through one auxiliary task that
 # needs no label beyond the boxes: the presence of each class in the image (PresenceHead). The
-# data, pipeline, schedule and runtime are mmdet's; README.md, "ROCK without depth".
+# data, pipeline, schedule and runtime are mmdet's; docs/without_depth.md.
 _base_ = ['mmdet::retinanet/retinanet_r50_fpn_1x_coco.py']
 custom_imports = dict(imports=['mmrock'], allow_failed_imports=False)
 

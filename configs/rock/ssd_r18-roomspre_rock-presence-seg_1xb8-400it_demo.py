@@ -2,7 +2,7 @@
 # each class in the image (PresenceHead) and the class of each cell of the C5 grid
 # (SegmentationHead, 19 detection classes + other + background), on the stand-in-initialised ROCK
 # demo. No depth, normals or scene label read. Compared with its siblings by the ablation tool
-# (README.md, "ROCK without depth").
+# (docs/without_depth.md).
 _base_ = ['./ssd_r18_rock_demo.py', '../_base_/models/r18_rooms_pretrained.py']
 
 model = dict(

@@ -1,7 +1,7 @@
 # ROCK without depth at demo scale: the stand-in-initialised ROCK demo with one auxiliary task
 # that needs no label beyond the boxes, the presence of each class in the image (PresenceHead).
 # The rooms' depth, normals and scene labels are not loaded. Compared with its siblings by the
-# ablation tool (README.md, "ROCK without depth").
+# ablation tool (docs/without_depth.md).
 _base_ = ['./ssd_r18_rock_demo.py', '../_base_/models/r18_rooms_pretrained.py']
 
 model = dict(

@@ -1,8 +1,7 @@
 # ROCK without depth at demo scale: the stand-in-initialised ROCK demo with one auxiliary task read
 # from the rooms' per-pixel class maps (SegmentationHead: the class of each cell of the C5 grid,
 # 19 detection classes + other + background, 255 unlabelled). The rooms' depth, normals and scene
-# labels are not loaded. Compared with its siblings by the ablation tool (README.md, "ROCK without
-# depth").
+# labels are not loaded. Compared with its siblings by the ablation tool (docs/without_depth.md).
 _base_ = ['./ssd_r18_rock_demo.py', '../_base_/models/r18_rooms_pretrained.py']
 
 model = dict(

@@ -100,7 +100,7 @@ def _wrapper_note(cfg, key: Optional[str]) -> str:
     return (f'{note}: the stock config wraps its dataset, and your dataset keys merged into the '
             'wrapper leave the stock one inside; give yours with `dataset=multitask_dataset('
             f"_base_.{parts[0]}.dataset, type='MultiTaskCocoDataset', ...)` (mmrock.datasets; "
-            'README.md, "ROCK for your detector and your data")')
+            'docs/your_detector_and_data.md)')
 
 
 def phase_data(cfg, phase: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
@@ -142,7 +142,7 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
                 'data: `python tools/dataset_converters/coco_rgbd.py --coco-json ANN.json '
                 '--images IMAGES --depth DEPTHS --depth-scale UNITS_PER_METRE [--normals '
                 f'NORMALS | --intrinsics FX FY CX CY] [--scenes SCENES.csv] --out {out}` '
-                '(README.md, "ROCK for your detector and your data"); or point the config at '
+                '(docs/your_detector_and_data.md); or point the config at '
                 f'your data {where}.')
     out = (root or DEFAULT_DATA_ROOT).rstrip('/')
     val = (": the val split of the paper's protocol (a folder converted without `--val-split` "
@@ -152,7 +152,7 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
     return (f'Dataset not found: {path}{more} ({kind} of the config){val}. Get NYUv2: download '
             'the official files, then `python tools/dataset_converters/nyuv2.py --mat '
             'nyu_depth_v2_labeled.mat --splits splits.mat --normals normals_gt --val-split '
-            f'val_split.txt --out {out}` (README.md, "Data: NYUv2", "NYUv2 protocols"); or '
+            f'val_split.txt --out {out}` (docs/nyuv2.md); or '
             'generate synthetic rooms: `make demo`, or `python '
             'tools/dataset_converters/make_synthetic_nyuv2.py --out DIR --num N` then nyuv2.py '
             f"on DIR's files (`--val-split DIR/val_scenes.txt`) with `--out {out}`; or point the "

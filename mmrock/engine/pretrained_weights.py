@@ -212,7 +212,8 @@ def fetch_failure_message(key: str, url: str, reason: str) -> str:
     owner = _owner_key(key)
     return (f'Could not fetch the pretrained weights of {owner} ({reason}). Either download '
             f'{url} where you have network and point the config at the file: --cfg-options '
-            f'{key}.checkpoint=/path/to/{osp.basename(url)} (README.md, "Pretrained weights"); '
+            f'{key}.checkpoint=/path/to/{osp.basename(url)} (docs/train_test.md, '
+            '"Pretrained weights"); '
             'or train from scratch with a trainable stem and BN: --cfg-options '
             f'{owner}.{SCRATCH_OPTIONS.format(key=owner)}')
 
@@ -259,8 +260,8 @@ def from_scratch_problem(cfg) -> Optional[str]:
         fix += ' model.backbone.norm_cfg.requires_grad=True'
     return ('model.backbone starts from random weights (no pretrained init_cfg, no load_from) '
             f'but {settings} would keep its stem or BN at their initial values: set '
-            f'--cfg-options {fix}, or give it pretrained weights (README.md, "Pretrained '
-            'weights")')
+            f'--cfg-options {fix}, or give it pretrained weights (docs/train_test.md, '
+            '"Pretrained weights")')
 
 
 def prepare_pretrained_weights(cfg,

@@ -2,7 +2,7 @@
 # 673 images, validate (and keep the best checkpoint) on 122 images of scenes moved out of the
 # official 795 training images, test on the official 654 test images, which select nothing.
 # Data as written by the NYUv2 converter with `--val-split SCENES.txt` (tools/dataset_converters;
-# README.md, "NYUv2 protocols"): annotations/nyuv2_{train,val,test}.json.
+# docs/nyuv2.md, "Protocols"): annotations/nyuv2_{train,val,test}.json.
 # Types below live in mmdet's registries once mmrock is imported: the
 # inheriting config gets `default_scope = 'mmdet'` and
 # `custom_imports = dict(imports=['mmrock'])` from _base_/default_runtime.py

@@ -23,7 +23,8 @@ model = dict(
         style='pytorch',
         # torchvision's ImageNet-1k weights (the paper's initialisation), downloaded by URL so
         # that no torchvision is needed; tools/train.py verifies the file's SHA-256 first.
-        # Offline: point `checkpoint` at a local copy of the file (README, "Pretrained weights").
+        # Offline: point `checkpoint` at a local copy of the file (docs/train_test.md,
+        # "Pretrained weights").
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.pytorch.org/models/resnet50-0676ba61.pth')),

@@ -46,8 +46,7 @@ def rock_input_problem(widths: List[int], in_index: int, in_channels: int,
     outputs = (f'{backbone} returns {len(widths)} feature map(s), of ' +
                ', '.join(f'[{i}] {w}' for i, w in enumerate(widths)) + ' channels')
     rule = ('(in_index: the position in the backbone\'s output tuple, which its out_indices '
-            'choose; in_channels: that output\'s channels; README.md, "ROCK for your detector '
-            'and your data")')
+            'choose; in_channels: that output\'s channels; docs/your_detector_and_data.md)')
     if not -len(widths) <= in_index < len(widths):
         return (f'model.rock.in_index={in_index} is out of range: {outputs}. Use '
                 f'in_index={len(widths) - 1} (or -1, the deepest) with '
