@@ -101,7 +101,7 @@ def test_missing_data_exits_with_one_line(tool, tmp_path):
     assert len(lines) == 1, proc.stderr
     assert str(tmp_path / 'no_such_nyuv2') in lines[0]
     for hint in ('tools/dataset_converters/nyuv2.py', 'make demo', 'make_synthetic_nyuv2.py',
-                 'README'):
+                 'docs/nyuv2.md'):
         assert hint in lines[0]
     assert not (tmp_path / 'wd').exists()  # stopped before building the runner
 
