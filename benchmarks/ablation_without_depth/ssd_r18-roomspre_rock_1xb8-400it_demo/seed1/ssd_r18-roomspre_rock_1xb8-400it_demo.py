@@ -57,9 +57,7 @@ model = dict(
             2,
         ),
         frozen_stages=1,
-        init_cfg=dict(
-            checkpoint='benchmarks/pretrain/resnet18-w32_rooms.pth',
-            type='Pretrained'),
+        init_cfg=None,
         norm_cfg=dict(requires_grad=True, type='BN'),
         norm_eval=True,
         num_stages=4,
@@ -353,7 +351,7 @@ photometric_distortion = dict(
     ),
     type='PhotoMetricDistortion')
 randomness = dict(seed=1)
-resume = False
+resume = True
 rooms_pretrained_backbone = dict(
     frozen_stages=1,
     init_cfg=dict(
