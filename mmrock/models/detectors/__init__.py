@@ -1,5 +1,6 @@
-from .rock_detector import (DetectionTransformerHeads, DetectorHeads, ROCKDetector,
-                            SingleStageHeads, TwoStageHeads, detector_heads)
+from .detector_heads import (DetectionTransformerHeads, DetectorHeads, SingleStageHeads,
+                             TwoStageHeads, detector_heads)
+from .rock_detector import ROCKDetector
 
 __all__ = [
     'DetectionTransformerHeads', 'DetectorHeads', 'ROCKDetector', 'SingleStageHeads',
