@@ -303,7 +303,7 @@ def test_train_offline_stops_with_one_line(tiny_nyuv2_val, tmp_path):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith('Could not fetch the pretrained weights of model.backbone ('
                                f'{pw.RESNET50_IMAGENET_URL}: ')
-    assert 'README.md' in lines[0] and 'frozen_stages=-1' in lines[0]
+    assert 'docs/train_test.md' in lines[0] and 'frozen_stages=-1' in lines[0]
     assert not (user_checkout.root / 'work_dirs').exists()  # stopped before the runner
 
 
