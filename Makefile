@@ -5,7 +5,7 @@ VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install lint format test demo ablation study-data study-pretrain study-curves study clean-venv
+.PHONY: install lint format test test-fast demo ablation study-data study-pretrain study-curves study clean-venv
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ format: install
 # once, one CPU thread each: most tests start tool subprocesses, whose start-up is serial.
 test: install
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VPY) -m pytest -q -n 2 --dist loadfile tests
+
+# The unit loop: every test not marked slow (no tool subprocess, no training), about a minute.
+test-fast: install
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VPY) -m pytest -q -n 2 --dist loadfile -m "not slow" tests
 
 demo: install
 	$(VPY) tools/demo.py

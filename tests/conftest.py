@@ -12,7 +12,7 @@ def mmdet_default_scope():
 
 
 # ------------------------------------------------------------------------------------------------
-# The tools end to end (tests/test_tools.py, test_visualization.py, test_ddp.py): a tiny
+# The tools end to end (tests/test_tools/test_tools.py, test_visualization.py, test_ddp.py): a tiny
 # synthetic NYUv2 made by the project's own generator and converter CLIs, a tiny ROCK config
 # inheriting the main one, and one short training shared by the tests that need a checkpoint.
 import json  # noqa: E402

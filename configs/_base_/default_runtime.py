@@ -8,7 +8,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     # mmengine's CheckpointHook + atomic writes and exact resume (mmrock/engine/hooks/).
     # save_best keeps the best checkpoint on the val split; a config whose val loader reads a
-    # test split sets save_best=None (checked for every config by tests/test_protocol_configs.py).
+    # test split sets save_best=None (checked for every config by
+    # tests/test_configs/test_protocol_configs.py).
     checkpoint=dict(
         type='ResumableCheckpointHook',
         by_epoch=False,

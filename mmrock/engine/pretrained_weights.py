@@ -134,8 +134,8 @@ def download(url: str, path: str, timeout: float = 60., progress: bool = True) -
     complete (concurrent processes never see a partial file).
 
     Not ``torch.hub.download_url_to_file``: it does the same but takes no ``timeout`` (torch 2.13;
-    pinned by ``tests/test_pretrained_weights.py``), so a host that accepts the connection and
-    sends nothing would hang the run.
+    pinned by ``tests/test_engine/test_pretrained_weights.py``), so a host that accepts the
+    connection and sends nothing would hang the run.
 
     Args:
         url (str): ``http(s)://`` address of the file.

@@ -38,8 +38,9 @@ the very end; on any failure the temporary folder is removed. Images are convert
 worker processes (each opens the .mat itself and takes two images at a time), the main process
 keeping only the json entries. Memory is bounded by one image's working set per process: on the
 1,449 generated 480x640 rooms (a 2.6 GB .mat) the CLI peaked at 98 MB per process, 185 MB PSS for
-the main process and two workers together; ``tests/test_converter_nyuv2.py`` checks that the peak
-RSS does not grow with the number of images.
+the main process and two workers together;
+``tests/test_datasets/test_converters/test_converter_nyuv2.py`` checks that the peak RSS does not
+grow with the number of images.
 
 Bad inputs raise :class:`NYUv2FormatError`, whose message is one line ``<file>: <problem>``.
 """

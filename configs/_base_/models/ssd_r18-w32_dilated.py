@@ -3,7 +3,7 @@
 # stage still dilated (C5 = 256 x 15 x 20 at stride 16 for a 240 x 320 input), narrower extra
 # layers, and the anchors laid on the 240 x 320 input by the same rule.
 # ssd_r18-w32_dilated_rock.py repeats these settings with ROCK (mmengine composes one chain of
-# bases; tests/test_config_tree.py checks that the two agree).
+# bases; tests/test_configs/test_config_tree.py checks that the two agree).
 _base_ = ['./ssd_r50_dilated.py']
 
 model = dict(

@@ -2,7 +2,7 @@
 # scratch, 240 x 320 input) with the block of ssd_r50_dilated_rock.py on its 256-channel C5, the
 # encoder 128 channels wide. Both files are repeated here rather than inherited, so that the demo
 # configs stay within three levels of inheritance (mmengine composes one chain of bases);
-# tests/test_config_tree.py checks that the copies agree.
+# tests/test_configs/test_config_tree.py checks that the copies agree.
 _base_ = ['./ssd_r50_dilated.py']
 
 model = dict(

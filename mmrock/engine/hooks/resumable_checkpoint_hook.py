@@ -98,8 +98,8 @@ class ResumableCheckpointHook(CheckpointHook):
     Args:
         max_keep_ckpts (int): The newest checkpoints kept; -1 keeps all. mmengine is given one
             more (its ``max_keep_ckpts`` attribute) and removes none before a save: it removes
-            the oldest only when its list is full (``tests/test_resume.py`` pins this); the
-            extra one goes once the new checkpoint is saved. Defaults to -1.
+            the oldest only when its list is full (``tests/test_engine/test_resume.py`` pins
+            this); the extra one goes once the new checkpoint is saved. Defaults to -1.
         *args, **kwargs: The other arguments of :class:`~mmengine.hooks.CheckpointHook`.
     """
     priority = 'LOWEST'

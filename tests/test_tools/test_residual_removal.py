@@ -1,5 +1,6 @@
 """tools/analysis_tools/residual_removal.py on the tiny trained ROCK checkpoint: one tools/test.py
-run per variant, each with its removed tasks (the neck's exactness: tests/test_rock_neck.py)."""
+run per variant, each with its removed tasks (the neck's exactness:
+tests/test_models/test_necks/test_rock_neck.py)."""
 import json
 
 from mmrock.engine.residual_removal import variants

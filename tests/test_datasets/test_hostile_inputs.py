@@ -26,7 +26,7 @@ from mmrock_data.converters.nyuv2_mat import (MAT_DATASETS, NormalsDir, NYUv2For
 from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
 from sample_factory import build_model, make_sample, preprocess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 H, W, N = 24, 32, 5  # the generated files: 5 images of 24 x 32
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 

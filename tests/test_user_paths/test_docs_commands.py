@@ -64,7 +64,7 @@ RULES = [
     (r'pip install "setuptools<70" wheel ninja', 'static', 'pins of requirements/build.txt'),
     (r'MMCV_WITH_OPS=1 FORCE_CUDA=1 pip install --no-build-isolation mmcv==2\.1\.0', 'static',
      'the Makefile\'s mmcv build, with CUDA'),
-    (r'pip install \.', 'static', 'setup.py (tests/test_packaging.py installs it)'),
+    (r'pip install \.', 'static', 'setup.py (tests/test_user_paths/test_packaging.py installs it)'),
     (r'pip install -r requirements/deploy\.txt', 'static', 'make install installs this file'),
     (r'pip install --no-deps --target /tmp/libmtl LibMTL==1\.1\.5', 'static',
      'LibMTL is no dependency of mmrock: needs network'),
@@ -92,29 +92,33 @@ RULES = [
     (r'python tools/demo\.py --data-only', 'static',
      'writes the demo\'s rooms into the repository\'s data/ (make demo runs it)'),
     # distributed
-    (rf'tools/dist_train\.sh {R50} 8', 'by', 'tests/test_ddp.py::test_two_process_ddp_on_cpu'),
+    (rf'tools/dist_train\.sh {R50} 8', 'by',
+     'tests/test_engine/test_ddp.py::test_two_process_ddp_on_cpu'),
     (r'tools/dist_test\.sh CONFIG CHECKPOINT 8', 'by',
-     'tests/test_ddp.py::test_two_process_ddp_on_cpu'),
+     'tests/test_engine/test_ddp.py::test_two_process_ddp_on_cpu'),
     (rf'NNODES=2 NODE_RANK=0 MASTER_ADDR=\S+ tools/dist_train\.sh {R50} 8', 'static', 'two nodes'),
     (rf'tools/slurm_train\.sh PARTITION JOB {R50} \S+', 'static', 'a Slurm cluster'),
     # your detector and data; without depth
     (r'python tools/dataset_converters/coco_rgbd\.py .*', 'by',
-     'tests/test_own_detector_and_data.py::test_stock_atss_with_rock_trains_on_own_data'),
+     'tests/test_user_paths/test_own_detector_and_data.py::'
+     'test_stock_atss_with_rock_trains_on_own_data'),
     (r'python tools/(train|test)\.py configs/my_atss_rock\.py.*', 'by',
-     'tests/test_own_detector_and_data.py::test_stock_runtime_checkpoint_tests_and_infers'),
+     'tests/test_user_paths/test_own_detector_and_data.py::'
+     'test_stock_runtime_checkpoint_tests_and_infers'),
     (r'python tools/train\.py configs/rock/retinanet_r50_fpn_rock-presence_1x_coco\.py', 'by',
-     'tests/test_presence_head.py::test_stock_retinanet_with_presence_trains_on_boxes_only'),
+     'tests/test_models/test_heads/test_presence_head.py::'
+     'test_stock_retinanet_with_presence_trains_on_boxes_only'),
     (r'python tools/train\.py configs/my_retinanet_rock_seg\.py', 'by',
-     'tests/test_segmentation_head.py'),
+     'tests/test_models/test_heads/test_segmentation_head.py'),
     # CPU-hours: ablations and the study
     (r'python tools/analysis_tools/ablation\.py .*', 'static',
-     'trainings of 400-8,000 iterations (the tool: tests/test_ablation.py)'),
+     'trainings of 400-8,000 iterations (the tool: tests/test_tools/test_ablation.py)'),
     (r'python tools/analysis_tools/learning_curves\.py .*', 'static',
-     'CPU-hours (the tool: tests/test_learning_curves.py)'),
+     'CPU-hours (the tool: tests/test_tools/test_learning_curves.py)'),
     (r'python tools/pretrain_backbone\.py .*', 'static',
-     'CPU-hours (the tool: tests/test_pretrain_backbone.py)'),
+     'CPU-hours (the tool: tests/test_tools/test_pretrain_backbone.py)'),
     (r'python tools/analysis_tools/residual_removal\.py .*', 'static',
-     'a study checkpoint (the tool: tests/test_residual_removal.py)'),
+     'a study checkpoint (the tool: tests/test_tools/test_residual_removal.py)'),
 ]
 
 
@@ -134,7 +138,7 @@ def rule_of(command: str) -> list:
 def test_every_command_has_a_rule():
     unruled = [c for c in ALL_COMMANDS if len(rule_of(c)) != 1]
     assert not unruled, ('commands of the docs without exactly one rule in '
-                         f'tests/test_docs_commands.py RULES: {unruled}')
+                         f'tests/test_user_paths/test_docs_commands.py RULES: {unruled}')
     unused = [r[0] for r in RULES if not any(re.fullmatch(r[0], c) for c in ALL_COMMANDS)]
     assert not unused, f'rules that no command of the docs uses any more: {unused}'
 
@@ -398,7 +402,7 @@ def test_docs_command_runs(command, request, tmp_path, rooms_raw):
         if 'deploy.py' in command:
             # converted and verified as written; on a one-iteration checkpoint the scores are
             # nearly tied, so the ranking --verify compares may differ: its verdict is asserted
-            # on a trained model by tests/test_mmdeploy.py
+            # on a trained model by tests/test_tools/test_mmdeploy.py
             proc = paper.run(command)
             work_dir = Path(words[words.index('--work-dir') + 1])
             assert (paper.root / work_dir / 'end2end.onnx').is_file(), proc.stderr[-3000:]

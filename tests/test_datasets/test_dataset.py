@@ -16,7 +16,7 @@ from mmrock.datasets import LoadMultiTaskAnnotations, NYUv2MultiTaskDataset, pac
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, SCENE_CLASSES
 
 H, W = 60, 80
-BASE_CONFIG = Path(__file__).parents[1] / 'configs' / '_base_' / 'datasets' / 'nyuv2_multitask.py'
+BASE_CONFIG = Path(__file__).parents[2] / 'configs' / '_base_' / 'datasets' / 'nyuv2_multitask.py'
 PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadMultiTaskAnnotations', with_bbox=True),

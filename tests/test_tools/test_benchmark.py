@@ -18,7 +18,7 @@ from mmrock.benchmark.sync_check import SyncOpRecorder
 from mmrock.benchmark.synthetic_batch import synthetic_batch
 from mmrock.engine.hooks.channels_last_hook import ChannelsLastHook
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = ['ssd_r50_nyuv2.py', 'ssd_r50_rock_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py']
 HW = (64, 96)
 

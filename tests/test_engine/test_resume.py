@@ -29,7 +29,7 @@ from mmrock.utils import (AtomicLocalBackend, atomic_write, get_rng_states, remo
 from conftest import NO_VAL, REPO, check_ok, run_python, write_tiny_config
 
 PROBE = '''
-"""Test-only hooks of tests/test_resume.py."""
+"""Test-only hooks of tests/test_engine/test_resume.py."""
 import os
 import random
 import signal

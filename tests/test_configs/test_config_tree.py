@@ -1,11 +1,12 @@
 """The config tree: SSD, flat MTL and ROCK configs are siblings built from configs/_base_/, at
 most 3 levels of inheritance deep, and the restructuring that made them so changed no config.
 
-tests/reference/config_dicts_before.json holds every config's built dict (``Config.fromfile(...)
-.to_dict()``, canonical JSON below) as it was before the restructuring: each config still there
-(or under its new name, RENAMED) builds the same dict, except for the differences listed in
-INTENDED. After an intended change to a config, add it to INTENDED or rewrite the file
-(``python tests/test_config_tree.py --write``) and say why in the commit."""
+tests/test_configs/reference/config_dicts_before.json holds every config's built dict
+(``Config.fromfile(...).to_dict()``, canonical JSON below) as it was before the restructuring:
+each config still there (or under its new name, RENAMED) builds the same dict, except for the
+differences listed in INTENDED. After an intended change to a config, add it to INTENDED or
+rewrite the file (``python tests/test_configs/test_config_tree.py --write``) and say why in the
+commit."""
 import ast
 import json
 import sys
@@ -15,7 +16,7 @@ from typing import Any, Dict, List
 import pytest
 from mmengine.config import Config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / 'configs'
 BEFORE = Path(__file__).parent / 'reference' / 'config_dicts_before.json'
 MAX_DEPTH = 3

@@ -10,7 +10,7 @@ from mmengine.config import Config
 import mmrock  # noqa: F401
 from sample_factory import make_sample
 
-CONFIGS = Path(__file__).parents[1] / 'configs' / 'rock'
+CONFIGS = Path(__file__).parents[3] / 'configs' / 'rock'
 
 
 def build(config, **overrides):

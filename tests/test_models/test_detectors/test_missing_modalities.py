@@ -13,7 +13,7 @@ from mmrock_data.converters.synthetic_rooms import make_synthetic_nyuv2
 from conftest import split_size
 from sample_factory import build_model, make_sample, preprocess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 MIXED = REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2_mixed.py'
 AUX = ('loss_scene', 'loss_depth', 'loss_normals')
 

@@ -23,7 +23,7 @@ from mmrock_data.converters.synthetic_rooms import (Camera, NYUv2MatWriter, Room
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, SCENE_CLASSES
 from conftest import run_terminated
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 CLI = REPO / 'tools' / 'dataset_converters' / 'nyuv2.py'
 CAT = {name: k + 1 for k, name in enumerate(DETECTION_CLASSES)}
 

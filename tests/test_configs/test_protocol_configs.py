@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmrock.engine.data_check import _leaf_datasets, missing_data_message
 from conftest import check_ok, run_python
 
-CONFIGS = Path(__file__).parents[1] / 'configs'
+CONFIGS = Path(__file__).parents[2] / 'configs'
 ALL_CONFIGS = sorted(str(p.relative_to(CONFIGS)) for p in CONFIGS.rglob('*.py'))
 PAPER = ('ssd_r50_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py', 'ssd_r50_rock_nyuv2.py',
          'ssd_r50_rock_nyuv2_fast.py', 'retinanet_r50_fpn_rock_nyuv2.py',

@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 import mmrock  # noqa: F401
 
-CONFIG_DIR = Path(__file__).parents[1] / 'configs' / 'rock'
+CONFIG_DIR = Path(__file__).parents[2] / 'configs' / 'rock'
 CONFIGS = sorted(p.name for p in CONFIG_DIR.glob('*.py'))
 
 

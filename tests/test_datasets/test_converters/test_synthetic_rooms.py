@@ -21,7 +21,7 @@ from mmrock_data.converters.synthetic_rooms import (SCENE_TYPES, TEMPLATES, Came
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES, NAME_INDEX, NUM_NAMES, SCENE_CLASSES
 from conftest import run_terminated
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 N, H, W = 8, 48, 64
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = Path(__file__).resolve().parents[1] / 'tools' / 'dataset_converters'
+TOOLS = Path(__file__).resolve().parents[3] / 'tools' / 'dataset_converters'
 HEAVY = ('torch', 'mmdet', 'mmcv', 'mmengine', 'mmrock')
 
 # the tool as ``python TOOL --help`` would run it, then the heavy modules it imported

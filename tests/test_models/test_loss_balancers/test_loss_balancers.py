@@ -1,6 +1,7 @@
 """Loss balancers: each one's weights on hand-made loss sequences against the published formula
 (computed here with plain floats), the default's losses against today's, and the learned
-parameters' gradients in the real model. Resume: tests/test_resume.py; DDP: tests/test_ddp.py."""
+parameters' gradients in the real model. Resume: tests/test_engine/test_resume.py; DDP:
+tests/test_engine/test_ddp.py."""
 import math
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from mmrock.models.loss_balancers import (DynamicWeightAverage, FixedWeights, Gr
                                           UncertaintyWeighting)
 from sample_factory import make_sample, preprocess
 
-CONFIGS = Path(__file__).parents[1] / 'configs' / 'rock'
+CONFIGS = Path(__file__).parents[3] / 'configs' / 'rock'
 
 
 def build(config: str, **options):
@@ -227,7 +228,7 @@ def test_default_balancer_reproduces_todays_total_loss_exactly():
     losses = model.loss(data['inputs'], data['data_samples'])
 
     # today's ROCKDetector.loss: the detector's losses (its heads as its family runs them,
-    # tests/test_rock_detector_heads.py) updated with the auxiliary ones
+    # tests/test_models/test_detectors/test_rock_detector_heads.py) updated with the auxiliary ones
     feats, task_maps = model.extract_feat(data['inputs'])
     today = model.detector_heads.loss(model.detector, feats, data['data_samples'])
     today.update(model.rock.loss(task_maps, data['data_samples']))
