@@ -57,11 +57,15 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
 
     @property
     def task_name(self) -> str:
-        """``loss_depth`` -> ``depth``."""
+        """str: The task's name, from its loss name (``loss_depth`` -> ``depth``)."""
         return self.loss_name[len('loss_'):]
 
     def count_labels(self, num_labelled: int, num_samples: int) -> None:
         """Record one training batch and log its labelled fraction as ``train/<task>_labelled``.
+
+        Args:
+            num_labelled (int): Samples of the batch carrying the label.
+            num_samples (int): Samples in the batch.
 
         Raises:
             MissingAuxiliaryLabelError: after ``label_check_iters`` iterations without any label,
@@ -89,21 +93,51 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def forward(self, maps: Tensor) -> Tensor:
-        """Pool the task maps (B, num_maps, h, w) into the task prediction."""
+        """Pool the task maps into the task prediction.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+
+        Returns:
+            Tensor: The task prediction, of shape (B, ...).
+        """
 
     @abstractmethod
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
-        """Loss over the labelled samples of the batch, as ``{loss_name: scalar}``."""
+        """Loss over the labelled samples of the batch.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, with their labels.
+
+        Returns:
+            dict[str, Tensor]: ``{loss_name: scalar loss}``.
+        """
 
     @abstractmethod
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
-        """Write the task's predictions into ``data_samples``."""
+        """Write the task's predictions into ``data_samples``.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
 
     def labelled_loss(self, pred: Tensor, data_samples: Sequence[DetDataSample],
                       targets: Callable[[List[DetDataSample]], Tensor]) -> Dict[str, Tensor]:
-        """``{loss_name: loss}`` of ``pred`` (B, ...) over the samples carrying the label, against
-        ``targets(those samples)``, once the batch's labels are counted (:meth:`count_labels`);
-        :meth:`zero_loss` when no sample carries it."""
+        """Loss of a prediction over the samples carrying the label, once the batch's labels
+        are counted (:meth:`count_labels`).
+
+        Args:
+            pred (Tensor): The batch's prediction, of shape (B, ...).
+            data_samples (Sequence[DetDataSample]): The batch's samples.
+            targets (Callable[[list[DetDataSample]], Tensor]): Builds the targets of the
+                labelled samples, of shape (B', ...).
+
+        Returns:
+            dict[str, Tensor]: ``{loss_name: loss}``; :meth:`zero_loss` when no sample carries
+            the label.
+        """
         idx = labelled_indices(data_samples, self.label_field)
         self.count_labels(len(idx), len(data_samples))
         if not idx:
@@ -114,5 +148,12 @@ class BaseAuxiliaryHead(BaseModule, metaclass=ABCMeta):
     @staticmethod
     def zero_loss(pred: Tensor) -> Tensor:
         """A zero that keeps ``pred`` in the graph, for batches without any label (DDP needs every
-        parameter to receive a gradient)."""
+        parameter to receive a gradient).
+
+        Args:
+            pred (Tensor): The batch's prediction.
+
+        Returns:
+            Tensor: A scalar zero connected to ``pred``.
+        """
         return pred.sum() * 0

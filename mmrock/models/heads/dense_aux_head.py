@@ -52,22 +52,60 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         self.maps_per_out_channel = maps_per_out_channel
 
     def forward(self, maps: Tensor) -> Tensor:
-        """(B, num_maps, h, w) task maps -> (B, out_channels, h, w) float32 raw prediction."""
+        """Pool the task maps into the raw prediction.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+
+        Returns:
+            Tensor: Float32 raw prediction of shape (B, out_channels, h, w).
+        """
         return group_mean(maps, self.out_channels)
 
     def valid_mask(self, target: Tensor) -> Tensor:
-        """(B, C, H, W) target (full-resolution or averaged) -> (B, 1, H, W) bool valid mask."""
+        """Which pixels (or cells) of a target are valid.
+
+        Args:
+            target (Tensor): Target of shape (B, C, H, W), full-resolution or averaged.
+
+        Returns:
+            Tensor: Bool mask of shape (B, 1, H, W).
+        """
         raise NotImplementedError
 
     def encode_target(self, target: Tensor) -> Tensor:
-        """Target after downsampling -> the space the loss compares predictions in."""
+        """Bring a downsampled target to the space the loss compares predictions in.
+
+        Args:
+            target (Tensor): Target of shape (B, C, h, w).
+
+        Returns:
+            Tensor: Encoded target of the same shape.
+        """
         return target
 
     def decode_pred(self, pred: Tensor) -> Tensor:
-        """Raw prediction (B, C, H, W) -> the task's output (metres, unit normals...)."""
+        """Decode a raw prediction into the task's output (metres, unit normals...).
+
+        Args:
+            pred (Tensor): Raw prediction of shape (B, C, H, W).
+
+        Returns:
+            Tensor: The task's output, of the same shape.
+        """
         return pred
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        """Loss on the valid cells of the labelled samples.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples; a labelled one carries
+                ``<label_field>.data`` of shape (out_channels, H, W).
+
+        Returns:
+            dict[str, Tensor]: ``{loss_name: scalar loss}``.
+        """
         pred = self(maps)
         idx = labelled_indices(data_samples, self.label_field)
         self.count_labels(len(idx), len(data_samples))
@@ -86,9 +124,16 @@ class DenseAuxiliaryHead(BaseAuxiliaryHead):
         return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
-        """Upsample (bilinear) to the padded batch shape, crop each sample's ``img_shape``.
+        """Write each sample's prediction, upsampled (bilinear) to the padded batch shape and
+        cropped to its ``img_shape``, as ``<pred_field>`` (out_channels, H, W).
+
         Also records in each sample's metainfo ``aux_grid_shape``, the (h, w) cells of the
-        prediction grid that cover its image (30 x 40 for 480 x 640 at stride 16)."""
+        prediction grid that cover its image (30 x 40 for 480 x 640 at stride 16).
+
+        Args:
+            maps (Tensor): Task maps of shape (B, num_maps, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
         pred = self(maps)
         pad_shape = data_samples[0].metainfo['batch_input_shape']
         grid_h, grid_w = pred.shape[-2:]

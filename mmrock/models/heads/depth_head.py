@@ -42,10 +42,34 @@ class DepthHead(DenseAuxiliaryHead):
         self.log_depth = log_depth
 
     def valid_mask(self, target: Tensor) -> Tensor:
+        """Valid depths are positive.
+
+        Args:
+            target (Tensor): Depth of shape (B, 1, H, W), metres.
+
+        Returns:
+            Tensor: Bool mask of shape (B, 1, H, W).
+        """
         return target > 0
 
     def encode_target(self, target: Tensor) -> Tensor:
+        """Depth in metres, or its log with ``log_depth``.
+
+        Args:
+            target (Tensor): Depth of shape (B, 1, h, w), metres.
+
+        Returns:
+            Tensor: Encoded depth of shape (B, 1, h, w).
+        """
         return target.clamp(min=1e-3).log() if self.log_depth else target
 
     def decode_pred(self, pred: Tensor) -> Tensor:
+        """Raw prediction to metres (exp with ``log_depth``, else clamped at 0).
+
+        Args:
+            pred (Tensor): Raw prediction of shape (B, 1, H, W).
+
+        Returns:
+            Tensor: Depth of shape (B, 1, H, W), metres.
+        """
         return pred.exp() if self.log_depth else pred.clamp(min=0)

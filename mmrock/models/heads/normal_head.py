@@ -40,12 +40,36 @@ class NormalHead(DenseAuxiliaryHead):
             init_cfg=init_cfg)
 
     def valid_mask(self, target: Tensor) -> Tensor:
+        """Valid normals have a norm above 0.5.
+
+        Args:
+            target (Tensor): Normals of shape (B, 3, H, W).
+
+        Returns:
+            Tensor: Bool mask of shape (B, 1, H, W).
+        """
         # averaged unit vectors of a smooth surface stay near unit length; a vanishing mean means
         # opposite normals cancelled, so the cell has no reliable direction
         return target.norm(dim=1, keepdim=True) > 0.5
 
     def encode_target(self, target: Tensor) -> Tensor:
+        """Re-normalise the downsampled normals to unit length.
+
+        Args:
+            target (Tensor): Averaged normals of shape (B, 3, h, w).
+
+        Returns:
+            Tensor: Unit normals of shape (B, 3, h, w).
+        """
         return F.normalize(target, dim=1, eps=1e-6)
 
     def decode_pred(self, pred: Tensor) -> Tensor:
+        """Normalise the raw prediction to unit vectors.
+
+        Args:
+            pred (Tensor): Raw prediction of shape (B, 3, H, W).
+
+        Returns:
+            Tensor: Unit normals of shape (B, 3, H, W).
+        """
         return F.normalize(pred, dim=1, eps=1e-6)

@@ -47,11 +47,26 @@ class PresenceHead(BaseAuxiliaryHead):
         self.num_classes = num_classes
 
     def forward(self, maps: Tensor) -> Tensor:
-        """(B, K, h, w) -> (B, K) logits."""
+        """Global average pooling of the task maps.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, K, h, w).
+
+        Returns:
+            Tensor: Float32 logits of shape (B, K).
+        """
         return maps.float().mean(dim=(2, 3))
 
     def targets(self, data_samples: Sequence[DetDataSample]) -> Tensor:
-        """(B, K) float: 1 where the sample has a box (crowd included) of the class."""
+        """Presence targets of the samples.
+
+        Args:
+            data_samples (Sequence[DetDataSample]): Samples with ``gt_instances``.
+
+        Returns:
+            Tensor: Float targets of shape (B, K), 1 where the sample has a box (crowd
+            included) of the class.
+        """
         targets = torch.zeros(len(data_samples), self.num_classes)
         for i, sample in enumerate(data_samples):
             for field in ('gt_instances', 'ignored_instances'):
@@ -65,8 +80,23 @@ class PresenceHead(BaseAuxiliaryHead):
         return targets
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        """Binary cross-entropy over the (image, class) pairs of the labelled samples.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, K, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples.
+
+        Returns:
+            dict[str, Tensor]: ``{'loss_presence': scalar loss}``.
+        """
         return self.labelled_loss(self(maps), data_samples, self.targets)
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
+        """Write ``pred_presence_scores`` (K,) sigmoid probabilities into each sample.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, K, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
         for sample, scores in zip(data_samples, self(maps).sigmoid()):
             sample.pred_presence_scores = scores

@@ -47,15 +47,37 @@ class SceneHead(BaseAuxiliaryHead):
             init_cfg=init_cfg)
 
     def forward(self, maps: Tensor) -> Tensor:
-        """(B, S, h, w) -> (B, S) logits."""
+        """Global average pooling of the task maps.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, S, h, w).
+
+        Returns:
+            Tensor: Float32 logits of shape (B, S).
+        """
         return maps.float().mean(dim=(2, 3))
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        """Cross-entropy of the labelled samples' logits against ``gt_scene_label``.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, S, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples.
+
+        Returns:
+            dict[str, Tensor]: ``{'loss_scene': scalar loss}``.
+        """
         return self.labelled_loss(
             self(maps), data_samples,
             lambda labelled: torch.stack([sample.gt_scene_label
                                           for sample in labelled]).view(-1).long())
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
+        """Write ``pred_scene_scores`` (S,) softmax probabilities into each sample.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, S, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
         for sample, scores in zip(data_samples, self(maps).softmax(dim=1)):
             sample.pred_scene_scores = scores

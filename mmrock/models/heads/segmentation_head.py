@@ -87,23 +87,40 @@ class SegmentationHead(BaseAuxiliaryHead):
         self.ignore_index = ignore_index
 
     def forward(self, maps: Tensor) -> Tensor:
-        """(B, (K + 1) * maps_per_out_channel, h, w) -> (B, K + 1, h, w) logits."""
+        """Channel-group pooling of the task maps into class logits.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, (K + 1) * maps_per_out_channel, h, w).
+
+        Returns:
+            Tensor: Float32 logits of shape (B, K + 1, h, w), class K the background.
+        """
         return group_mean(maps, self.num_classes + 1)
 
     @staticmethod
     def has_label(sample: DetDataSample) -> bool:
-        """Whether ``sample`` carries a seg map or instance masks."""
+        """Whether a sample carries a seg map or instance masks.
+
+        Args:
+            sample (DetDataSample): The sample.
+
+        Returns:
+            bool: True when it has ``gt_sem_seg`` or ``gt_instances.masks``.
+        """
         instances = sample.get('gt_instances')
         return 'gt_sem_seg' in sample or (instances is not None and 'masks' in instances)
 
     def pixel_labels(self, sample: DetDataSample, allow_ori_shape: bool = False) -> Tensor:
-        """The labelled ``sample``'s classes (Hp, Wp) int64 at its batch's padded shape
-        (``batch_input_shape``), ``ignore_index`` outside its image.
+        """A labelled sample's per-pixel classes at its batch's padded shape.
 
         Args:
             sample (DetDataSample): A sample with a seg map or instance masks.
             allow_ori_shape (bool): Accept labels at ``ori_shape`` (loaded after ``Resize`` in a
-                test pipeline), resized to the image by nearest neighbour.
+                test pipeline), resized to the image by nearest neighbour. Defaults to False.
+
+        Returns:
+            Tensor: Int64 classes of shape (Hp, Wp), (Hp, Wp) the ``batch_input_shape``,
+            ``ignore_index`` outside the image.
 
         Raises:
             ValueError: labels of another size than the image (or the padded batch, or with
@@ -131,11 +148,30 @@ class SegmentationHead(BaseAuxiliaryHead):
                      data_samples: Sequence[DetDataSample],
                      grid: Tuple[int, int],
                      allow_ori_shape: bool = False) -> Tensor:
-        """(B, h, w) int64 labels of labelled samples at the prediction grid (class rule)."""
+        """Labels of labelled samples at the prediction grid (majority rule of the class).
+
+        Args:
+            data_samples (Sequence[DetDataSample]): B labelled samples.
+            grid (tuple[int, int]): (h, w) of the prediction grid.
+            allow_ori_shape (bool): See :meth:`pixel_labels`. Defaults to False.
+
+        Returns:
+            Tensor: Int64 labels of shape (B, h, w), ``ignore_index`` where a cell has no valid
+            pixel.
+        """
         labels = torch.stack([self.pixel_labels(s, allow_ori_shape) for s in data_samples])
         return majority_grid(labels, grid, self.num_classes + 1, self.ignore_index)
 
     def loss(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
+        """Cross-entropy over the cells not ignored of the labelled samples.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, (K + 1) * maps_per_out_channel, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples.
+
+        Returns:
+            dict[str, Tensor]: ``{'loss_seg': scalar loss}``.
+        """
         pred = self(maps)
         idx = [i for i, sample in enumerate(data_samples) if self.has_label(sample)]
         self.count_labels(len(idx), len(data_samples))
@@ -152,6 +188,13 @@ class SegmentationHead(BaseAuxiliaryHead):
         return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
+        """Write ``pred_seg_scores`` (K + 1, h', w'), the ``aux_grid_shape`` metainfo and, for
+        labelled samples, ``gt_seg_grid`` (h', w') into each sample.
+
+        Args:
+            maps (Tensor): Task maps of shape (B, (K + 1) * maps_per_out_channel, h, w).
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
         pred = self(maps).softmax(dim=1)
         pad_h, pad_w = data_samples[0].metainfo['batch_input_shape']
         grid_h, grid_w = pred.shape[-2:]

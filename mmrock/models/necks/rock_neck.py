@@ -15,8 +15,15 @@ DEFAULT_AUX_HEADS = dict(
 
 
 def aux_export_names(tasks: Sequence[str]) -> List[str]:
-    """Output names of the tasks' predictions in exported graphs: ``scene`` -> ``scene_logits``,
-    ``presence`` -> ``presence_logits``, any other task keeps its name (``depth``, ``normals``)."""
+    """Output names of the tasks' predictions in exported graphs.
+
+    Args:
+        tasks (Sequence[str]): Task names, in order.
+
+    Returns:
+        list[str]: ``scene`` -> ``scene_logits``, ``presence`` -> ``presence_logits``, any other
+        task keeps its name (``depth``, ``normals``).
+    """
     logits = ('scene', 'presence')
     return [f'{name}_logits' if name in logits else name for name in tasks]
 
@@ -115,8 +122,16 @@ class ROCKNeck(BaseModule):
 
     def forward_with_aux(self,
                          inputs: Sequence[Tensor]) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
-        """Returns the features with the ``in_index`` level refined, and the task maps
-        ``{task: (B, M_t, h, w)}`` for the auxiliary heads."""
+        """Refine the ``in_index`` level and compute the task maps.
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone features, each of shape (B, C_i, h_i, w_i).
+
+        Returns:
+            tuple[tuple[Tensor, ...], dict[str, Tensor]]: The features with the ``in_index``
+            level refined (same shapes as ``inputs``), and the task maps
+            ``{task: (B, M_t, h, w)}`` for the auxiliary heads.
+        """
         feats = list(inputs)
         x = feats[self.in_index]
         encoded = self.encoder(x)
@@ -131,27 +146,54 @@ class ROCKNeck(BaseModule):
         return tuple(feats), task_maps
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """Neck interface: the features, refined level included."""
+        """Neck interface: the features, refined level included.
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone features, each of shape (B, C_i, h_i, w_i).
+
+        Returns:
+            tuple[Tensor, ...]: The features, same shapes as ``inputs``.
+        """
         return self.forward_with_aux(inputs)[0]
 
     def loss(self, task_maps: Dict[str, Tensor],
              data_samples: Sequence[DetDataSample]) -> Dict[str, Tensor]:
-        """Auxiliary losses, one entry per enabled task (``loss_scene``, ``loss_depth``, ...)."""
+        """Auxiliary losses of the enabled tasks.
+
+        Args:
+            task_maps (dict[str, Tensor]): ``{task: (B, M_t, h, w)}`` from :meth:`forward_with_aux`.
+            data_samples (Sequence[DetDataSample]): The batch's samples, with their labels.
+
+        Returns:
+            dict[str, Tensor]: One scalar per enabled task (``loss_scene``, ``loss_depth``, ...).
+        """
         losses = {}
         for name, head in self.aux_heads.items():
             losses.update(head.loss(task_maps[name], data_samples))
         return losses
 
     def predict(self, task_maps: Dict[str, Tensor], data_samples: Sequence[DetDataSample]) -> None:
-        """Writes each task's predictions into ``data_samples``."""
+        """Write each task's predictions into ``data_samples``.
+
+        Args:
+            task_maps (dict[str, Tensor]): ``{task: (B, M_t, h, w)}`` from :meth:`forward_with_aux`.
+            data_samples (Sequence[DetDataSample]): The batch's samples, updated in place.
+        """
         for name, head in self.aux_heads.items():
             head.predict(task_maps[name], data_samples)
 
     def predict_tensors(self, task_maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Each task's prediction as one batch tensor at the grid of the task maps, keyed by its
-        output name in exported graphs (ONNX, mmdeploy), in ``aux_heads`` order:
-        ``scene_logits`` (B, S), ``presence_logits`` (B, K), ``depth`` (B, 1, h, w) metres,
-        ``normals`` (B, 3, h, w) unit vectors (:func:`aux_export_names`)."""
+        """Each task's prediction as one batch tensor at the grid of the task maps.
+
+        Args:
+            task_maps (dict[str, Tensor]): ``{task: (B, M_t, h, w)}`` from :meth:`forward_with_aux`.
+
+        Returns:
+            dict[str, Tensor]: Keyed by the output name in exported graphs (ONNX, mmdeploy,
+            :func:`aux_export_names`), in ``aux_heads`` order: ``scene_logits`` (B, S),
+            ``presence_logits`` (B, K), ``depth`` (B, 1, h, w) metres, ``normals`` (B, 3, h, w)
+            unit vectors.
+        """
         outputs = {}
         for key, (name, head) in zip(self.export_names, self.aux_heads.items()):
             pred = head(task_maps[name])
@@ -160,5 +202,5 @@ class ROCKNeck(BaseModule):
 
     @property
     def export_names(self) -> List[str]:
-        """The output names of :meth:`predict_tensors`, in order."""
+        """list[str]: The output names of :meth:`predict_tensors`, in order."""
         return aux_export_names(self.aux_heads)

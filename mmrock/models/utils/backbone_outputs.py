@@ -13,9 +13,18 @@ class ROCKInputError(ValueError):
 
 
 def backbone_output_widths(backbone: nn.Module) -> List[int]:
-    """Channels of each feature map ``backbone`` returns, in its order, from one forward of a
-    zero (1, C, 64, 64) image (C: its first conv's input channels) in eval mode without
-    gradients; every module's train / eval mode is restored after (BN statistics untouched)."""
+    """Channels of each feature map a backbone returns.
+
+    Runs one forward of a zero (1, C, 64, 64) image (C: the first conv's input channels) in eval
+    mode without gradients; every module's train / eval mode is restored after (BN statistics
+    untouched).
+
+    Args:
+        backbone (nn.Module): The built backbone.
+
+    Returns:
+        list[int]: Channels of each output, in the backbone's order.
+    """
     first_conv = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
     param = next(backbone.parameters(), None)
     probe = torch.zeros(
@@ -40,9 +49,18 @@ def backbone_output_widths(backbone: nn.Module) -> List[int]:
 
 def rock_input_problem(widths: List[int], in_index: int, in_channels: int,
                        backbone: str) -> Optional[str]:
-    """One line when output ``in_index`` of a backbone with output ``widths`` does not exist or
-    does not have ``in_channels`` channels, naming the argument, the widths and the fix; else
-    None."""
+    """Check ROCK's ``in_index`` / ``in_channels`` against a backbone's outputs.
+
+    Args:
+        widths (list[int]): Channels of each backbone output (:func:`backbone_output_widths`).
+        in_index (int): ROCK's ``in_index``, a position in the output tuple.
+        in_channels (int): ROCK's ``in_channels``.
+        backbone (str): The backbone's name, for the message.
+
+    Returns:
+        str | None: One line naming the argument, the widths and the fix when output
+        ``in_index`` does not exist or does not have ``in_channels`` channels, else None.
+    """
     outputs = (f'{backbone} returns {len(widths)} feature map(s), of ' +
                ', '.join(f'[{i}] {w}' for i, w in enumerate(widths)) + ' channels')
     rule = ('(in_index: the position in the backbone\'s output tuple, which its out_indices '

@@ -8,14 +8,32 @@ from torch import Tensor
 
 
 def labelled_indices(data_samples: Sequence[DetDataSample], field: str) -> List[int]:
-    """Indices of the samples that carry ``field`` (a missing label is an absent field)."""
+    """Indices of the samples that carry a label field.
+
+    Args:
+        data_samples (Sequence[DetDataSample]): The batch's samples.
+        field (str): The label field (a missing label is an absent field).
+
+    Returns:
+        list[int]: Indices of the samples that have ``field``.
+    """
     return [i for i, sample in enumerate(data_samples) if field in sample]
 
 
 def select_labelled(batch: Tensor, indices: List[int]) -> Tensor:
-    """``batch[indices]`` along dim 0 without a host-to-device copy: ``batch`` itself when every
-    sample is labelled, else a stack of integer-indexed views (``batch[list]`` would build an
-    index tensor on the host and copy it to the device, a synchronisation on GPUs)."""
+    """``batch[indices]`` along dim 0 without a host-to-device copy.
+
+    ``batch`` itself when every sample is labelled, else a stack of integer-indexed views
+    (``batch[list]`` would build an index tensor on the host and copy it to the device, a
+    synchronisation on GPUs).
+
+    Args:
+        batch (Tensor): Batch tensor of shape (B, ...).
+        indices (list[int]): Indices of the samples to keep.
+
+    Returns:
+        Tensor: The selected samples, of shape (len(indices), ...).
+    """
     if indices == list(range(batch.shape[0])):
         return batch
     return torch.stack([batch[i] for i in indices])
@@ -23,8 +41,17 @@ def select_labelled(batch: Tensor, indices: List[int]) -> Tensor:
 
 def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
                         pad_shape: Tuple[int, int]) -> Tensor:
-    """Stack ``sample.<field>.data`` (C, H, W) into (B, C, Hp, Wp), zero-padded (= invalid)
-    at the bottom/right like the images of the batch.
+    """Stack the samples' dense labels, zero-padded (= invalid) at the bottom/right like the
+    images of the batch.
+
+    Args:
+        data_samples (Sequence[DetDataSample]): Labelled samples; ``sample.<field>.data`` is of
+            shape (C, H, W), (H, W) the sample's ``img_shape``.
+        field (str): The label field (``gt_depth``, ``gt_normals``).
+        pad_shape (tuple[int, int]): (Hp, Wp), the batch's padded shape.
+
+    Returns:
+        Tensor: Targets of shape (B, C, Hp, Wp).
 
     Raises:
         ValueError: a map whose (H, W) is not its sample's ``img_shape`` (a label that did not
@@ -45,12 +72,17 @@ def stack_dense_targets(data_samples: Sequence[DetDataSample], field: str,
 
 def masked_downsample(target: Tensor, valid: Tensor, size: Tuple[int,
                                                                  int]) -> Tuple[Tensor, Tensor]:
-    """Average ``target`` (B, C, H, W) over its valid pixels (``valid``: (B, 1, H, W) bool) within
-    each cell of a ``size`` = (h, w) grid, so invalid pixels never enter the average (unlike
-    nearest-neighbour or plain pooling).
+    """Average a target over its valid pixels within each cell of a grid, so invalid pixels
+    never enter the average (unlike nearest-neighbour or plain pooling).
+
+    Args:
+        target (Tensor): Target of shape (B, C, H, W).
+        valid (Tensor): Bool mask of the valid pixels, of shape (B, 1, H, W).
+        size (tuple[int, int]): (h, w) of the grid.
 
     Returns:
-        (B, C, h, w) averaged target and (B, 1, h, w) bool mask of the cells holding a valid pixel.
+        tuple[Tensor, Tensor]: The averaged target of shape (B, C, h, w) and the bool mask of
+        the cells holding a valid pixel, of shape (B, 1, h, w).
     """
     weight = valid.to(target.dtype)
     # where, not a product: an invalid pixel's value (NaN, inf) must not reach the sum

@@ -57,11 +57,21 @@ def rasterise_instances(masks,
 def sample_seg_labels(sample,
                       num_classes: int,
                       ignore_index: int = SEG_IGNORE_INDEX) -> Optional[np.ndarray]:
-    """A sample's per-pixel classes (H, W) int64: its seg map (``gt_sem_seg.sem_seg`` (1, H, W),
-    mmdet's ``PackDetInputs`` of ``gt_seg_map``) when it has one, else its instance masks
-    (``gt_instances.masks``, crowds in ``ignored_instances.masks``) rasterised by
-    :func:`rasterise_instances` with background ``num_classes``; None when it has neither.
-    ``sample`` is a ``DetDataSample`` or its dict (as evaluators get it).
+    """A sample's per-pixel classes.
+
+    Its seg map (``gt_sem_seg.sem_seg`` (1, H, W), mmdet's ``PackDetInputs`` of ``gt_seg_map``)
+    when it has one, else its instance masks (``gt_instances.masks``, crowds in
+    ``ignored_instances.masks``) rasterised by :func:`rasterise_instances` with background
+    ``num_classes``.
+
+    Args:
+        sample (DetDataSample | dict): The sample, or its dict (as evaluators get it).
+        num_classes (int): K, classes before the background (class K).
+        ignore_index (int): Label of pixels that do not count. Defaults to 255.
+
+    Returns:
+        np.ndarray | None: (H, W) int64 classes, or None when the sample has neither a seg map
+        nor instance masks.
 
     Raises:
         ValueError: a class outside 0..num_classes that is not ``ignore_index`` (one line).
