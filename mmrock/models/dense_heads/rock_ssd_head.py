@@ -46,6 +46,7 @@ class ROCKSSDHead(SSDHead):
         self.prior_prob = prior_prob
 
     def init_weights(self) -> None:
+        """mmdet's initialisation, then the classification prior on the last cls conv biases."""
         super().init_weights()
         fg_bias = -math.log((1 - self.prior_prob) / self.prior_prob)
         for convs in self.cls_convs:
@@ -57,7 +58,18 @@ class ROCKSSDHead(SSDHead):
                         **kwargs) -> InstanceList:
         """mmdet's post-processing on float32 outputs, whatever the autocast dtype of the
         convolutions: scores ranked and thresholded at full precision (bfloat16 keeps 8 bits of
-        mantissa), and mmcv's CPU NMS, which only takes float32, works under bfloat16 autocast."""
+        mantissa), and mmcv's CPU NMS, which only takes float32, works under bfloat16 autocast.
+
+        Args:
+            cls_scores (list[Tensor]): Per level, (N, A_l * (C + 1), H_l, W_l).
+            bbox_preds (list[Tensor]): Per level, (N, A_l * 4, H_l, W_l).
+            *args, **kwargs: Passed to :meth:`SSDHead.predict_by_feat` (``batch_img_metas``,
+                ``rescale``, ...).
+
+        Returns:
+            list[:obj:`InstanceData`]: Per image ``bboxes`` (n, 4), ``scores`` (n, ) and
+            ``labels`` (n, ).
+        """
         return super().predict_by_feat([s.float() for s in cls_scores],
                                        [b.float() for b in bbox_preds], *args, **kwargs)
 
@@ -67,7 +79,19 @@ class ROCKSSDHead(SSDHead):
                      batch_gt_instances: InstanceList,
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
-        """cls_scores[l]: (N, A_l * (C + 1), H_l, W_l); bbox_preds[l]: (N, A_l * 4, H_l, W_l)."""
+        """Classification loss with hard negative mining among negative anchors, and box loss.
+
+        Args:
+            cls_scores (list[Tensor]): Per level, (N, A_l * (C + 1), H_l, W_l).
+            bbox_preds (list[Tensor]): Per level, (N, A_l * 4, H_l, W_l).
+            batch_gt_instances (list[:obj:`InstanceData`]): Per image ``bboxes`` (n, 4) and
+                ``labels`` (n, ).
+            batch_img_metas (list[dict]): Meta information of each image.
+            batch_gt_instances_ignore (list[:obj:`InstanceData`], optional): Boxes to ignore.
+
+        Returns:
+            dict[str, Tensor]: Scalars ``loss_cls`` and ``loss_bbox``.
+        """
         num_imgs = len(batch_img_metas)
         anchor_list, valid_flag_list = self.get_anchors([s.shape[-2:] for s in cls_scores],
                                                         batch_img_metas,

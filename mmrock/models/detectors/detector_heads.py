@@ -78,16 +78,28 @@ class SingleStageHeads(DetectorHeads):
     @staticmethod
     def loss(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
              batch_data_samples: SampleList) -> dict:
+        """The ``bbox_head``'s losses on ``feats``.
+
+        See :meth:`DetectorHeads.loss` for Args and Returns.
+        """
         return detector.bbox_head.loss(feats, batch_data_samples)
 
     @staticmethod
     def predict(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
                 batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        """The ``bbox_head``'s detections on ``feats``.
+
+        See :meth:`DetectorHeads.predict` for Args and Returns.
+        """
         return detector.bbox_head.predict(feats, batch_data_samples, rescale=rescale)
 
     @staticmethod
     def forward(detector: SingleStageDetector, feats: Tuple[Tensor, ...],
                 batch_data_samples: OptSampleList) -> tuple:
+        """The ``bbox_head``'s raw outputs on ``feats``.
+
+        See :meth:`DetectorHeads.forward` for Args and Returns.
+        """
         return detector.bbox_head.forward(feats)
 
 
@@ -99,6 +111,10 @@ class TwoStageHeads(DetectorHeads):
     @staticmethod
     def loss(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
              batch_data_samples: SampleList) -> dict:
+        """The RPN's and RoI head's losses on ``feats``.
+
+        See :meth:`DetectorHeads.loss` for Args and Returns.
+        """
         losses = dict()
         if detector.with_rpn:
             proposal_cfg = detector.train_cfg.get('rpn_proposal', detector.test_cfg.rpn)
@@ -119,6 +135,10 @@ class TwoStageHeads(DetectorHeads):
     @staticmethod
     def predict(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
                 batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        """The RPN's and RoI head's detections on ``feats``.
+
+        See :meth:`DetectorHeads.predict` for Args and Returns.
+        """
         if batch_data_samples[0].get('proposals', None) is None:
             rpn_results_list = detector.rpn_head.predict(feats, batch_data_samples, rescale=False)
         else:
@@ -129,6 +149,10 @@ class TwoStageHeads(DetectorHeads):
     @staticmethod
     def forward(detector: TwoStageDetector, feats: Tuple[Tensor, ...],
                 batch_data_samples: OptSampleList) -> tuple:
+        """The RPN's and RoI head's raw outputs on ``feats``.
+
+        See :meth:`DetectorHeads.forward` for Args and Returns.
+        """
         if detector.with_rpn:
             rpn_results_list = detector.rpn_head.predict(feats, batch_data_samples, rescale=False)
         else:
@@ -159,12 +183,20 @@ class DetectionTransformerHeads(DetectorHeads):
     @staticmethod
     def loss(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
              batch_data_samples: SampleList) -> dict:
+        """The transformer and ``bbox_head``'s losses on ``feats``.
+
+        See :meth:`DetectorHeads.loss` for Args and Returns.
+        """
         head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
         return detector.bbox_head.loss(**head_inputs_dict, batch_data_samples=batch_data_samples)
 
     @staticmethod
     def predict(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
                 batch_data_samples: SampleList, rescale: bool) -> InstanceList:
+        """The transformer and ``bbox_head``'s detections on ``feats``.
+
+        See :meth:`DetectorHeads.predict` for Args and Returns.
+        """
         head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
         return detector.bbox_head.predict(
             **head_inputs_dict, rescale=rescale, batch_data_samples=batch_data_samples)
@@ -172,6 +204,10 @@ class DetectionTransformerHeads(DetectorHeads):
     @staticmethod
     def forward(detector: DetectionTransformer, feats: Tuple[Tensor, ...],
                 batch_data_samples: OptSampleList) -> tuple:
+        """The transformer and ``bbox_head``'s raw outputs on ``feats``.
+
+        See :meth:`DetectorHeads.forward` for Args and Returns.
+        """
         head_inputs_dict = detector.forward_transformer(feats, batch_data_samples)
         return detector.bbox_head.forward(**head_inputs_dict)
 

@@ -116,7 +116,15 @@ class ROCKDetector(BaseDetector):
         return backbone_feats, refined, task_maps
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Dict[str, Tensor]]:
-        """(B, 3, H, W) images -> (features for the detector's heads, ``{task: task maps}``)."""
+        """Backbone, ROCK, then the detector's neck.
+
+        Args:
+            batch_inputs (Tensor): Preprocessed images of shape (B, 3, H, W).
+
+        Returns:
+            tuple[tuple[Tensor, ...], dict[str, Tensor]]: Features for the detector's heads,
+            (B, C_l, H_l, W_l) per level, and the task maps ``{task: (B, M_t, h, w)}``.
+        """
         _, feats, task_maps = self._refine(batch_inputs)
         if self.detector.with_neck:
             feats = self.detector.neck(feats)
