@@ -39,6 +39,7 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
 
     @property
     def num_tasks(self) -> int:
+        """int: T, the number of weighed tasks (``det`` included with ``include_detection``)."""
         return len(self.tasks)
 
     def forward(self, det_losses: Losses, aux_losses: Dict[str, Tensor],
@@ -80,13 +81,29 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
     @abstractmethod
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """The T scalar task losses of the iteration, in ``self.tasks`` order (in the graph) ->
-        ((T,) weights, ``{name: extra loss term}``)."""
+        """The task weights of the iteration.
+
+        Args:
+            task_losses (list[Tensor]): The T scalar task losses, in ``self.tasks`` order (in
+                the graph).
+            model (nn.Module): The detector, where a balancer looks up shared parameters.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: The weights of shape (T, ), and the balancer's
+            extra loss terms ``{name: scalar}``.
+        """
 
     @staticmethod
     def mean_over_ranks(values: List[Tensor]) -> Tensor:
-        """(T,) detached copy of the scalars ``values`` averaged over the distributed ranks (the
-        values themselves on a single process), so that every rank updates its state alike."""
+        """Average scalars over the distributed ranks, so that every rank updates its state alike.
+
+        Args:
+            values (list[Tensor]): T scalars.
+
+        Returns:
+            Tensor: Detached float copy of shape (T, ), averaged over the ranks (the values
+            themselves on a single process).
+        """
         values = torch.stack([v.detach().float() for v in values])
         all_reduce(values, op='mean')
         return values
@@ -94,7 +111,15 @@ class BaseLossBalancer(BaseModule, metaclass=ABCMeta):
 
 def ratio_or_one(numerator: Tensor, denominator: Tensor) -> Tensor:
     """numerator / denominator where the denominator is positive, 1 elsewhere (a task without
-    any label in the averaged iterations has a zero loss)."""
+    any label in the averaged iterations has a zero loss).
+
+    Args:
+        numerator (Tensor): Numerators, e.g. of shape (T, ).
+        denominator (Tensor): Denominators of the same shape.
+
+    Returns:
+        Tensor: The ratios, of the same shape.
+    """
     positive = denominator > 0
     return torch.where(positive, numerator / torch.where(positive, denominator, 1.0),
                        torch.ones_like(numerator))

@@ -51,7 +51,11 @@ class DynamicWeightAverage(BaseLossBalancer):
         self.register_buffer('num_windows', torch.zeros((), dtype=torch.long))
 
     def current_weights(self) -> Tensor:
-        """(T,) weights from the two last complete windows (ones before there are two)."""
+        """The DWA weights from the two last complete windows.
+
+        Returns:
+            Tensor: Weights of shape (T, ) (ones before two windows are complete).
+        """
         older, last = self.window_means
         weights = self.num_tasks * torch.softmax(
             ratio_or_one(last, older) / self.temperature, dim=0)
@@ -59,6 +63,15 @@ class DynamicWeightAverage(BaseLossBalancer):
 
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The current DWA weights; in training, also adds the losses to the current window.
+
+        Args:
+            task_losses (list[Tensor]): The T scalar task losses, in ``self.tasks`` order.
+            model (nn.Module): The detector (unused).
+
+        Returns:
+            tuple[Tensor, dict]: The weights of shape (T, ) and no extra loss term.
+        """
         weights = self.current_weights().to(task_losses[0].dtype)
         if self.training:
             self._accumulate(self.mean_over_ranks(task_losses))

@@ -42,4 +42,13 @@ class FixedWeights(BaseLossBalancer):
 
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The configured weights.
+
+        Args:
+            task_losses (list[Tensor]): The T scalar task losses, in ``self.tasks`` order.
+            model (nn.Module): The detector (unused).
+
+        Returns:
+            tuple[Tensor, dict]: The weights of shape (T, ) and no extra loss term.
+        """
         return self.weights.to(task_losses[0].dtype), {}

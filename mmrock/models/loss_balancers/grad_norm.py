@@ -57,6 +57,17 @@ class GradNorm(BaseLossBalancer):
 
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The learned weights w_t (renormalised) and, in training, the GradNorm loss term.
+
+        Args:
+            task_losses (list[Tensor]): The T scalar task losses, in ``self.tasks`` order (in
+                the graph, which is retained for the gradient norms).
+            model (nn.Module): The detector, holding ``shared_param``.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: The detached weights of shape (T, ) and
+            ``{'loss_gradnorm': scalar}`` (nothing in eval mode).
+        """
         if not self.training:
             return self.task_weights.detach(), {}
         with torch.no_grad():

@@ -40,4 +40,14 @@ class UncertaintyWeighting(BaseLossBalancer):
 
     def weigh(self, task_losses: List[Tensor],
               model: nn.Module) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """The weights exp(-s_t) / 2 and the regulariser sum_t s_t / 2.
+
+        Args:
+            task_losses (list[Tensor]): The T scalar task losses, in ``self.tasks`` order.
+            model (nn.Module): The detector (unused).
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: The weights of shape (T, ) (in the graph of
+            ``log_vars``) and ``{'loss_uncertainty': scalar}``.
+        """
         return 0.5 * torch.exp(-self.log_vars), dict(loss_uncertainty=0.5 * self.log_vars.sum())

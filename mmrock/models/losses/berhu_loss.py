@@ -36,9 +36,21 @@ class BerHuLoss(nn.Module):
                 weight: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
-        """pred, target: same shape (e.g. (B, 1, h, w)); weight: broadcastable to it, 0 on invalid
-        pixels (None: every pixel). With ``reduction='mean'`` and ``avg_factor``:
-        sum(weight * berHu) / avg_factor, without any host-device synchronisation."""
+        """Forward function.
+
+        Args:
+            pred (Tensor): Prediction, e.g. of shape (B, 1, h, w).
+            target (Tensor): Target of the same shape.
+            weight (Tensor, optional): Broadcastable to ``pred``, 0 on invalid pixels. Defaults
+                to None (every pixel).
+            avg_factor (float, optional): Average factor of the mean reduction. Defaults to
+                None.
+            reduction_override (str, optional): Overrides ``reduction``. Defaults to None.
+
+        Returns:
+            Tensor: The weighted loss; with ``reduction='mean'`` and ``avg_factor``,
+            sum(weight * berHu) / avg_factor, without any host-device synchronisation.
+        """
         reduction = reduction_override or self.reduction
         err = (pred - target).abs()
         if weight is not None:

@@ -29,8 +29,20 @@ class NormalCosineLoss(nn.Module):
                 weight: Optional[Tensor] = None,
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
-        """pred: (B, 3, h, w) raw normals, target: (B, 3, h, w) unit normals,
-        weight: (B, 1, h, w) or None (every pixel); the per-pixel loss is (B, 1, h, w)."""
+        """Forward function.
+
+        Args:
+            pred (Tensor): Raw normals of shape (B, 3, h, w).
+            target (Tensor): Unit normals of shape (B, 3, h, w).
+            weight (Tensor, optional): Pixel weights of shape (B, 1, h, w). Defaults to None
+                (every pixel).
+            avg_factor (float, optional): Average factor of the mean reduction. Defaults to
+                None.
+            reduction_override (str, optional): Overrides ``reduction``. Defaults to None.
+
+        Returns:
+            Tensor: The weighted loss (per pixel (B, 1, h, w) with ``reduction='none'``).
+        """
         cos = (F.normalize(pred, dim=1, eps=1e-6) * target).sum(dim=1, keepdim=True)
         return self.loss_weight * weight_reduce_loss(1 - cos, weight, reduction_override
                                                      or self.reduction, avg_factor)

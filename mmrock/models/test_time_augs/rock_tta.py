@@ -15,9 +15,18 @@ FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 
 
 def unflip_dense(maps: Tensor, direction: str, is_normals: bool) -> Tensor:
-    """Undo a flip of the input image on dense predictions (C, H, W): mirror the maps back and,
-    for surface normals, restore the sign of the components the flip negated (x for a
-    horizontal flip, y for a vertical one, as :class:`MultiTaskRandomFlip` does to labels)."""
+    """Undo a flip of the input image on dense predictions: mirror the maps back and, for
+    surface normals, restore the sign of the components the flip negated (x for a horizontal
+    flip, y for a vertical one, as :class:`MultiTaskRandomFlip` does to labels).
+
+    Args:
+        maps (Tensor): Dense predictions of shape (C, H, W).
+        direction (str): ``'horizontal'``, ``'vertical'`` or ``'diagonal'``.
+        is_normals (bool): Whether ``maps`` are surface normals (C = 3).
+
+    Returns:
+        Tensor: The unflipped maps, of shape (C, H, W).
+    """
     maps = maps.flip(FLIP_DIMS[direction])
     if is_normals:
         signs = maps.new_tensor(MultiTaskRandomFlip.NORMAL_SIGNS[direction]).view(3, 1, 1)
@@ -35,6 +44,11 @@ class ROCKTTAModel(DetTTAModel):
     view's size if the views differ in scale, and averaged (normals re-normalised to unit
     length). An image without any detection gets empty ``pred_instances`` (mmdet's returns a
     list there, which the metrics cannot read).
+
+    Args:
+        tta_cfg (dict, optional): Config of the box merging (``nms``, ``max_per_img``), as in
+            :class:`DetTTAModel`.
+        **kwargs: Other arguments of :class:`DetTTAModel` (``module``, ...).
     """
 
     def _merge_single_sample(self, data_samples: List[DetDataSample]) -> DetDataSample:

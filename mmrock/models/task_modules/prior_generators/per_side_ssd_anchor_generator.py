@@ -13,14 +13,22 @@ REIMPLEMENTATION_SCALES = (0.07, 0.15, 0.30, 0.45, 0.60, 0.75, 0.90, 1.05)
 def per_side_anchor_generator(square: Mapping,
                               input_size: Tuple[int, int],
                               scales: Sequence[float] = REIMPLEMENTATION_SCALES) -> dict:
-    """The ``anchor_generator`` config replacing ``square`` (an SSD head's default
-    ``SSDAnchorGenerator`` config) by :class:`PerSideSSDAnchorGenerator` on ``input_size``
-    (W, H), with the same strides and ratios (as many anchors per cell: the same head). In a
-    config::
+    """The ``anchor_generator`` config replacing an SSD head's default by
+    :class:`PerSideSSDAnchorGenerator`, with the same strides and ratios (as many anchors per
+    cell: the same head). In a config::
 
         from mmrock.models.task_modules import per_side_anchor_generator
         model = dict(bbox_head=dict(anchor_generator=per_side_anchor_generator(
             _base_.model.bbox_head.anchor_generator, input_size=(640, 480))))
+
+    Args:
+        square (Mapping): The head's ``SSDAnchorGenerator`` config (``strides``, ``ratios``).
+        input_size (tuple[int, int]): (W, H) of the network input.
+        scales (Sequence[float]): ``num_levels + 1`` fractions of each side. Defaults to
+            :data:`REIMPLEMENTATION_SCALES`.
+
+    Returns:
+        dict: The config, with ``_delete_=True`` so that it replaces ``square`` when merged.
     """
     return dict(
         _delete_=True,
@@ -50,6 +58,8 @@ class PerSideSSDAnchorGenerator(SSDAnchorGenerator):
             s_(k+1). Example for 7 levels: ``[0.07, 0.15, 0.30, 0.45, 0.60, 0.75, 0.90, 1.05]``
             (the re-implementation's 0.07 first level, then linear from 0.15 to 1.05).
         input_size (tuple[int, int]): (W, H) of the network input, e.g. (640, 480).
+        scale_major (bool): As in :class:`SSDAnchorGenerator`. Defaults to False.
+        use_box_type (bool): As in :class:`SSDAnchorGenerator`. Defaults to False.
     """
 
     def __init__(self,
@@ -76,7 +86,12 @@ class PerSideSSDAnchorGenerator(SSDAnchorGenerator):
             use_box_type=use_box_type)
 
     def gen_base_anchors(self) -> List[Tensor]:
-        """Per level (A, 4) anchors (x1, y1, x2, y2) around the level's first cell centre."""
+        """Base anchors of each level, stretched to the input's aspect ratio and clipped to it.
+
+        Returns:
+            list[Tensor]: Per level, (A, 4) anchors (x1, y1, x2, y2) around the level's first
+            cell centre.
+        """
         stretched = []
         for anchors in super().gen_base_anchors():
             cx, cy = (anchors[:, 0] + anchors[:, 2]) / 2, (anchors[:, 1] + anchors[:, 3]) / 2
