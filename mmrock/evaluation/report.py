@@ -64,12 +64,18 @@ def _coco_percent(value) -> Optional[float]:
 
 
 def metric_rows(metrics: Dict[str, float]) -> List[Tuple[str, List[Tuple]]]:
-    """The summary as ``[(section title, [(label, value or None), ...]), ...]``.
+    """The summary of the metrics, in sections.
 
     Sections: detection (mAP@0.5, mAP@0.75, mAP@[0.5:0.95], in %; always, None when
     ``CocoMetric`` gave nothing, e.g. no detection above the score threshold), auxiliary tasks
     (only the metrics present), then the metrics of other evaluators as they are. A value that
     is NaN or COCO's -1 (no ground truth) is None.
+
+    Args:
+        metrics (dict[str, float]): The dict ``Runner.test()`` returns.
+
+    Returns:
+        list[tuple[str, list[tuple]]]: ``[(section title, [(label, value or None), ...]), ...]``.
     """
     det = [(label, _coco_percent(metrics.get(COCO_PREFIX + key))) for key, label in DETECTION_ROWS]
     sections = [('Detection (COCO bbox)', det)]
@@ -88,8 +94,16 @@ def metric_rows(metrics: Dict[str, float]) -> List[Tuple[str, List[Tuple]]]:
 def format_metric_table(metrics: Dict[str, float],
                         title: str = 'Test metrics',
                         digits: int = 2) -> str:
-    """One table (sections separated by rules) of :func:`metric_rows`; 'n/a' for missing or NaN
-    values (AbsRel and RMSE get one more decimal)."""
+    """One text table (sections separated by rules) of :func:`metric_rows`.
+
+    Args:
+        metrics (dict[str, float]): The dict ``Runner.test()`` returns.
+        title (str): Title row of the table. Defaults to 'Test metrics'.
+        digits (int): Decimals of the values (AbsRel and RMSE get one more). Defaults to 2.
+
+    Returns:
+        str: The table, 'n/a' for missing or NaN values.
+    """
     sections = metric_rows(metrics)
 
     def text(label, value):
@@ -110,8 +124,16 @@ def format_metric_table(metrics: Dict[str, float],
 
 
 def dump_metrics_json(metrics: Dict[str, float], path: str) -> str:
-    """Write ``metrics`` (the runner's dict, values as the evaluators give them: COCO mAPs in
-    [0, 1]) with mmengine's JSON dump, NaN and inf as null; returns ``path``."""
+    """Write the metrics as strict JSON (mmengine's dump), NaN and inf as null.
+
+    Args:
+        metrics (dict[str, float]): The runner's dict, values as the evaluators give them (COCO
+            mAPs in [0, 1]).
+        path (str): The JSON file to write (its directory is created).
+
+    Returns:
+        str: ``path``.
+    """
     clean = {
         k: (_finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
         for k, v in metrics.items()

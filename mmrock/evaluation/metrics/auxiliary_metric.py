@@ -32,18 +32,33 @@ def _gt_and_pred(sample: dict, task: str) -> Optional[tuple]:
 
 
 def eigen_crop(height: int, width: int) -> Tuple[int, int, int, int]:
-    """(row start, row end, col start, col end) of the Eigen crop of a ``height`` x ``width``
-    map: the 480 x 640 bounds scaled by height / 480 (rows) and width / 640 (cols), each rounded
-    half up; (45, 471, 41, 601) at 480 x 640, (23, 236, 21, 301) at 240 x 320."""
+    """The Eigen crop of a map: the 480 x 640 bounds scaled by height / 480 (rows) and
+    width / 640 (cols), each rounded half up.
+
+    Args:
+        height (int): Height of the map.
+        width (int): Width of the map.
+
+    Returns:
+        tuple[int, int, int, int]: (row start, row end, col start, col end), ends excluded;
+        (45, 471, 41, 601) at 480 x 640, (23, 236, 21, 301) at 240 x 320.
+    """
     scales = (height / EIGEN_FRAME[0], ) * 2 + (width / EIGEN_FRAME[1], ) * 2
     return tuple(int(math.floor(b * s + 0.5)) for b, s in zip(EIGEN_CROP, scales))
 
 
 def average_precision(scores: np.ndarray, positives: np.ndarray) -> float:
-    """Non-interpolated average precision of ranking ``scores`` (N,) for the boolean
-    ``positives`` (N,): sum over score thresholds, high to low, of (recall gain) x precision,
-    tied scores forming one threshold (scikit-learn's ``average_precision_score``). NaN when
-    there is no positive."""
+    """Non-interpolated average precision of a ranking: sum over score thresholds, high to low,
+    of (recall gain) x precision, tied scores forming one threshold (scikit-learn's
+    ``average_precision_score``).
+
+    Args:
+        scores (np.ndarray): Scores of shape (N, ).
+        positives (np.ndarray): Bool of shape (N, ), True for a positive.
+
+    Returns:
+        float: The average precision, NaN when there is no positive.
+    """
     num_pos = int(positives.sum())
     if num_pos == 0:
         return float('nan')
@@ -73,9 +88,16 @@ def _seg_confusion(sample: dict) -> Optional[Tuple[int, np.ndarray, np.ndarray]]
 
 
 def mean_iou(confusion: np.ndarray) -> float:
-    """Mean over classes of IoU = TP / (TP + FP + FN) of a C x C ``confusion`` (rows: ground
-    truth, columns: prediction), the classes absent from both left out (mmseg's mIoU); NaN when
-    every class is."""
+    """Mean over classes of IoU = TP / (TP + FP + FN), the classes absent from both ground truth
+    and prediction left out (mmseg's mIoU).
+
+    Args:
+        confusion (np.ndarray): Counts of shape (C, C) (rows: ground truth, columns:
+            prediction).
+
+    Returns:
+        float: The mean IoU in [0, 1]; NaN when every class is absent.
+    """
     tp = np.diag(confusion).astype(np.float64)
     union = confusion.sum(0) + confusion.sum(1) - tp
     return float(np.mean(tp[union > 0] / union[union > 0])) if (union > 0).any() else float('nan')
@@ -205,8 +227,13 @@ class AuxiliaryTaskMetric(BaseMetric):
             hist_counts=hist[bins].int().cpu().numpy())
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Store per-sample sums of each task the sample has (dicts, as
-        mmengine's Evaluator passes them)."""
+        """Store per-sample sums of each task the sample has.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            data_samples (Sequence[dict]): The model's outputs, as dicts (as mmengine's
+                Evaluator passes them).
+        """
         for sample in data_samples:
             result = dict()
             if 'gt_scene_label' in sample and 'pred_scene_scores' in sample:
@@ -240,7 +267,15 @@ class AuxiliaryTaskMetric(BaseMetric):
         return (k + (half - below) / hist[k]) * self.angle_bin
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Pool the per-sample sums; ratios are in percent."""
+        """Pool the per-sample sums of the whole set.
+
+        Args:
+            results (list): The per-sample sums of :meth:`process`, from all ranks.
+
+        Returns:
+            dict[str, float]: The metrics of the tasks present (ratios in percent, depth errors
+            in metres, angles in degrees), without the prefix.
+        """
         metrics, counts = dict(), dict()
         scene = [r['scene_correct'] for r in results if 'scene_correct' in r]
         if scene:

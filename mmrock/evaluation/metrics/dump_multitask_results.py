@@ -76,4 +76,10 @@ class DumpMultiTaskResults(DumpResults):
         self.with_aux = with_aux
 
     def process(self, data_batch, predictions: Sequence[dict]) -> None:
+        """Store each prediction as :func:`compact_prediction` gives it.
+
+        Args:
+            data_batch (dict): A batch from the dataloader (unused).
+            predictions (Sequence[dict]): The model's outputs, as dicts.
+        """
         self.results.extend(compact_prediction(p, self.with_aux) for p in predictions)

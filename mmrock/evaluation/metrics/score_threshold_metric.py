@@ -31,9 +31,13 @@ def match_detections(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: 
     """Greedy matching of one image's detections of one class, by descending score.
 
     Args:
-        pred_boxes: (N, 4) x1, y1, x2, y2. pred_scores: (N, ). gt_boxes: (M, 4).
+        pred_boxes (np.ndarray): Detections of shape (N, 4), (x1, y1, x2, y2).
+        pred_scores (np.ndarray): Scores of shape (N, ).
+        gt_boxes (np.ndarray): Ground-truth boxes of shape (M, 4).
+        iou_thr (float): IoU of a true positive.
+
     Returns:
-        (N, ) bool, in the order given: True for a true positive.
+        np.ndarray: Bool of shape (N, ), in the order given: True for a true positive.
     """
     tp = np.zeros(len(pred_boxes), dtype=bool)
     if len(pred_boxes) == 0 or len(gt_boxes) == 0:
@@ -50,10 +54,18 @@ def match_detections(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: 
 
 def best_f1_threshold(scores: np.ndarray, true_positive: np.ndarray,
                       num_gt: int) -> Dict[str, float]:
-    """The cut-off of ``scores`` (N, ) with the best F1, given which are true positives (N, )
-    bool and the number of ground-truth boxes: ``threshold``, ``precision``, ``recall``, ``f1``
-    and ``kept`` (detections above the threshold). No detection or no ground truth: F1 0 and the
-    threshold 1 (nothing kept)."""
+    """The score cut-off with the best F1.
+
+    Args:
+        scores (np.ndarray): Scores of shape (N, ).
+        true_positive (np.ndarray): Bool of shape (N, ), True for a true positive.
+        num_gt (int): Number of ground-truth boxes.
+
+    Returns:
+        dict[str, float]: ``threshold``, ``precision``, ``recall``, ``f1`` and ``kept``
+        (detections above the threshold). No detection or no ground truth: F1 0 and the
+        threshold 1 (nothing kept).
+    """
     order = np.argsort(-scores, kind='stable')
     scores, tp = scores[order], true_positive[order].astype(np.float64)
     if len(scores) == 0 or num_gt == 0 or not tp.any():
@@ -76,7 +88,17 @@ def best_f1_threshold(scores: np.ndarray, true_positive: np.ndarray,
 
 def f1_at_threshold(scores: np.ndarray, true_positive: np.ndarray, num_gt: int,
                     threshold: float) -> Dict[str, float]:
-    """Precision, recall, F1 and number of the detections scoring above ``threshold``."""
+    """Precision, recall, F1 and number of the detections scoring above a threshold.
+
+    Args:
+        scores (np.ndarray): Scores of shape (N, ).
+        true_positive (np.ndarray): Bool of shape (N, ), True for a true positive.
+        num_gt (int): Number of ground-truth boxes.
+        threshold (float): The score threshold.
+
+    Returns:
+        dict[str, float]: ``threshold``, ``precision``, ``recall``, ``f1`` and ``kept``.
+    """
     kept = scores > threshold
     tp = int(true_positive[kept].sum())
     precision = tp / max(int(kept.sum()), 1)
@@ -117,6 +139,15 @@ class ScoreThresholdMetric(CocoMetric):
         self.score_thr = score_thr
 
     def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
+        """Match the detections to the ground truth and choose (or score) the threshold.
+
+        Args:
+            results (list[tuple]): ``(gt, pred)`` per image, as ``CocoMetric.process`` stores
+                them.
+
+        Returns:
+            dict[str, float]: ``threshold``, ``precision``, ``recall``, ``f1`` and ``kept``.
+        """
         coco = self._coco_api
         cat_ids = coco.get_cat_ids(cat_names=self.dataset_meta['classes'])
         scores, true_positive, num_gt = [], [], 0

@@ -29,6 +29,14 @@ class ZeroOnEmptyCocoMetric(CocoMetric):
     """
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        """``CocoMetric``'s results, with zeros when no image has a detection.
+
+        Args:
+            results (list): ``(gt, pred)`` per image, as ``CocoMetric.process`` stores them.
+
+        Returns:
+            dict[str, float]: The COCO metrics (``bbox_mAP``, ``bbox_mAP_50``, ...).
+        """
         eval_results = super().compute_metrics(results)
         if self.format_only or any(len(pred['labels']) for _, pred in results):
             return eval_results
