@@ -29,5 +29,10 @@ class AutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
+        """The parent's context (gradient accumulation) with ``autocast`` to ``dtype``.
+
+        Args:
+            model (nn.Module): The trained model.
+        """
         with super().optim_context(model), autocast(dtype=self.cast_dtype):
             yield

@@ -59,13 +59,24 @@ class BackboneClassifier(nn.Module):
         self.fc = nn.Linear(width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) normalised RGB -> (B, num_classes) logits."""
+        """Classify images.
+
+        Args:
+            x (Tensor): Normalised RGB images of shape (B, 3, S, S).
+
+        Returns:
+            Tensor: Logits of shape (B, num_classes).
+        """
         c5 = self.backbone(x)[-1]
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(c5, 1), 1))
 
     def torchvision_state_dict(self) -> Dict[str, torch.Tensor]:
-        """The weights under torchvision's ResNet names (``conv1.weight``, ``layer1.0.bn1.*``,
-        ..., ``fc.weight``, ``fc.bias``), as plain tensors."""
+        """The weights under torchvision's ResNet names.
+
+        Returns:
+            dict[str, Tensor]: Detached copies keyed ``conv1.weight``, ``layer1.0.bn1.*``, ...,
+            ``fc.weight``, ``fc.bias``.
+        """
         state = {k: v.detach().clone() for k, v in self.backbone.state_dict().items()}
         state.update({f'fc.{k}': v.detach().clone() for k, v in self.fc.state_dict().items()})
         return state
@@ -73,7 +84,14 @@ class BackboneClassifier(nn.Module):
 
 @dataclass
 class PretrainResult:
-    """What a pretraining did: per epoch the mean training loss and the val top-1 (%)."""
+    """What a pretraining did.
+
+    Args:
+        train_loss (list[float]): Per epoch, the mean training loss.
+        val_top1 (list[float]): Per epoch, the val top-1 accuracy (%).
+        wall_s (float): Wall-clock seconds taken.
+        cpu_s (float): CPU seconds of the process.
+    """
     train_loss: List[float] = field(default_factory=list)
     val_top1: List[float] = field(default_factory=list)
     wall_s: float = 0.
@@ -107,7 +125,19 @@ def top1(model: BackboneClassifier,
          index: np.ndarray,
          size: int,
          batch_size: int = 256) -> float:
-    """Top-1 accuracy (%) of ``model`` on the centre windows of ``crops[index]``."""
+    """Top-1 accuracy of a classifier on the centre windows of some crops.
+
+    Args:
+        model (BackboneClassifier): The classifier (set to eval mode).
+        crops (np.ndarray): (N, S', S', 3) uint8 RGB crops, S' >= ``size``.
+        labels (np.ndarray): (N, ) int64 class indices.
+        index (np.ndarray): Indices of the crops to score.
+        size (int): Side of the network's input windows.
+        batch_size (int): Crops per forward. Defaults to 256.
+
+    Returns:
+        float: Top-1 accuracy in percent.
+    """
     model.eval()
     correct = 0
     rng = np.random.default_rng(0)
@@ -136,9 +166,18 @@ def pretrain(model: BackboneClassifier,
     epoch.
 
     Args:
+        model (BackboneClassifier): The classifier to train.
         crops (np.ndarray): (N, S', S', 3) uint8 RGB, S' >= ``size``.
         labels (np.ndarray): (N, ) int64 class indices.
+        train_index (np.ndarray): Indices of the training crops.
+        val_index (np.ndarray): Indices of the validation crops.
         size (int): Side of the network's input windows.
+        epochs (int): Training epochs.
+        batch_size (int): Crops per iteration. Defaults to 128.
+        lr (float): Peak learning rate. Defaults to 0.1.
+        weight_decay (float): SGD weight decay. Defaults to 5e-4.
+        seed (int): Seed of torch and of the crop sampling. Defaults to 0.
+        log (Callable[[str], None]): Where the per-epoch lines go. Defaults to ``print``.
         iters (int, optional): Stop after this many iterations in all (tests).
 
     Returns:
@@ -188,8 +227,13 @@ def pretrain(model: BackboneClassifier,
 
 
 def save_torchvision_checkpoint(state: Dict[str, torch.Tensor], path: str) -> None:
-    """Write ``state`` as torchvision does (a plain state dict, ``torch.save``), through a
-    temporary file renamed into place: a killed run leaves no partial file."""
+    """Write a state dict as torchvision does (a plain state dict, ``torch.save``), through a
+    temporary file renamed into place: a killed run leaves no partial file.
+
+    Args:
+        state (dict[str, Tensor]): The weights.
+        path (str): The checkpoint file (its directory is created).
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f'{path}.part'
     try:
@@ -201,6 +245,14 @@ def save_torchvision_checkpoint(state: Dict[str, torch.Tensor], path: str) -> No
 
 
 def class_counts(labels: np.ndarray, classes: Sequence[str]) -> Dict[str, int]:
-    """Crops per class name."""
+    """Crops per class name.
+
+    Args:
+        labels (np.ndarray): (N, ) int64 class indices.
+        classes (Sequence[str]): Class names, in index order.
+
+    Returns:
+        dict[str, int]: Number of crops of each class.
+    """
     counts = np.bincount(labels, minlength=len(classes))
     return {name: int(n) for name, n in zip(classes, counts)}

@@ -10,8 +10,16 @@ DEFAULT_DATA_ROOT = 'data/nyuv2'
 
 
 def leaf_dataset_items(dataset_cfg, key: str = 'dataset') -> Iterator[Tuple[str, dict]]:
-    """``(dotted config key, dataset config)`` of the datasets of a dataset config found at
-    ``key``, through wrappers (``dataset=`` / ``datasets=[...]``)."""
+    """The leaf datasets of a dataset config, through wrappers (``dataset=`` /
+    ``datasets=[...]``).
+
+    Args:
+        dataset_cfg (dict | None): A dataset config (None or empty: nothing).
+        key (str): Its dotted key in the config. Defaults to 'dataset'.
+
+    Yields:
+        tuple[str, dict]: ``(dotted config key, dataset config)`` of each leaf dataset.
+    """
     if not dataset_cfg:
         return
     if 'dataset' in dataset_cfg:
@@ -35,9 +43,18 @@ def _join(root: Optional[str], path: str) -> str:
 def missing_data_files(cfg,
                        dataloaders: Sequence[str] = DATALOADERS,
                        evaluators: Sequence[str] = EVALUATORS) -> List[Tuple[str, Optional[str]]]:
-    """``(missing path, its dataset's data_root)`` for every data root, annotation file (joined
-    with ``data_root`` as mmengine's ``BaseDataset`` does) and evaluator ``ann_file`` that the
-    named parts of ``cfg`` use and that does not exist. Parts absent or None are skipped."""
+    """The data roots, annotation files (joined with ``data_root`` as mmengine's
+    ``BaseDataset`` does) and evaluator ``ann_file`` of a config that do not exist.
+
+    Args:
+        cfg (Config): The config.
+        dataloaders (Sequence[str]): Dataloader keys to check (absent or None: skipped).
+            Defaults to the train, val and test ones.
+        evaluators (Sequence[str]): Evaluator keys to check. Defaults to val and test.
+
+    Returns:
+        list[tuple[str, str | None]]: ``(missing path, its dataset's data_root)``.
+    """
     return [(path, root) for path, root, _ in _missing_files(cfg, dataloaders, evaluators)]
 
 
@@ -104,8 +121,16 @@ def _wrapper_note(cfg, key: Optional[str]) -> str:
 
 
 def phase_data(cfg, phase: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
-    """(dataloaders, evaluators) that a phase reads: 'test' the test ones; 'train' the train
-    dataloader, plus the val ones when the config has a val loop."""
+    """The dataloaders and evaluators that a phase reads.
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'test' (the test ones) or 'train' (the train dataloader, plus the val
+            ones when the config has a val loop).
+
+    Returns:
+        tuple[tuple[str, ...], tuple[str, ...]]: (dataloader keys, evaluator keys).
+    """
     if phase == 'test':
         return ('test_dataloader', ), ('test_evaluator', )
     if phase != 'train':
@@ -124,9 +149,16 @@ def _phase_datasets(cfg, phase: str) -> List[dict]:
 
 
 def missing_data_message(cfg, phase: str) -> Optional[str]:
-    """One line saying which dataset file of ``phase`` ('train' | 'test') is missing and how to
-    make it for the configured dataset (NYUv2 and synthetic rooms, or your own data through
-    ``coco_rgbd.py``); None when every file is there."""
+    """Which dataset file of a phase is missing and how to make it for the configured dataset
+    (NYUv2 and synthetic rooms, or your own data through ``coco_rgbd.py``).
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test'.
+
+    Returns:
+        str | None: One line, or None when every file is there.
+    """
     missing = _missing_files(cfg, *phase_data(cfg, phase))
     if not missing:
         return None
@@ -160,9 +192,17 @@ def missing_data_message(cfg, phase: str) -> Optional[str]:
 
 
 def pack_message(cfg, phase: str) -> Optional[str]:
-    """One line naming the pack that a train dataset's pipeline reads and that cannot serve it
-    (:func:`~mmrock.datasets.packed_split.pack_problem`), with the command that writes it and
-    the PNG alternative; None when every pack serves."""
+    """The pack that a train dataset's pipeline reads and that cannot serve it
+    (:func:`~mmrock.datasets.packed_split.pack_problem`).
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test' (only 'train' is checked).
+
+    Returns:
+        str | None: One line naming the pack, the command that writes it and the PNG
+        alternative; None when every pack serves.
+    """
     from mmrock.datasets.packed_split import pack_problem
     if phase != 'train' or not cfg.get('train_dataloader'):
         return None
@@ -182,8 +222,16 @@ def pack_message(cfg, phase: str) -> Optional[str]:
 
 
 def pipeline_message(cfg, phase: str) -> Optional[str]:
-    """One line naming the first transform of a train pipeline that would move the image
-    without its loaded depth / normals (:func:`check_multitask_pipeline`); None if none."""
+    """The first transform of a train pipeline that would move the image without its loaded
+    depth / normals (:func:`check_multitask_pipeline`).
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test' (only 'train' is checked).
+
+    Returns:
+        str | None: One line naming it, or None if none.
+    """
     from mmrock.datasets.transforms.multitask_pipeline import check_multitask_pipeline
     if phase != 'train' or not cfg.get('train_dataloader'):
         return None
@@ -197,8 +245,15 @@ def pipeline_message(cfg, phase: str) -> Optional[str]:
 
 
 def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
-    """The scene classes of a dataset config: its ``metainfo``, else its class' ``METAINFO``,
-    else the annotation json's ``scene_classes``; None when none says."""
+    """The scene classes of a dataset config.
+
+    Args:
+        dataset (dict): A leaf dataset config.
+
+    Returns:
+        Sequence[str] | None: Its ``metainfo``'s, else its class' ``METAINFO``'s, else the
+        annotation json's ``scene_classes``; None when none says.
+    """
     from mmdet.registry import DATASETS
     names = (dataset.get('metainfo') or {}).get('scene_classes')
     if not names:
@@ -214,8 +269,15 @@ def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
 
 
 def scene_head_cfg(cfg) -> Optional[dict]:
-    """The config of ROCK's scene head in ``cfg.model`` (the neck's default heads when its
-    ``aux_heads`` are not given); None without ROCK or a scene head."""
+    """The config of ROCK's scene head.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        dict | None: The scene head's config in ``cfg.model`` (the neck's default heads when
+        its ``aux_heads`` are not given); None without ROCK or a scene head.
+    """
     rock = (cfg.get('model') or {}).get('rock') or {}
     if 'aux_heads' in rock:
         return rock['aux_heads'].get('scene') or None
@@ -225,9 +287,18 @@ def scene_head_cfg(cfg) -> Optional[dict]:
 
 def scene_classes_message(cfg, phase: str, checkpoint_meta: Optional[dict] = None) -> Optional[str]:
     """Give ROCK's ``SceneHead`` the number of scene classes when the config leaves
-    ``num_classes`` unset (None): from ``checkpoint_meta``'s ``dataset_meta.scene_classes``
-    when a checkpoint's metadata is given (inference), else from the dataset of ``phase``; one
-    line when they disagree or none says."""
+    ``num_classes`` unset (None), in place.
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test': whose datasets give the scene classes.
+        checkpoint_meta (dict, optional): A checkpoint's metadata (inference); its
+            ``dataset_meta.scene_classes`` come first. Defaults to None.
+
+    Returns:
+        str | None: One line when the sources disagree with the config or none says, else
+        None.
+    """
     scene = scene_head_cfg(cfg)
     if not scene:
         return None
@@ -258,7 +329,15 @@ def scene_classes_message(cfg, phase: str, checkpoint_meta: Optional[dict] = Non
 def data_check_message(cfg, phase: str) -> Optional[str]:
     """The first problem of :func:`missing_data_message`, :func:`pack_message`,
     :func:`pipeline_message` and :func:`scene_classes_message` (which also completes
-    ``SceneHead.num_classes``) as one line; None when there is none."""
+    ``SceneHead.num_classes``).
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test'.
+
+    Returns:
+        str | None: The problem as one line, or None when there is none.
+    """
     for check in (missing_data_message, pack_message, pipeline_message, scene_classes_message):
         message = check(cfg, phase)
         if message:

@@ -14,8 +14,15 @@ from torch import nn
 
 
 def to_channels_last(model: nn.Module) -> nn.Module:
-    """Convert ``model``'s 4-D parameters and buffers to channels_last, in place (the parameter
-    objects stay the same, so an optimiser built before keeps working). Returns ``model``."""
+    """Convert a model's 4-D parameters and buffers to channels_last, in place (the parameter
+    objects stay the same, so an optimiser built before keeps working).
+
+    Args:
+        model (nn.Module): The model.
+
+    Returns:
+        nn.Module: ``model``.
+    """
     return model.to(memory_format=torch.channels_last)
 
 
@@ -32,5 +39,10 @@ class ChannelsLastHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
+        """Convert the (unwrapped) model to channels_last.
+
+        Args:
+            runner (Runner): The runner.
+        """
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         to_channels_last(model)

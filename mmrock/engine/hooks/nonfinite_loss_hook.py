@@ -13,8 +13,15 @@ class NonFiniteLossError(RuntimeError):
 
 
 def nonfinite_losses(log_vars: dict) -> List[str]:
-    """Names of the entries of ``log_vars`` (a model's ``train_step`` output) that hold a loss
-    (name containing 'loss') whose value is NaN or infinite."""
+    """The losses of a training step that are NaN or infinite.
+
+    Args:
+        log_vars (dict): A model's ``train_step`` output (tensors or numbers).
+
+    Returns:
+        list[str]: ``'<name>=<value>'`` of each entry whose name contains 'loss' and whose
+        value is not finite.
+    """
     bad = []
     for name, value in log_vars.items():
         if 'loss' not in name:
@@ -50,6 +57,17 @@ class CheckNonFiniteLossHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
+        """Check the iteration's losses every ``interval`` iterations.
+
+        Args:
+            runner (Runner): The runner.
+            batch_idx (int): Index of the batch in the epoch.
+            data_batch (dict, optional): The batch. Defaults to None.
+            outputs (dict, optional): The model's ``train_step`` output. Defaults to None.
+
+        Raises:
+            NonFiniteLossError: When a loss (on any rank) is NaN or infinite.
+        """
         if not self.every_n_train_iters(runner, self.interval) or not outputs:
             return
         bad = nonfinite_losses(outputs)
