@@ -60,9 +60,17 @@ class AblationError(RuntimeError):
 
 
 def data_root_options(config: str, data_root: str) -> List[str]:
-    """``--cfg-options`` that point ``config``'s loaders and COCO evaluators at another converted
+    """``--cfg-options`` that point a config's loaders and COCO evaluators at another converted
     NYUv2-format folder, keeping each one's split file. Loaders that are off (``None``) are left
-    alone; wrapped datasets (``ConcatDataset``, ``RepeatDataset``) get their leaves redirected."""
+    alone; wrapped datasets (``ConcatDataset``, ``RepeatDataset``) get their leaves redirected.
+
+    Args:
+        config (str): Path of the config.
+        data_root (str): The converted folder.
+
+    Returns:
+        list[str]: ``key=value`` options.
+    """
     from mmengine.config import Config
 
     from .data_check import DATALOADERS, EVALUATORS, leaf_dataset_items
@@ -88,21 +96,33 @@ def data_root_options(config: str, data_root: str) -> List[str]:
 
 @dataclass
 class Run:
-    """One training + test of ``config`` with ``seed``, in ``work_dir``."""
+    """One training + test of a config with a seed.
+
+    Args:
+        config (str): Path of the config.
+        seed (int): ``randomness.seed`` of the run.
+        work_dir (Path): The run's work dir.
+    """
     config: str
     seed: int
     work_dir: Path
 
     @property
     def name(self) -> str:
+        """str: The config's file name without extension."""
         return osp.splitext(osp.basename(self.config))[0]
 
     @property
     def metrics_path(self) -> Path:
+        """Path: The test metrics file, ``<work_dir>/test/metrics.json``."""
         return self.work_dir / 'test' / 'metrics.json'
 
     def metrics(self) -> Optional[dict]:
-        """The finished run's test metrics, or None while there are none."""
+        """The finished run's test metrics.
+
+        Returns:
+            dict | None: The metrics, or None while there are none.
+        """
         try:
             return json.loads(self.metrics_path.read_text())
         except (OSError, ValueError):
@@ -110,7 +130,19 @@ class Run:
 
 
 def plan(configs: Sequence[str], seeds: Sequence[int], out_dir: Path) -> List[Run]:
-    """The runs, config by config; two configs with the same file name are refused."""
+    """The runs, config by config, in ``<out_dir>/<config name>/seed<seed>``.
+
+    Args:
+        configs (Sequence[str]): Config paths (distinct file names).
+        seeds (Sequence[int]): Seeds of each config.
+        out_dir (Path): The ablation's folder.
+
+    Returns:
+        list[Run]: The runs.
+
+    Raises:
+        AblationError: Two configs with the same file name.
+    """
     names = [osp.splitext(osp.basename(c))[0] for c in configs]
     if len(set(names)) != len(names):
         raise AblationError(f'configs must have distinct file names, got {names}')
@@ -137,14 +169,31 @@ def _tool(args: Sequence[str], log_path: Path, threads: Optional[int] = None) ->
 
 
 def threads_per_job(jobs: int) -> Optional[int]:
-    """CPU threads for each of ``jobs`` runs side by side (the cores shared out; None for one
-    job: torch's default)."""
+    """CPU threads for each of a number of runs side by side (the cores shared out).
+
+    Args:
+        jobs (int): Runs side by side.
+
+    Returns:
+        int | None: Threads per run; None for one job (torch's default).
+    """
     return None if jobs <= 1 else max(1, (os.cpu_count() or 1) // jobs)
 
 
 def execute(run: Run, cfg_options: Sequence[str] = (), threads: Optional[int] = None) -> dict:
-    """Train (or resume) and test ``run``; returns its test metrics. Raises
-    :class:`AblationError` naming the failed step and its log file."""
+    """Train (or resume) and test a run (nothing when it finished before).
+
+    Args:
+        run (Run): The run.
+        cfg_options (Sequence[str]): Its config overrides. Defaults to none.
+        threads (int, optional): Its CPU threads. Defaults to None (inherited).
+
+    Returns:
+        dict: Its test metrics.
+
+    Raises:
+        AblationError: Naming the failed step and its log file.
+    """
     done = run.metrics()
     if done is not None:
         return done
@@ -171,8 +220,17 @@ def run_all(runs: Sequence[Run],
             echo: Callable[[str], None] = print,
             jobs: int = 1) -> Dict[str, Dict[int, dict]]:
     """Execute the runs in order, ``jobs`` at a time side by side (each with its share of the
-    CPU threads), saying which one runs and how long each took; ``{config name: {seed:
-    metrics}}``. ``cfg_options``: config path -> its overrides."""
+    CPU threads), saying which one runs and how long each took.
+
+    Args:
+        runs (Sequence[Run]): The runs.
+        cfg_options (dict[str, Sequence[str]], optional): Config path -> its overrides.
+        echo (Callable[[str], None]): Where the progress lines go. Defaults to ``print``.
+        jobs (int): Runs side by side. Defaults to 1.
+
+    Returns:
+        dict[str, dict[int, dict]]: ``{config name: {seed: metrics}}``.
+    """
     threads = threads_per_job(jobs)
 
     def one(numbered):
@@ -195,9 +253,16 @@ def run_all(runs: Sequence[Run],
 
 
 def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
-    """``{config: {'seeds': [...], column: {'values': [...], 'mean': m, 'std': s}}}`` for the
-    columns of :data:`METRICS` present in every seed's metrics (std: sample standard deviation,
-    None for one seed; values in the shown units)."""
+    """Mean and spread over the seeds of the columns of :data:`METRICS` present in every seed's
+    metrics.
+
+    Args:
+        results (dict[str, dict[int, dict]]): ``{config name: {seed: metrics}}``.
+
+    Returns:
+        dict: ``{config: {'seeds': [...], column: {'values': [...], 'mean': m, 'std': s}}}``
+        (std: sample standard deviation, None for one seed; values in the shown units).
+    """
     summary = {}
     for name, per_seed in results.items():
         seeds = sorted(per_seed)
@@ -218,8 +283,14 @@ def summarise(results: Dict[str, Dict[int, dict]]) -> dict:
 
 def paired_ci95(differences: Sequence[float]) -> Optional[List[float]]:
     """95 % confidence interval of the mean of paired differences, ``mean ± t * sd / sqrt(n)``
-    with t the 0.975 quantile of Student's t with n - 1 degrees of freedom; None below two
-    pairs (no spread to estimate)."""
+    with t the 0.975 quantile of Student's t with n - 1 degrees of freedom.
+
+    Args:
+        differences (Sequence[float]): The n paired differences.
+
+    Returns:
+        list[float] | None: ``[low, high]``; None below two pairs (no spread to estimate).
+    """
     from scipy.stats import t
     n = len(differences)
     if n < 2:
@@ -230,9 +301,16 @@ def paired_ci95(differences: Sequence[float]) -> Optional[List[float]]:
 
 
 def default_pairs(names: Sequence[str]) -> List[tuple]:
-    """``(a, b)`` for a - b: every later config against every earlier one when there are at most
-    five (SSD, flat MTL, ROCK, ... given in that order: flat - SSD, ROCK - SSD, ROCK - flat, ...),
-    else every config against the first."""
+    """The pairs of configs to compare: every later config against every earlier one when
+    there are at most five (SSD, flat MTL, ROCK, ... given in that order: flat - SSD,
+    ROCK - SSD, ROCK - flat, ...), else every config against the first.
+
+    Args:
+        names (Sequence[str]): Config names, in order.
+
+    Returns:
+        list[tuple]: ``(a, b)`` for a - b.
+    """
     names = list(names)
     if len(names) <= 5:
         return [(a, b) for j, a in enumerate(names) for b in names[:j]]
@@ -240,8 +318,16 @@ def default_pairs(names: Sequence[str]) -> List[tuple]:
 
 
 def paired_differences(summary: dict, pairs: Sequence[tuple]) -> List[dict]:
-    """Per pair ``(a, b)`` and column: the differences a - b seed by seed (the seeds both have),
-    their mean, sample std and ``ci95`` (:func:`paired_ci95`)."""
+    """Paired differences of the configs, seed by seed (the seeds both have).
+
+    Args:
+        summary (dict): :func:`summarise`'s output.
+        pairs (Sequence[tuple]): ``(a, b)`` config names compared as a - b.
+
+    Returns:
+        list[dict]: Per pair, ``a``, ``b`` and per column the ``seeds``, ``differences``,
+        their ``mean``, sample ``std`` and ``ci95`` (:func:`paired_ci95`).
+    """
     out = []
     for a, b in pairs:
         if a not in summary or b not in summary:
@@ -267,7 +353,14 @@ def paired_differences(summary: dict, pairs: Sequence[tuple]) -> List[dict]:
 
 
 def paired_markdown(paired: List[dict]) -> str:
-    """Mean paired difference [95 % CI] of the detection mAPs, one row per pair."""
+    """Markdown table of the mean paired difference [95 % CI] of the detection mAPs.
+
+    Args:
+        paired (list[dict]): :func:`paired_differences`'s output.
+
+    Returns:
+        str: The table, one row per pair.
+    """
     titles = [t for _, t, _ in METRICS[:3]]
     lines = [
         'Paired differences (a - b, seed by seed; mean [95 % CI, t distribution]):', '',
@@ -290,7 +383,14 @@ def paired_markdown(paired: List[dict]) -> str:
 
 
 def to_markdown(summary: dict) -> str:
-    """A mean ± std table (one row per config), then the per-seed values."""
+    """Markdown of a mean ± std table (one row per config), then the per-seed values.
+
+    Args:
+        summary (dict): :func:`summarise`'s output.
+
+    Returns:
+        str: The markdown.
+    """
     titles = [t for _, t, _ in METRICS if any(t in row for row in summary.values())]
     digits = {'depth AbsRel': 3, 'depth RMSE m': 3}
 
@@ -321,7 +421,12 @@ def to_markdown(summary: dict) -> str:
 
 
 def bar_chart(summary: dict, path: Path) -> None:
-    """Grouped bars of the detection mAPs (mean, ± std as error bars), one group per config."""
+    """Grouped bars of the detection mAPs (mean, ± std as error bars), one group per config.
+
+    Args:
+        summary (dict): :func:`summarise`'s output.
+        path (Path): The image file to write.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -348,9 +453,18 @@ def bar_chart(summary: dict, path: Path) -> None:
 def write_report(results: Dict[str, Dict[int, dict]],
                  out_dir: Path,
                  pairs: Optional[Sequence[tuple]] = None) -> Dict[str, Path]:
-    """``ablation.md``, ``ablation.json`` (summary, paired differences and raw per-seed
-    metrics) and ``ablation.png`` in ``out_dir``; returns their paths. ``pairs``: the
-    ``(a, b)`` config names compared as a - b (default :func:`default_pairs`)."""
+    """Write ``ablation.md``, ``ablation.json`` (summary, paired differences and raw per-seed
+    metrics) and ``ablation.png``.
+
+    Args:
+        results (dict[str, dict[int, dict]]): ``{config name: {seed: metrics}}``.
+        out_dir (Path): Where they go.
+        pairs (Sequence[tuple], optional): The ``(a, b)`` config names compared as a - b.
+            Defaults to :func:`default_pairs`.
+
+    Returns:
+        dict[str, Path]: Paths keyed ``markdown``, ``json`` and ``chart``.
+    """
     summary = summarise(results)
     paired = paired_differences(summary, default_pairs(summary) if pairs is None else pairs)
     paths = dict(

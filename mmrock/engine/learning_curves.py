@@ -32,9 +32,22 @@ DROP_AT = 0.8
 def curve_options(config: str, data_root: str, max_iters: int, val_interval: int,
                   seed: int) -> List[str]:
     """``--cfg-options`` of one curve's training: the val split of ``data_root``, validation and
-    a checkpoint every ``val_interval``, no lr drop before ``max_iters``. Refuses (one line)
-    configs whose schedule is not the demo family's [warm-up, MultiStepLR] and data without a
-    val split."""
+    a checkpoint every ``val_interval``, no lr drop before ``max_iters``.
+
+    Args:
+        config (str): Path of the config.
+        data_root (str): The converted NYUv2-format folder, with a val split.
+        max_iters (int): Iterations of the curve.
+        val_interval (int): Iterations between validations (and checkpoints).
+        seed (int): ``randomness.seed``.
+
+    Returns:
+        list[str]: ``key=value`` options.
+
+    Raises:
+        AblationError: A config whose schedule is not the demo family's [warm-up,
+            MultiStepLR], or data without a val split (one line).
+    """
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     schedulers = cfg.get('param_scheduler') or []
@@ -65,8 +78,17 @@ def curve_options(config: str, data_root: str, max_iters: int, val_interval: int
 
 def schedule_options(curves_json: str) -> List[str]:
     """``--cfg-options`` that train on the schedule a ``curves.json`` chose (its plateau, the lr
-    drop at :data:`DROP_AT` of it, one checkpoint at the end); :class:`AblationError` (one
-    line) when the curves did not plateau."""
+    drop at :data:`DROP_AT` of it, one checkpoint at the end).
+
+    Args:
+        curves_json (str): Path of the ``curves.json`` :func:`report` wrote.
+
+    Returns:
+        list[str]: ``key=value`` options.
+
+    Raises:
+        AblationError: The file cannot be read or the curves did not plateau (one line).
+    """
     try:
         with open(curves_json) as f:
             schedule = json.load(f).get('schedule')
@@ -83,8 +105,15 @@ def schedule_options(curves_json: str) -> List[str]:
 
 
 def read_curves(work_dir: Path) -> Dict[str, Dict[int, float]]:
-    """``{key: {iteration: value}}`` from every ``*/vis_data/scalars.json`` under ``work_dir``
-    (one per start of the training; a resumed run's later values win)."""
+    """The logged curves of a training.
+
+    Args:
+        work_dir (Path): The run's work dir, read from every ``*/vis_data/scalars.json`` (one
+            per start of the training; a resumed run's later values win).
+
+    Returns:
+        dict[str, dict[int, float]]: ``{key: {iteration: value}}``.
+    """
     curves: Dict[str, Dict[int, float]] = {}
     for path in sorted(glob.glob(str(Path(work_dir) / '*' / 'vis_data' / 'scalars.json'))):
         last_iter = 0
@@ -107,8 +136,18 @@ def plateau_iteration(iters: Sequence[int],
                       values: Sequence[float],
                       window: int = 3,
                       tolerance: float = 1.0) -> Optional[int]:
-    """The plateau of a val curve by the rule in the module docstring; None when the curve
-    does not go on for ``window`` validations past it."""
+    """The plateau of a val curve by the rule in the module docstring.
+
+    Args:
+        iters (Sequence[int]): Iterations of the validations.
+        values (Sequence[float]): Val metric at each, in points.
+        window (int): Validations of the trailing mean. Defaults to 3.
+        tolerance (float): Points below the best trailing mean. Defaults to 1.0.
+
+    Returns:
+        int | None: The plateau's iteration; None when the curve does not go on for
+        ``window`` validations past it.
+    """
     if len(values) < window:
         return None
     smooth = [
@@ -123,9 +162,16 @@ def plateau_iteration(iters: Sequence[int],
 
 
 def trained_iters(work_dir: Path) -> int:
-    """The iterations a finished curve was trained for (0: not finished). Its ``finished`` file
-    holds them (empty in curves of an earlier mmrock: then the last iteration it logged, as in a
-    fresh clone of committed curves, whose checkpoints are not kept)."""
+    """The iterations a finished curve was trained for. Its ``finished`` file holds them (empty
+    in curves of an earlier mmrock: then the last iteration it logged, as in a fresh clone of
+    committed curves, whose checkpoints are not kept).
+
+    Args:
+        work_dir (Path): The curve's work dir.
+
+    Returns:
+        int: The iterations, 0 when not finished.
+    """
     finished = Path(work_dir) / 'finished'
     if not finished.is_file():
         return 0
@@ -141,9 +187,19 @@ def run_curve(config: str,
               options: Sequence[str],
               max_iters: int,
               threads: Optional[int] = None) -> None:
-    """Train (or resume) one curve's run to ``max_iters`` (``threads``: its CPU threads);
-    :class:`AblationError` if it fails. A curve finished at fewer iterations is continued from
-    its last checkpoint: its restored lr schedule ended there, so the lr stays constant."""
+    """Train (or resume) one curve's run. A curve finished at fewer iterations is continued
+    from its last checkpoint: its restored lr schedule ended there, so the lr stays constant.
+
+    Args:
+        config (str): Path of the config.
+        work_dir (Path): The curve's work dir.
+        options (Sequence[str]): Its ``--cfg-options`` (:func:`curve_options`).
+        max_iters (int): Iterations to train to.
+        threads (int, optional): Its CPU threads. Defaults to None (inherited).
+
+    Raises:
+        AblationError: If the training fails.
+    """
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / 'curve.log'
     if trained_iters(work_dir) >= max_iters:
@@ -159,7 +215,20 @@ def run_curve(config: str,
 def report(curves: Dict[str, Dict[str, Dict[int, float]]], baseline: str, window: int,
            tolerance: float, out_dir: Path, max_iters: int) -> dict:
     """Write ``curves.json``, ``curves.md`` and ``curves.png`` (val mAP@0.5 and the ROCK residual
-    RMS against the iteration); returns the json's content."""
+    RMS against the iteration).
+
+    Args:
+        curves (dict[str, dict[str, dict[int, float]]]): Per config name, its
+            :func:`read_curves`.
+        baseline (str): The config name whose plateau sets the schedule.
+        window (int): See :func:`plateau_iteration`.
+        tolerance (float): See :func:`plateau_iteration`.
+        out_dir (Path): Where the files go.
+        max_iters (int): Iterations the curves were trained for.
+
+    Returns:
+        dict: The json's content (``rule``, ``plateau_iter``, ``schedule``, ``curves``...).
+    """
     key = 'coco/bbox_mAP_50'
     base = curves.get(baseline, {}).get(key, {})
     iters = sorted(base)

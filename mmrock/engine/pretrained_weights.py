@@ -50,23 +50,38 @@ class PretrainedWeightsError(RuntimeError):
 
 
 def torchvision_urls() -> dict:
-    """``{name: url}`` of ``torchvision://name``, from the table mmengine ships (the URLs of
-    torchvision 0.12, which mmengine also uses with newer torchvision)."""
+    """The URLs of ``torchvision://name``, from the table mmengine ships (the URLs of
+    torchvision 0.12, which mmengine also uses with newer torchvision).
+
+    Returns:
+        dict: ``{name: url}``.
+    """
     import mmengine
     with open(osp.join(mmengine.__path__[0], 'hub', 'torchvision_0.12.json')) as f:
         return json.load(f)
 
 
 def hub_checkpoint_dir() -> str:
-    """torch's hub cache for checkpoints (``$TORCH_HOME/hub/checkpoints``), where mmengine's and
-    torchvision's downloads go."""
+    """torch's hub cache for checkpoints, where mmengine's and torchvision's downloads go.
+
+    Returns:
+        str: ``$TORCH_HOME/hub/checkpoints``.
+    """
     import torch.hub
     return osp.join(torch.hub.get_dir(), 'checkpoints')
 
 
 def pretrained_init_cfgs(node, key: str = 'model') -> Iterator[Tuple[str, dict]]:
-    """``(dotted key of the init_cfg, the init_cfg)`` for every ``type='Pretrained'`` initialiser
-    in a model config (``init_cfg`` dicts or lists of them, at any depth)."""
+    """Every ``type='Pretrained'`` initialiser in a model config (``init_cfg`` dicts or lists of
+    them, at any depth).
+
+    Args:
+        node (dict | list): The model config, or a part of it.
+        key (str): Its dotted key. Defaults to 'model'.
+
+    Yields:
+        tuple[str, dict]: ``(dotted key of the init_cfg, the init_cfg)``.
+    """
     if isinstance(node, dict):
         init = node.get('init_cfg')
         for i, item in enumerate(init if isinstance(init, (list, tuple)) else [init]):
@@ -83,7 +98,14 @@ def pretrained_init_cfgs(node, key: str = 'model') -> Iterator[Tuple[str, dict]]
 
 def drop_pretrained_init_cfgs(node) -> int:
     """Remove every ``type='Pretrained'`` initialiser from a model config (in place): the
-    modules keep their default initialisation. Returns how many were removed."""
+    modules keep their default initialisation.
+
+    Args:
+        node (dict | list): The model config, or a part of it.
+
+    Returns:
+        int: How many were removed.
+    """
     removed = 0
     if isinstance(node, dict):
         init = node.get('init_cfg')
@@ -101,8 +123,15 @@ def drop_pretrained_init_cfgs(node) -> int:
 
 
 def expected_checksum(url: str) -> Tuple[Optional[str], Optional[int]]:
-    """(sha256 or its prefix, size or None) that the file of ``url`` must have; (None, None)
-    when neither :data:`KNOWN_FILES` nor the file name gives one."""
+    """The checksum that the file of a URL must have.
+
+    Args:
+        url (str): The file's address.
+
+    Returns:
+        tuple[str | None, int | None]: (SHA-256 or its prefix, size in bytes or None);
+        (None, None) when neither :data:`KNOWN_FILES` nor the file name gives one.
+    """
     if url in KNOWN_FILES:
         return KNOWN_FILES[url]
     match = _HASH_IN_NAME.search(urllib.parse.urlparse(url).path)
@@ -110,6 +139,14 @@ def expected_checksum(url: str) -> Tuple[Optional[str], Optional[int]]:
 
 
 def sha256_of(path: str) -> str:
+    """The SHA-256 of a file.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        str: Its hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for chunk in iter(lambda: f.read(_CHUNK), b''):
@@ -118,7 +155,15 @@ def sha256_of(path: str) -> str:
 
 
 def checksum_problem(path: str, url: str) -> Optional[str]:
-    """Why the file at ``path`` is not the file of ``url`` (wrong size or SHA-256), or None."""
+    """Why a local file is not the file of a URL (:func:`expected_checksum`).
+
+    Args:
+        path (str): The local file.
+        url (str): The file's address.
+
+    Returns:
+        str | None: The wrong size or SHA-256, or None when it matches.
+    """
     sha, size = expected_checksum(url)
     if size is not None and osp.getsize(path) != size:
         return f'its size is {osp.getsize(path)} bytes, expected {size}'
@@ -167,8 +212,20 @@ def download(url: str, path: str, timeout: float = 60., progress: bool = True) -
 
 
 def fetch_verified(url: str, progress: bool = True) -> str:
-    """The local path of ``url``'s file in torch's hub cache, downloaded if needed and verified
-    (:func:`checksum_problem`). Raises :class:`PretrainedWeightsError` (reason in one line)."""
+    """A URL's file in torch's hub cache, downloaded if needed and verified
+    (:func:`checksum_problem`).
+
+    Args:
+        url (str): The file's address.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        str: The local path.
+
+    Raises:
+        PretrainedWeightsError: The download failed or the file is not the expected one (reason
+            in one line).
+    """
     path = osp.join(hub_checkpoint_dir(), osp.basename(urllib.parse.urlparse(url).path))
     fetched = False
     if not osp.isfile(path):
@@ -208,7 +265,16 @@ def _owner_key(init_key: str) -> str:
 
 
 def fetch_failure_message(key: str, url: str, reason: str) -> str:
-    """The one line of a failed fetch: what, why, and the two ways on."""
+    """The one line of a failed fetch: what, why, and the two ways on.
+
+    Args:
+        key (str): Dotted key of the ``init_cfg``.
+        url (str): The file's address.
+        reason (str): Why the fetch failed.
+
+    Returns:
+        str: The message.
+    """
     owner = _owner_key(key)
     return (f'Could not fetch the pretrained weights of {owner} ({reason}). Either download '
             f'{url} where you have network and point the config at the file: --cfg-options '
@@ -235,11 +301,20 @@ def _constructor_defaults(type_name) -> dict:
 
 
 def from_scratch_problem(cfg) -> Optional[str]:
-    """One line when the backbone starts from random weights (no ``Pretrained`` initialiser, no
+    """Whether a from-scratch backbone would stay partly random.
+
+    That is a backbone that starts from random weights (no ``Pretrained`` initialiser, no
     ``load_from``, no resume) but keeps its stem / first stages frozen (``frozen_stages >= 0``),
     its BN statistics fixed (``norm_eval=True``) or its BN scale and shift frozen
     (``norm_cfg.requires_grad=False``, as in the DETR family's configs): those layers would stay
-    at their initial values. Else None."""
+    at their initial values.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        str | None: One line naming the settings and the fix, else None.
+    """
     model = cfg.get('model') or {}
     backbone = model.get('backbone')
     if not isinstance(backbone, dict) or cfg.get('load_from') or cfg.get('resume'):
@@ -267,14 +342,24 @@ def from_scratch_problem(cfg) -> Optional[str]:
 def prepare_pretrained_weights(cfg,
                                log: Optional[Callable[[str], None]] = None,
                                progress: bool = True) -> List[str]:
-    """Fetch, verify and localise the downloads ``cfg`` initialises from (module docstring).
+    """Fetch, verify and localise the downloads a config initialises from (module docstring).
 
     Edits ``cfg`` in place: each downloaded ``checkpoint`` becomes the verified local file; with
     a ``load_from`` (whose weights replace any initialisation) only that file is fetched and the
-    ``Pretrained`` initialisers are dropped. Returns the local paths. Raises
-    :class:`PretrainedWeightsError` (one line) when a file cannot be fetched or verified, a local
-    checkpoint is missing, or a
-    from-scratch backbone would stay partly random.
+    ``Pretrained`` initialisers are dropped.
+
+    Args:
+        cfg (Config): The config.
+        log (Callable[[str], None], optional): Where the lines on each file go. Defaults to
+            None (silent).
+        progress (bool): Show download progress bars. Defaults to True.
+
+    Returns:
+        list[str]: The local paths.
+
+    Raises:
+        PretrainedWeightsError: A file cannot be fetched or verified, a local checkpoint is
+            missing, or a from-scratch backbone would stay partly random (one line).
     """
     problem = from_scratch_problem(cfg)
     if problem:

@@ -17,7 +17,17 @@ ALL = 'all removed'
 
 
 def rock_tasks(config: str) -> List[str]:
-    """The residual tasks of ``config``'s ROCK neck; :class:`AblationError` when it has none."""
+    """The residual tasks of a config's ROCK neck.
+
+    Args:
+        config (str): Path of the config.
+
+    Returns:
+        list[str]: The task names.
+
+    Raises:
+        AblationError: When it has none (not a ROCK model, or flat MTL).
+    """
     from mmengine.config import Config
 
     from ..models.necks.rock_neck import DEFAULT_AUX_HEADS
@@ -29,13 +39,33 @@ def rock_tasks(config: str) -> List[str]:
 
 
 def variants(tasks: Sequence[str]) -> List[Tuple[str, List[str]]]:
-    """``(name, removed tasks)``: the full model, each task alone removed, then all."""
+    """The variants to test: the full model, each task alone removed, then all.
+
+    Args:
+        tasks (Sequence[str]): The residual tasks.
+
+    Returns:
+        list[tuple[str, list[str]]]: ``(name, removed tasks)``.
+    """
     return [(FULL, [])] + [(f'no {t}', [t]) for t in tasks] + [(ALL, list(tasks))]
 
 
 def run_variants(config: str, checkpoint: str, work_dir: Path,
                  cfg_options: Sequence[str] = ()) -> Dict[str, dict]:
-    """Test ``checkpoint`` once per variant; ``{variant: metrics}``."""
+    """Test a checkpoint once per variant (a variant tested before is read back).
+
+    Args:
+        config (str): Path of the config.
+        checkpoint (str): The trained checkpoint.
+        work_dir (Path): Where each variant's test goes.
+        cfg_options (Sequence[str]): More ``--cfg-options``. Defaults to none.
+
+    Returns:
+        dict[str, dict]: ``{variant: test metrics}``.
+
+    Raises:
+        AblationError: A test failed.
+    """
     results = {}
     for name, removed in variants(rock_tasks(config)):
         out = Path(work_dir) / name.replace(' ', '_')
@@ -54,7 +84,14 @@ def run_variants(config: str, checkpoint: str, work_dir: Path,
 
 
 def to_markdown(results: Dict[str, dict]) -> str:
-    """One row per variant: the detection mAPs (%) and their change from the full model."""
+    """Markdown table of the detection mAPs (%) and their change from the full model.
+
+    Args:
+        results (dict[str, dict]): :func:`run_variants`'s output.
+
+    Returns:
+        str: The table, one row per variant.
+    """
     titles = [(key, title, scale) for key, title, scale in METRICS[:3]]
     head = ['test-time residuals'] + [t for _, t, _ in titles] + [f'Δ {t}' for _, t, _ in titles]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]

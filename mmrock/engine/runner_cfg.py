@@ -19,8 +19,18 @@ def load_tool_config(config: str,
                      cfg_options: Optional[dict] = None,
                      launcher: str = 'none',
                      work_dir: Optional[str] = None) -> Config:
-    """Load ``config``, merge ``--cfg-options``, set the launcher and the work dir
-    (priority: ``--work-dir`` > ``work_dir`` in the config > ``./work_dirs/<config name>``)."""
+    """Load a config, merge ``--cfg-options``, set the launcher and the work dir.
+
+    Args:
+        config (str): Path of the config.
+        cfg_options (dict, optional): ``--cfg-options`` to merge. Defaults to None.
+        launcher (str): The job launcher. Defaults to 'none'.
+        work_dir (str, optional): ``--work-dir``; priority: it > ``work_dir`` in the config >
+            ``./work_dirs/<config name>``. Defaults to None.
+
+    Returns:
+        Config: The config.
+    """
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
     if cfg_options:
@@ -38,7 +48,11 @@ def use_resumable_checkpoint_hook(cfg: Config) -> None:
     ``HistoryBuffer``s (refused by ``weights_only=True``, torch's default); it becomes
     :class:`~mmrock.engine.hooks.ResumableCheckpointHook`, its subclass with the same arguments
     (plain-type checkpoints, atomic writes, exact resume). Other hook types are kept, and so
-    is mmengine's named with its scope (``type='mmengine.CheckpointHook'``: asked for as such)."""
+    is mmengine's named with its scope (``type='mmengine.CheckpointHook'``: asked for as such).
+
+    Args:
+        cfg (Config): The config, edited in place.
+    """
     from mmengine.hooks import CheckpointHook
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if hook and hook.get('type') in ('CheckpointHook', CheckpointHook):
@@ -49,7 +63,11 @@ def enable_amp(cfg: Config) -> None:
     """Automatic mixed precision: mmengine's ``AmpOptimWrapper`` (dynamic loss scale) on CUDA,
     float16 unless the config's ``optim_wrapper.dtype`` says otherwise. Without CUDA (where
     ``AmpOptimWrapper`` refuses to run) :class:`AutocastOptimWrapper` with bfloat16, the only
-    dtype of CPU autocast, which needs no loss scaling."""
+    dtype of CPU autocast, which needs no loss scaling.
+
+    Args:
+        cfg (Config): The config, edited in place.
+    """
     wrapper = cfg.optim_wrapper
     if torch.cuda.is_available():
         wrapper.type = 'AmpOptimWrapper'
@@ -62,7 +80,14 @@ def enable_amp(cfg: Config) -> None:
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:
-    """Scale the lr linearly with the total batch size (``auto_scale_lr.base_batch_size``)."""
+    """Scale the lr linearly with the total batch size (``auto_scale_lr.base_batch_size``).
+
+    Args:
+        cfg (Config): The config, edited in place.
+
+    Raises:
+        RuntimeError: The config has no ``auto_scale_lr.base_batch_size``.
+    """
     if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
         raise RuntimeError('--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
                            'base_batch_size=...)` in the config')
@@ -70,8 +95,13 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 
 
 def apply_resume(cfg: Config, resume: Optional[str]) -> None:
-    """``--resume`` alone ('auto'): the latest checkpoint of the work dir; with a path: that
-    checkpoint (both restore the optimizer, schedulers and the iteration count)."""
+    """Apply ``--resume`` (both forms restore the optimizer, schedulers and the iteration count).
+
+    Args:
+        cfg (Config): The config, edited in place.
+        resume (str, optional): 'auto' (``--resume`` alone): the latest checkpoint of the work
+            dir; a path: that checkpoint; None: no resume.
+    """
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
@@ -83,7 +113,11 @@ def prepare_pretrained_or_exit(cfg: Config) -> None:
     initialises from and point it at the local files
     (:func:`~mmrock.engine.pretrained_weights.prepare_pretrained_weights`); exits (status 1, one
     line) when they cannot be had. Resuming from a checkpoint needs none of them: the weights
-    come from the checkpoint, so the pretrained initialisers are dropped instead."""
+    come from the checkpoint, so the pretrained initialisers are dropped instead.
+
+    Args:
+        cfg (Config): The config, edited in place.
+    """
     from mmengine.logging import print_log
 
     from .pretrained_weights import (PretrainedWeightsError, drop_pretrained_init_cfgs,
@@ -114,7 +148,11 @@ def setup_distributed(cfg: Config) -> None:
     CPU. mmengine's launchers call ``torch.cuda.set_device`` and its DDP wrapper passes
     ``device_ids=[LOCAL_RANK]``, both of which fail without CUDA; so on CPU the process group
     of ``--launcher pytorch`` (torchrun's environment) is initialised here, and DDP gets
-    ``device_ids=None``. No-op for ``--launcher none``."""
+    ``device_ids=None``. No-op for ``--launcher none``.
+
+    Args:
+        cfg (Config): The config, edited in place.
+    """
     launcher = cfg.get('launcher', 'none')
     if launcher == 'none' or torch.cuda.is_available():
         return
@@ -143,7 +181,11 @@ def finish_distributed(runner=None) -> None:
     ``destroy_process_group`` alone does not free the group while the runner lives (mmengine
     keeps every runner). Left to interpreter exit, gloo's worker threads can still hold work whose
     tensors need the GIL while Python tears down, and a rank whose run succeeded aborts
-    ('terminate called without an active exception', SIGABRT), failing the job."""
+    ('terminate called without an active exception', SIGABRT), failing the job.
+
+    Args:
+        runner (Runner, optional): The finished runner. Defaults to None.
+    """
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
         return
     if runner is not None:
@@ -154,7 +196,14 @@ def finish_distributed(runner=None) -> None:
 
 def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the flags tools/train.py and tools/test.py share (:func:`add_runner_args`), parse,
-    and export ``--local-rank`` (:func:`set_local_rank_env`)."""
+    and export ``--local-rank`` (:func:`set_local_rank_env`).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
     add_runner_args(parser)
     args = parser.parse_args()
     set_local_rank_env(args.local_rank)
@@ -166,7 +215,16 @@ def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
     ``--launcher`` and ``--work-dir`` applied; exits (status 1, one line) when the dataset
     files of ``phase`` ('train' | 'test') are missing, the train pipeline would misalign the
     dense labels or the scene head does not match the dataset, before anything is built. Its
-    checkpoint hook is mmrock's (:func:`use_resumable_checkpoint_hook`)."""
+    checkpoint hook is mmrock's (:func:`use_resumable_checkpoint_hook`).
+
+    Args:
+        args (argparse.Namespace): The tool's arguments (``config``, ``cfg_options``,
+            ``launcher``, ``work_dir``).
+        phase (str): 'train' or 'test'.
+
+    Returns:
+        Config: The checked config.
+    """
     from mmdet.utils import setup_cache_size_limit_of_dynamo
 
     from .data_check import data_check_message
@@ -181,7 +239,11 @@ def load_checked_config(args: argparse.Namespace, phase: str) -> Config:
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """The flags tools/train.py and tools/test.py share with mmdet's: ``--cfg-options``,
-    ``--launcher``, ``--local-rank`` (see :func:`set_local_rank_env`)."""
+    ``--launcher``, ``--local-rank`` (see :func:`set_local_rank_env`).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser, edited in place.
+    """
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -198,15 +260,26 @@ def add_runner_args(parser: argparse.ArgumentParser) -> None:
 
 
 def set_local_rank_env(local_rank: int) -> None:
-    """``--local-rank`` (torch.distributed.launch) into ``LOCAL_RANK``, unless the launcher set
-    it."""
+    """Export ``--local-rank`` (torch.distributed.launch) as ``LOCAL_RANK``, unless the launcher
+    set it.
+
+    Args:
+        local_rank (int): The ``--local-rank`` value.
+    """
     os.environ.setdefault('LOCAL_RANK', str(local_rank))
 
 
 def build_runner(cfg: Config):
     """mmengine's ``Runner.from_cfg``, or the registry's runner when the config names a
     ``runner_type``. Exits (status 1, one line) when ROCK's ``in_index`` / ``in_channels`` do
-    not fit the backbone (:class:`~mmrock.models.utils.backbone_outputs.ROCKInputError`)."""
+    not fit the backbone (:class:`~mmrock.models.utils.backbone_outputs.ROCKInputError`).
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        Runner: The runner.
+    """
     from mmdet.registry import RUNNERS
     from mmengine.runner import Runner
 
