@@ -75,8 +75,18 @@ def figure1_panels(visualizer: ROCKLocalVisualizer,
 
 def save_figure1(path: str, visualizer: ROCKLocalVisualizer, image: np.ndarray, rock,
                  **kwargs) -> List[str]:
-    """:func:`figure1_panels` tiled :data:`NUM_COLUMNS` per row and written to ``path``;
-    returns the panels' titles."""
+    """:func:`figure1_panels` tiled :data:`NUM_COLUMNS` per row and written to an image file.
+
+    Args:
+        path (str): The image file to write.
+        visualizer (ROCKLocalVisualizer): See :func:`figure1_panels`.
+        image (np.ndarray): (H, W, 3) uint8 RGB, the original image.
+        rock (DetDataSample): The ROCK model's output on the original image.
+        **kwargs: The other arguments of :func:`figure1_panels`.
+
+    Returns:
+        list[str]: The panels' titles.
+    """
     panels = figure1_panels(visualizer, image, rock, **kwargs)
     rows = [panels[i:i + NUM_COLUMNS] for i in range(0, len(panels), NUM_COLUMNS)]
     mmcv.imwrite(tile(rows)[..., ::-1], path)

@@ -27,7 +27,14 @@ WHITE = 255
 
 
 def as_float_array(value) -> np.ndarray:
-    """A tensor / array / :obj:`PixelData` (its ``data``) as a float32 numpy array."""
+    """A tensor / array / :obj:`PixelData` (its ``data``) as a float32 numpy array.
+
+    Args:
+        value (Tensor | np.ndarray | PixelData): The value.
+
+    Returns:
+        np.ndarray: Float32 array of the same shape.
+    """
     value = getattr(value, 'data', value)
     if hasattr(value, 'detach'):
         value = value.detach().float().cpu().numpy()
@@ -35,8 +42,17 @@ def as_float_array(value) -> np.ndarray:
 
 
 def resize_maps(maps: np.ndarray, hw: Tuple[int, int], nearest: bool = False) -> np.ndarray:
-    """(C, h, w) maps -> (C, H, W): bilinear, or nearest (ground truth, where 0 means invalid
-    and must not be blended into its neighbours)."""
+    """Resize maps to an image's size.
+
+    Args:
+        maps (np.ndarray): Maps of shape (C, h, w).
+        hw (tuple[int, int]): (H, W) of the image.
+        nearest (bool): Nearest neighbour (ground truth, where 0 means invalid and must not be
+            blended into its neighbours) instead of bilinear. Defaults to False.
+
+    Returns:
+        np.ndarray: Maps of shape (C, H, W).
+    """
     if tuple(maps.shape[1:]) == tuple(hw):
         return maps
     mode = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
@@ -44,8 +60,15 @@ def resize_maps(maps: np.ndarray, hw: Tuple[int, int], nearest: bool = False) ->
 
 
 def depth_range(*depths: Optional[np.ndarray]) -> Tuple[float, float]:
-    """(min, max) over the valid (finite, > 0) pixels of the given depth maps; a shared range
-    makes the ground-truth and predicted depth panels comparable. (0, 1) when none is valid."""
+    """The range of the valid (finite, > 0) pixels of depth maps; a shared range makes the
+    ground-truth and predicted depth panels comparable.
+
+    Args:
+        *depths (np.ndarray, optional): (H, W) depth maps in metres; None ones are skipped.
+
+    Returns:
+        tuple[float, float]: (min, max) in metres; (0, 1) when no pixel is valid.
+    """
     valid = [d[np.isfinite(d) & (d > 0)] for d in depths if d is not None]
     valid = np.concatenate([v.ravel() for v in valid]) if valid else np.zeros(0)
     if valid.size == 0:
@@ -54,7 +77,15 @@ def depth_range(*depths: Optional[np.ndarray]) -> Tuple[float, float]:
 
 
 def depth_to_rgb(depth: np.ndarray, vrange: Tuple[float, float]) -> np.ndarray:
-    """(H, W) metres -> (H, W, 3) uint8 RGB, viridis over ``vrange``; invalid pixels black."""
+    """Colour a depth map (viridis), invalid pixels black.
+
+    Args:
+        depth (np.ndarray): Depth of shape (H, W), metres.
+        vrange (tuple[float, float]): (min, max) depth of the colour scale.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
     lo, hi = vrange
     valid = np.isfinite(depth) & (depth > 0)
     scaled = np.clip((np.nan_to_num(depth) - lo) / max(hi - lo, 1e-6), 0., 1.)
@@ -63,8 +94,15 @@ def depth_to_rgb(depth: np.ndarray, vrange: Tuple[float, float]) -> np.ndarray:
 
 
 def normals_to_rgb(normals: np.ndarray) -> np.ndarray:
-    """(3, H, W) normals -> (H, W, 3) uint8 RGB = 255 (n / |n| + 1) / 2; zero vectors (invalid
-    ground truth) black."""
+    """Colour surface normals as RGB = 255 (n / |n| + 1) / 2; zero vectors (invalid ground
+    truth) black.
+
+    Args:
+        normals (np.ndarray): Normals of shape (3, H, W).
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
     norm = np.linalg.norm(normals, axis=0, keepdims=True)
     unit = normals / np.maximum(norm, 1e-6)
     rgb = np.clip((unit.transpose(1, 2, 0) + 1.) / 2. * 255. + 0.5, 0, 255).astype(np.uint8)
@@ -72,7 +110,15 @@ def normals_to_rgb(normals: np.ndarray) -> np.ndarray:
 
 
 def heatmap_on_image(image: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
-    """(H, W) map over the grey (H, W, 3) image: jet colours scaled to the map's own range."""
+    """A map over the grey image, in jet colours scaled to the map's own range.
+
+    Args:
+        image (np.ndarray): (H, W, 3) RGB image.
+        heatmap (np.ndarray): Map of shape (H, W).
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB.
+    """
     lo, hi = float(heatmap.min()), float(heatmap.max())
     scaled = ((heatmap - lo) / max(hi - lo, 1e-6) * 255).astype(np.uint8)
     jet = cv2.applyColorMap(scaled, cv2.COLORMAP_JET)[..., ::-1].astype(np.float32)
@@ -98,8 +144,16 @@ def _titled(title: str, panel: Optional[np.ndarray], hw: Tuple[int, int], lines:
 
 
 def tile(rows: Sequence[Sequence[Panel]], gap: int = 4) -> np.ndarray:
-    """Rows of titled panels, all of one (H, W) size, as one (H', W', 3) uint8 RGB image; a
-    ``None`` panel is an empty (white) cell. Rows shorter than the longest are padded."""
+    """Rows of titled panels as one image; rows shorter than the longest are padded.
+
+    Args:
+        rows (Sequence[Sequence[Panel]]): ``(title, panel)`` rows, every panel (H, W, 3) uint8
+            RGB of one size; a ``None`` panel is an empty (white) cell.
+        gap (int): Pixels between cells. Defaults to 4.
+
+    Returns:
+        np.ndarray: (H', W', 3) uint8 RGB.
+    """
     cells = [p for row in rows for _, p in row if p is not None]
     if not cells:
         raise ValueError('nothing to draw: every panel is empty')
@@ -117,7 +171,14 @@ def tile(rows: Sequence[Sequence[Panel]], gap: int = 4) -> np.ndarray:
 
 
 def has_aux_outputs(data_sample: Optional[DetDataSample]) -> bool:
-    """Whether the sample carries any ROCK ground truth or prediction."""
+    """Whether a sample carries any ROCK ground truth or prediction.
+
+    Args:
+        data_sample (DetDataSample, optional): The sample.
+
+    Returns:
+        bool: True when it has one of :data:`AUX_FIELDS`.
+    """
     return data_sample is not None and any(f in data_sample for f in AUX_FIELDS)
 
 
@@ -142,8 +203,18 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
                     image: np.ndarray,
                     instances,
                     score_thr: Optional[float] = None) -> Tuple[np.ndarray, int]:
-        """(drawn (H, W, 3) image, number of boxes drawn) for ``instances`` (ground truth when
-        ``score_thr`` is None, else predictions scoring above it)."""
+        """Draw boxes on an image.
+
+        Args:
+            image (np.ndarray): (H, W, 3) uint8 RGB.
+            instances (InstanceData): Boxes (``bboxes`` (N, 4), ``labels`` (N, ), and
+                ``scores`` (N, ) for predictions).
+            score_thr (float, optional): Draw the predictions scoring above it; None: ground
+                truth, all drawn. Defaults to None.
+
+        Returns:
+            tuple[np.ndarray, int]: The drawn (H, W, 3) image and the number of boxes drawn.
+        """
         if score_thr is not None:
             instances = instances[instances.scores > score_thr]
         drawn = self._draw_instances(image, instances, self.dataset_meta.get('classes'),
@@ -151,7 +222,14 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
         return drawn, len(instances)
 
     def scene_name(self, index: int) -> str:
-        """The scene class name of ``index`` (its number when the metadata has no names)."""
+        """The name of a scene class.
+
+        Args:
+            index (int): The scene class.
+
+        Returns:
+            str: Its name, or its number when the metadata has no names.
+        """
         names = self.dataset_meta.get('scene_classes')
         return names[index] if names is not None and 0 <= index < len(names) else str(index)
 
@@ -162,7 +240,18 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
                     draw_pred: bool = True,
                     pred_score_thr: float = 0.3) -> List[List[Panel]]:
         """The ground-truth and prediction rows of :meth:`add_datasample`, columns
-        :data:`COLUMNS` (a column no row uses is dropped)."""
+        :data:`COLUMNS` (a column no row uses is dropped).
+
+        Args:
+            image (np.ndarray): (H, W, 3) uint8 RGB.
+            data_sample (DetDataSample): The sample, with ROCK fields.
+            draw_gt (bool): Draw the ground-truth row. Defaults to True.
+            draw_pred (bool): Draw the prediction row. Defaults to True.
+            pred_score_thr (float): Draw the boxes scoring above it. Defaults to 0.3.
+
+        Returns:
+            list[list[Panel]]: ``(title, (H, W, 3) uint8 RGB panel or None)`` rows.
+        """
         hw = image.shape[:2]
         dense = {}
         for field in ('gt_depth', 'gt_normals', 'pred_depth', 'pred_normals', 'pred_scene_map'):
@@ -226,7 +315,22 @@ class ROCKLocalVisualizer(DetLocalVisualizer):
                        step: int = 0) -> None:
         """:meth:`DetLocalVisualizer.add_datasample` (same arguments and outputs: shown,
         written to ``out_file`` or sent to the visualisation backends) with the grid of
-        :meth:`sample_rows` when the sample has ROCK fields."""
+        :meth:`sample_rows` when the sample has ROCK fields.
+
+        Args:
+            name (str): The image's identifier.
+            image (np.ndarray): (H, W, 3) RGB image.
+            data_sample (DetDataSample, optional): Ground truth and predictions. Defaults to
+                None.
+            draw_gt (bool): Draw the ground truth. Defaults to True.
+            draw_pred (bool): Draw the predictions. Defaults to True.
+            show (bool): Show the drawing in a window. Defaults to False.
+            wait_time (float): Seconds the window is shown. Defaults to 0.
+            out_file (str, optional): Image file to write instead of the backends. Defaults to
+                None.
+            pred_score_thr (float): Draw the boxes scoring above it. Defaults to 0.3.
+            step (int): Global step for the backends. Defaults to 0.
+        """
         if not has_aux_outputs(data_sample):
             return super().add_datasample(name, image, data_sample, draw_gt, draw_pred, show,
                                           wait_time, out_file, pred_score_thr, step)

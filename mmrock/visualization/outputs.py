@@ -16,7 +16,14 @@ def capture_task_maps(model) -> Iterator[Dict[str, Tensor]]:
     returns ``(features, {task: task maps})``) also stores its task maps, detached, in the
     yielded dict: ``{'scene': (B, S, h, w), 'depth': ..., 'normals': ...}``. The model runs its
     own ``test_step``/``predict`` unchanged, in one pass; for a model without ROCK (no tuple
-    from ``extract_feat``) the dict stays empty."""
+    from ``extract_feat``) the dict stays empty.
+
+    Args:
+        model (ROCKDetector): The model; its ``extract_feat`` is wrapped within the block.
+
+    Yields:
+        dict[str, Tensor]: The last call's task maps.
+    """
     captured: Dict[str, Tensor] = {}
     original = model.extract_feat
 
@@ -35,11 +42,17 @@ def capture_task_maps(model) -> Iterator[Dict[str, Tensor]]:
 
 
 def to_original(maps: Tensor, sample: DetDataSample, from_batch_grid: bool) -> np.ndarray:
-    """(C, h, w) maps -> (C, H, W) float32 numpy on the sample's original image (``ori_shape``).
+    """Bring maps onto a sample's original image (``ori_shape``), bilinearly.
 
-    ``from_batch_grid``: the maps cover the padded batch (task maps: upsampled to
-    ``batch_input_shape``, then cropped to ``img_shape``); otherwise they already cover
-    ``img_shape`` (``pred_depth`` / ``pred_normals``). Bilinear resizing.
+    Args:
+        maps (Tensor): Maps of shape (C, h, w).
+        sample (DetDataSample): The sample (its metainfo).
+        from_batch_grid (bool): The maps cover the padded batch (task maps: upsampled to
+            ``batch_input_shape``, then cropped to ``img_shape``); otherwise they already cover
+            ``img_shape`` (``pred_depth`` / ``pred_normals``).
+
+    Returns:
+        np.ndarray: Float32 maps of shape (C, H, W), (H, W) the ``ori_shape``.
     """
     maps = maps.detach().float()[None]
     if from_batch_grid:
@@ -58,8 +71,17 @@ def to_original(maps: Tensor, sample: DetDataSample, from_batch_grid: bool) -> n
 
 def predict_with_scene_maps(model,
                             data: dict) -> Tuple[List[DetDataSample], List[Optional[np.ndarray]]]:
-    """``model.test_step(data)`` and, per sample, its scene task maps (S, H, W) on the original
-    image (None for a model without a scene task)."""
+    """Run ``model.test_step(data)`` and keep the scene task maps of the same pass.
+
+    Args:
+        model (ROCKDetector): The model.
+        data (dict): A batch, as the test dataloader gives it.
+
+    Returns:
+        tuple[list[DetDataSample], list[np.ndarray | None]]: The outputs and, per sample, its
+        scene task maps (S, H, W) on the original image (None for a model without a scene
+        task).
+    """
     with torch.no_grad(), capture_task_maps(model) as maps:
         results = model.test_step(data)
     scene = maps.get('scene')
@@ -70,8 +92,16 @@ def predict_with_scene_maps(model,
 
 
 def dense_prediction(sample: DetDataSample, field: str) -> Optional[np.ndarray]:
-    """``pred_depth`` (1, H, W) / ``pred_normals`` (3, H, W) of ``sample`` on the original image,
-    or None when absent."""
+    """A sample's dense prediction on the original image.
+
+    Args:
+        sample (DetDataSample): The model's output.
+        field (str): ``'pred_depth'`` or ``'pred_normals'``.
+
+    Returns:
+        np.ndarray | None: Float32 (1, H, W) depth or (3, H, W) normals, (H, W) the
+        ``ori_shape``; None when absent.
+    """
     if field not in sample:
         return None
     return to_original(sample.get(field).data, sample, False)
