@@ -52,6 +52,8 @@ class MultiTaskCocoDataset(CocoDataset):
             (:mod:`mmrock.datasets.packed_split`), relative to ``data_root``;
             given as ``pack_dir`` in each data info, for ``LoadPackedImage`` /
             ``LoadPackedMultiTaskAnnotations``. Defaults to None.
+        pipeline (Sequence[dict]): Transforms, checked by :func:`check_multitask_pipeline`.
+            Defaults to none.
         **kwargs: See :class:`mmdet.datasets.CocoDataset`.
     """
 
@@ -79,7 +81,11 @@ class MultiTaskCocoDataset(CocoDataset):
 
     def load_data_list(self) -> List[dict]:
         """``CocoDataset``'s, with a bad annotation file reported as one line naming it
-        (:class:`DataFormatError`) and the class names completed from the json."""
+        (:class:`DataFormatError`) and the class names completed from the json.
+
+        Returns:
+            list[dict]: The data infos (see :meth:`parse_data_info`).
+        """
         try:
             data_list = super().load_data_list()
         except DataFormatError:
@@ -116,7 +122,16 @@ class MultiTaskCocoDataset(CocoDataset):
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         """Parse boxes as ``CocoDataset`` does (which drops boxes of zero width or height), then
-        the auxiliary labels."""
+        the auxiliary labels.
+
+        Args:
+            raw_data_info (dict): ``raw_img_info`` and ``raw_ann_info`` of one image.
+
+        Returns:
+            dict: ``CocoDataset``'s data info plus, where the image has them, ``depth_path``,
+            ``normal_path``, ``normal_mask_path``, ``seg_map_path``, ``scene_label`` and
+            ``pack_dir``.
+        """
         self._complete_metainfo()
         img_info = raw_data_info['raw_img_info']
         for ann in raw_data_info['raw_ann_info']:

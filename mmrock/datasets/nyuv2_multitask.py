@@ -12,6 +12,9 @@ class NYUv2MultiTaskDataset(MultiTaskCocoDataset):
 
     :class:`MultiTaskCocoDataset` with NYUv2's classes and scene classes fixed, so that a split
     holding only some of them keeps the same ids.
+
+    Args:
+        **kwargs: See :class:`MultiTaskCocoDataset`.
     """
 
     METAINFO = {'classes': DETECTION_CLASSES, 'scene_classes': SCENE_CLASSES}

@@ -48,6 +48,7 @@ class ObjectCrops:
         min_box (int): Boxes whose shorter side is smaller (pixels) are skipped.
         background_per_image (int): Background windows drawn per image.
         seed (int): Seed of the background windows.
+        progress (bool): Show a progress bar. Defaults to True.
 
     Attributes:
         crops (np.ndarray): (N, size, size, 3) uint8 RGB.
@@ -153,8 +154,15 @@ class ObjectCrops:
         return windows
 
     def split(self, val_fraction: float, seed: int = 0) -> tuple:
-        """(train indices, val indices) of the crops, by whole images (``val_fraction`` of
-        them, drawn with ``seed``), so that no image has crops on both sides."""
+        """Split the crops by whole images, so that no image has crops on both sides.
+
+        Args:
+            val_fraction (float): Fraction of the images for validation.
+            seed (int): Seed of the draw. Defaults to 0.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: (train indices, val indices) of the crops.
+        """
         num_images = int(self.image_index.max()) + 1
         rng = np.random.default_rng(seed)
         num_val = int(round(val_fraction * num_images))

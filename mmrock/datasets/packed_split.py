@@ -41,10 +41,21 @@ def pack_split(ann_file: str,
                data_prefix: Optional[dict] = None,
                overwrite: bool = False,
                progress: bool = True) -> int:
-    """Pack the split of ``ann_file`` (a converted dataset: COCO json + PNGs under
-    ``data_root`` / ``data_prefix``, as :class:`MultiTaskCocoDataset` reads it) into the folder
-    ``out_dir``. Every file is decoded by the pipeline's own loaders (same arrays, same checks).
-    Returns the number of images.
+    """Pack a split into a folder. Every file is decoded by the pipeline's own loaders (same
+    arrays, same checks).
+
+    Args:
+        ann_file (str): The split's COCO json (a converted dataset, as
+            :class:`MultiTaskCocoDataset` reads it).
+        out_dir (str): The pack folder to write.
+        data_root (str): Root of the PNGs. Defaults to ''.
+        data_prefix (dict, optional): Folders of the images and dense labels, as
+            :class:`MultiTaskCocoDataset` takes them. Defaults to None (the converters' layout).
+        overwrite (bool): Replace an existing ``out_dir``. Defaults to False.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        int: The number of images.
 
     Raises:
         DataFormatError: a missing or malformed file (one line naming it); nothing is written.
@@ -129,7 +140,11 @@ def _progress(items, enabled: bool):
 
 
 class PackedSplit:
-    """Read-only access to a pack (see the module). Arrays are memory-mapped on first use."""
+    """Read-only access to a pack (see the module). Arrays are memory-mapped on first use.
+
+    Args:
+        pack_dir (str): The pack folder.
+    """
 
     def __init__(self, pack_dir: str) -> None:
         self.pack_dir = pack_dir
@@ -156,8 +171,18 @@ class PackedSplit:
         return self._arrays[name]
 
     def entry(self, img_id, img_path: str) -> dict:
-        """The entry of image ``img_id``; :class:`DataFormatError` when absent or of another
-        file than ``img_path`` (a pack of another annotation file)."""
+        """The index entry of an image.
+
+        Args:
+            img_id (int): The COCO image id.
+            img_path (str): The image's path (its file name must match the entry's).
+
+        Returns:
+            dict: The entry (``file_name``, ``height``, ``width`` and each array's offset).
+
+        Raises:
+            DataFormatError: Absent, or of another file (a pack of another annotation file).
+        """
         entry = self.entries.get(img_id)
         if entry is None or osp.basename(img_path) != entry['file_name']:
             raise DataFormatError(
@@ -167,9 +192,17 @@ class PackedSplit:
         return entry
 
     def get(self, entry: dict, name: str) -> Optional[np.ndarray]:
-        """Array ``name`` (images / depth / normals / seg) of ``entry``: a read-only view
-        (H, W[, C]) of the mapped file; None when that label is missing for the image (or the
-        pack predates it)."""
+        """One array of an image.
+
+        Args:
+            entry (dict): The image's entry (:meth:`entry`).
+            name (str): ``'images'``, ``'depth'``, ``'normals'`` or ``'seg'``.
+
+        Returns:
+            np.ndarray | None: A read-only view of the mapped file, (H, W, 3) uint8 images,
+            (H, W) uint16 depth, (H, W, 4) uint8 normals or (H, W) uint8 seg; None when that
+            label is missing for the image (or the pack predates it).
+        """
         offset = entry.get(name)
         if offset is None:
             return None
@@ -182,17 +215,30 @@ PACKED_LOADERS = frozenset({'LoadPackedImage', 'LoadPackedMultiTaskAnnotations'}
 
 
 def reads_pack(dataset: dict) -> bool:
-    """Whether a dataset config reads its split's pack: a ``pack`` folder is set and its
-    pipeline loads from it (``LoadPackedImage`` / ``LoadPackedMultiTaskAnnotations``)."""
+    """Whether a dataset config reads its split's pack.
+
+    Args:
+        dataset (dict): A dataset config.
+
+    Returns:
+        bool: True when a ``pack`` folder is set and its pipeline loads from it
+        (``LoadPackedImage`` / ``LoadPackedMultiTaskAnnotations``).
+    """
     return bool(dataset.get('pack')) and any(
         str(t.get('type', '')).split('.')[-1] in PACKED_LOADERS
         for t in dataset.get('pipeline') or [] if isinstance(t, dict))
 
 
 def pack_problem(dataset: dict) -> Optional[str]:
-    """Why the pack a dataset config reads cannot serve it, in one line naming the file: no
-    pack, an unreadable index, or one of other images than the config's ``ann_file``; None when
-    it serves (or the config reads none)."""
+    """Why the pack a dataset config reads cannot serve it.
+
+    Args:
+        dataset (dict): A dataset config.
+
+    Returns:
+        str | None: One line naming the file (no pack, an unreadable index, or one of other
+        images than the config's ``ann_file``); None when it serves (or the config reads none).
+    """
     if not reads_pack(dataset):
         return None
     root = dataset.get('data_root') or ''
@@ -220,8 +266,15 @@ _OPEN: Dict[tuple, PackedSplit] = {}
 
 
 def open_pack(pack_dir: str) -> PackedSplit:
-    """The :class:`PackedSplit` of ``pack_dir`` for this process (each dataloader worker maps
-    the files itself)."""
+    """The pack of a folder, opened once per process (each dataloader worker maps the files
+    itself).
+
+    Args:
+        pack_dir (str): The pack folder.
+
+    Returns:
+        PackedSplit: The pack.
+    """
     key = (os.getpid(), pack_dir)
     if key not in _OPEN:
         _OPEN[key] = PackedSplit(pack_dir)

@@ -41,6 +41,14 @@ def multitask_dataset(base: dict, **dataset) -> dict:
       (``test_mode``, ``backend_args`` and the others you do not give stay).
     - The result has ``_delete_=True``: mmengine replaces the base's dataset with it instead of
       merging it into the wrapper (which kept the stock dataset inside).
+
+    Args:
+        base (dict): The stock dataset config.
+        **dataset: The keys of a ``MultiTaskCocoDataset`` (``type``, ``data_root``,
+            ``ann_file``, ``pipeline``...).
+
+    Returns:
+        dict: The dataset config.
     """
 
     def replace(node: dict) -> dict:
