@@ -13,8 +13,15 @@ from mmrock.utils import checkpoint_loading_for, from_plain
 
 
 def load_model_config(model) -> Optional[Config]:
-    """``model`` (a config file, a ``Config`` or a dict) as a ``Config`` of its own (a copy);
-    None for what mmdet resolves itself (a model-zoo name, None: the checkpoint's config)."""
+    """A model config as a ``Config`` of its own (a copy).
+
+    Args:
+        model (str | Config | dict | None): A config file, a ``Config`` or a dict; or what
+            mmdet resolves itself (a model-zoo name, None: the checkpoint's config).
+
+    Returns:
+        Config | None: The copy, or None for what mmdet resolves itself.
+    """
     if isinstance(model, str) and osp.isfile(model):
         return Config.fromfile(model)
     if isinstance(model, Config):
@@ -25,16 +32,30 @@ def load_model_config(model) -> Optional[Config]:
 
 
 def checkpoint_meta(weights: str) -> dict:
-    """The ``meta`` of a checkpoint (path or URL), read by mmengine's loaders in force."""
+    """The ``meta`` of a checkpoint, read by mmengine's loaders in force.
+
+    Args:
+        weights (str): Path or URL of the checkpoint.
+
+    Returns:
+        dict: Its metadata ({} when it has none).
+    """
     checkpoint = CheckpointLoader.load_checkpoint(weights, map_location='cpu')
     return from_plain(checkpoint.get('meta') or {}) if isinstance(checkpoint, dict) else {}
 
 
 def complete_scene_head(cfg: Config, weights: Optional[str] = None) -> None:
-    """``SceneHead.num_classes`` left unset (None) in ``cfg``: the number of ``scene_classes``
-    in the checkpoint's metadata (``weights``), else in the config's test dataset, as
-    ``tools/train.py`` takes it; ``ValueError`` (one line) when neither gives them. The
-    checkpoint is read only then, under the loader in force."""
+    """Complete ``SceneHead.num_classes`` left unset (None) in a config, in place: the number of
+    ``scene_classes`` in the checkpoint's metadata, else in the config's test dataset, as
+    ``tools/train.py`` takes it. The checkpoint is read only then, under the loader in force.
+
+    Args:
+        cfg (Config): The config.
+        weights (str, optional): The checkpoint. Defaults to None.
+
+    Raises:
+        ValueError: Neither gives them, or they disagree with the config (one line).
+    """
     scene = scene_head_cfg(cfg)
     if not scene or scene.get('num_classes') is not None:
         return
@@ -52,7 +73,18 @@ def init_detector(config: Union[str, Config, dict],
     """mmdet's ``init_detector`` (same arguments) for mmrock configs: ``SceneHead.num_classes``
     completed (:func:`complete_scene_head`) and the checkpoint loaded with
     ``weights_only=True``, or fully unpickled where the config sets
-    ``allow_pickled_checkpoints = True``."""
+    ``allow_pickled_checkpoints = True``.
+
+    Args:
+        config (str | Config | dict): Config file, ``Config`` or dict.
+        checkpoint (str, optional): Checkpoint path or URL. Defaults to None (no weights).
+        palette (str): Colour palette of the visualiser. Defaults to 'none'.
+        device (str): Device of the model. Defaults to 'cuda:0'.
+        cfg_options (dict, optional): Options merged into the config. Defaults to None.
+
+    Returns:
+        nn.Module: The model, in eval mode, with ``cfg`` and ``dataset_meta`` set.
+    """
     from mmdet.apis import init_detector as mmdet_init_detector
     cfg = load_model_config(config)
     if cfg is None:

@@ -40,6 +40,13 @@ class ROCKInferencer(DetInferencer):
     checkpoint loads with ``weights_only=True`` unless the config sets
     ``allow_pickled_checkpoints = True`` (or the call runs inside
     :func:`mmrock.utils.pickled_checkpoint_loading`).
+
+    Args:
+        model (str | Config | dict, optional): Config file, ``Config``, dict or model-zoo
+            name, as :class:`DetInferencer` takes it. Defaults to None.
+        weights (str, optional): Checkpoint path or URL. Defaults to None.
+        *args, **kwargs: The other arguments of :class:`DetInferencer` (``device``,
+            ``scope``, ``palette``, ``show_progress``).
     """
 
     def __init__(self, model=None, weights: Optional[str] = None, *args, **kwargs) -> None:
@@ -51,7 +58,16 @@ class ROCKInferencer(DetInferencer):
 
     @torch.no_grad()
     def forward(self, inputs: dict, **kwargs) -> list:
-        """``model.test_step`` plus ``pred_scene_map`` (1, H, W) on each prediction."""
+        """``model.test_step`` plus the top predicted scene's task map.
+
+        Args:
+            inputs (dict): A batch, as the inferencer's collate gives it.
+            **kwargs: Unused.
+
+        Returns:
+            list[DetDataSample]: The predictions, each with ``pred_scene_map`` (1, H, W) on
+            the original image when the model has a scene task.
+        """
         with capture_task_maps(self.model) as maps:
             preds = self.model.test_step(inputs)
         scene = maps.get('scene')
@@ -73,7 +89,17 @@ class ROCKInferencer(DetInferencer):
 
     def pred2dict(self, data_sample: DetDataSample, pred_out_dir: str = '') -> Dict:
         """mmdet's prediction dict plus the scene, class presence, depth and normals (see the
-        class)."""
+        class).
+
+        Args:
+            data_sample (DetDataSample): One prediction.
+            pred_out_dir (str): Where the files go; '' to keep the maps in the dict. Defaults
+                to ''.
+
+        Returns:
+            dict: The JSON-serialisable prediction (the arrays ``depth`` (1, H, W) and
+            ``normals`` (3, H, W) when nothing is saved).
+        """
         result = super().pred2dict(data_sample, '')
         if 'pred_scene_scores' in data_sample:
             scores = data_sample.pred_scene_scores.float().cpu()
