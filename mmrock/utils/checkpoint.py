@@ -42,9 +42,15 @@ def _temp_path(path: str) -> str:
 def atomic_write(path: Union[str, os.PathLike],
                  data: Union[bytes, str],
                  encoding: str = 'utf-8') -> None:
-    """Write ``data`` to ``path`` so that ``path`` is never seen partly written: into a temporary
-    file of the same folder, flushed and fsync'ed, then ``os.replace``d over ``path``. A crash
-    leaves at most the temporary file (see :func:`remove_stale_temp_files`)."""
+    """Write a file so that it is never seen partly written: into a temporary file of the same
+    folder, flushed and fsync'ed, then ``os.replace``d over ``path``. A crash leaves at most the
+    temporary file (see :func:`remove_stale_temp_files`).
+
+    Args:
+        path (str | os.PathLike): The file (its folder is created).
+        data (bytes | str): The content.
+        encoding (str): Encoding of a str ``data``. Defaults to 'utf-8'.
+    """
     path = os.fspath(path)
     folder = osp.dirname(path) or '.'
     os.makedirs(folder, exist_ok=True)
@@ -70,8 +76,15 @@ def atomic_write(path: Union[str, os.PathLike],
 
 
 def remove_stale_temp_files(folder: str) -> List[str]:
-    """Remove the temporary files :func:`atomic_write` left in ``folder`` when its process was
-    killed (those whose writing process no longer runs). Returns their paths."""
+    """Remove the temporary files :func:`atomic_write` left in a folder when its process was
+    killed (those whose writing process no longer runs).
+
+    Args:
+        folder (str): The folder.
+
+    Returns:
+        list[str]: The removed files' paths.
+    """
     removed = []
     pattern = re.compile(r'\.tmp-(\d+)-[0-9a-f]{8}$')
     for path in glob.glob(osp.join(glob.escape(folder), f'.*{_TMP_MARK}*')):
@@ -97,12 +110,26 @@ def _process_alive(pid: int) -> bool:
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend whose writes (``put``, ``put_text``) are atomic
     (:func:`atomic_write`). Registered as ``'atomic_local'``: used where ``backend_args`` name it,
-    as :class:`ResumableCheckpointHook` does for a local ``out_dir``."""
+    as :class:`ResumableCheckpointHook` does for a local ``out_dir``.
+    """
 
     def put(self, obj: bytes, filepath) -> None:
+        """Write bytes atomically.
+
+        Args:
+            obj (bytes): The content.
+            filepath (str | Path): The file.
+        """
         atomic_write(filepath, obj)
 
     def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        """Write text atomically.
+
+        Args:
+            obj (str): The content.
+            filepath (str | Path): The file.
+            encoding (str): Its encoding. Defaults to 'utf-8'.
+        """
         atomic_write(filepath, obj, encoding=encoding)
 
 
@@ -114,7 +141,11 @@ register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
 
 
 def get_rng_states() -> dict:
-    """The states of Python's, numpy's and torch's global generators (and CUDA's when used)."""
+    """The states of Python's, numpy's and torch's global generators (and CUDA's when used).
+
+    Returns:
+        dict: Keys ``python``, ``numpy``, ``torch`` and, when CUDA is initialised, ``cuda``.
+    """
     states = dict(
         python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -123,7 +154,11 @@ def get_rng_states() -> dict:
 
 
 def set_rng_states(states: dict) -> None:
-    """Restore states of :func:`get_rng_states` (tensors may come back mapped to a GPU)."""
+    """Restore the global generators' states.
+
+    Args:
+        states (dict): :func:`get_rng_states`'s output (tensors may come back mapped to a GPU).
+    """
     random.setstate(states['python'])
     np.random.set_state(states['numpy'])
     torch.set_rng_state(states['torch'].cpu())

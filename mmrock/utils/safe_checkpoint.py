@@ -66,10 +66,19 @@ def _map_dict(obj: dict, fn) -> dict:
 def to_plain(obj: Any,
              path: str = 'checkpoint',
              unsupported: Optional[List[Tuple[str, str]]] = None):
-    """A copy of ``obj`` that ``torch.load(weights_only=True)`` accepts: ``HistoryBuffer`` and
-    numpy arrays become tagged dicts (:func:`from_plain` rebuilds them), numpy scalars Python
-    numbers; tensors and plain containers are kept. Objects of any other type are kept as they
-    are and their ``(path, type name)`` appended to ``unsupported``."""
+    """A copy that ``torch.load(weights_only=True)`` accepts: ``HistoryBuffer`` and numpy arrays
+    become tagged dicts (:func:`from_plain` rebuilds them), numpy scalars Python numbers;
+    tensors and plain containers are kept.
+
+    Args:
+        obj (Any): The object (a checkpoint dict, or a part of it).
+        path (str): Its path in the checkpoint, for ``unsupported``. Defaults to 'checkpoint'.
+        unsupported (list[tuple[str, str]], optional): Objects of any other type are kept as
+            they are and their ``(path, type name)`` appended here. Defaults to None.
+
+    Returns:
+        Any: The copy.
+    """
     unsupported = [] if unsupported is None else unsupported
     if isinstance(obj, HistoryBuffer):
         return {
@@ -93,7 +102,14 @@ def to_plain(obj: Any,
 
 
 def from_plain(obj: Any):
-    """Inverse of :func:`to_plain`: tagged dicts back into ``HistoryBuffer`` / numpy arrays."""
+    """Inverse of :func:`to_plain`: tagged dicts back into ``HistoryBuffer`` / numpy arrays.
+
+    Args:
+        obj (Any): A loaded checkpoint, or a part of it.
+
+    Returns:
+        Any: The rebuilt object.
+    """
     if isinstance(obj, dict):
         kind = obj.get(TAG)
         if kind == 'ndarray':
@@ -151,23 +167,39 @@ def _local_checkpoint_loader(loader) -> Iterator[None]:
 
 def pickled_checkpoint_loading() -> Iterator[None]:
     """Within the block, mmengine loads local checkpoint files with full unpickling
-    (``weights_only=False``). Only for files whose origin you trust."""
+    (``weights_only=False``). Only for files whose origin you trust.
+
+    Returns:
+        AbstractContextManager: The context manager.
+    """
     return _local_checkpoint_loader(_load_unpickled)
 
 
 def weights_only_loading() -> Iterator[None]:
     """Within the block, mmengine loads local checkpoint files with ``weights_only=True`` (its
-    default under torch >= 2.6) and a refusal names the opt-in (``allow_pickled_checkpoints``)."""
+    default under torch >= 2.6) and a refusal names the opt-in (``allow_pickled_checkpoints``).
+
+    Returns:
+        AbstractContextManager: The context manager.
+    """
     return _local_checkpoint_loader(_load_weights_only)
 
 
 def checkpoint_loading_for(cfg,
                            warn: Optional[Callable[[str], None]] = None) -> AbstractContextManager:
-    """The loader of local checkpoints for a run of ``cfg`` (a tool, a runner, an inferencer):
-    full unpickling when ``cfg`` sets ``allow_pickled_checkpoints = True`` (``warn``, by default
-    a warning of the current logger, gets one line saying so), else ``weights_only=True`` with a
-    refusal naming the opt-in. Inside a block that already unpickles
-    (:func:`pickled_checkpoint_loading`, a script's opt-in), it keeps that loader."""
+    """The loader of local checkpoints for a run of a config (a tool, a runner, an inferencer):
+    full unpickling when it sets ``allow_pickled_checkpoints = True``, else ``weights_only=True``
+    with a refusal naming the opt-in. Inside a block that already unpickles
+    (:func:`pickled_checkpoint_loading`, a script's opt-in), it keeps that loader.
+
+    Args:
+        cfg (Config | dict): The config.
+        warn (Callable[[str], None], optional): Gets one line when full unpickling is on.
+            Defaults to None (a warning of the current logger).
+
+    Returns:
+        AbstractContextManager: The context manager.
+    """
     if CheckpointLoader._schemes.get('') is _load_unpickled:
         return nullcontext()
     if cfg.get(ALLOW_PICKLE_KEY, False):
