@@ -12,9 +12,16 @@ from torch import Tensor
 
 
 def nms_pre_problem(head, feats: Sequence[Tensor]) -> Optional[str]:
-    """One line saying why ``head`` (a dense head) would lose its last class in mmdeploy 1.3.1
-    on features ``feats`` ((B, C_l, H_l, W_l) per level), or None where it cannot: a sigmoid
-    head, no ``nms_pre``, or ``nms_pre`` >= the largest level's anchors (H_l * W_l * A_l)."""
+    """Whether a dense head would lose its last class in mmdeploy 1.3.1.
+
+    Args:
+        head (BaseDenseHead): The dense head (its ``test_cfg.nms_pre``).
+        feats (Sequence[Tensor]): Its input features, (B, C_l, H_l, W_l) per level.
+
+    Returns:
+        str | None: One line saying why, or None where it cannot: a sigmoid head, no
+        ``nms_pre``, or ``nms_pre`` >= the largest level's anchors (H_l * W_l * A_l).
+    """
     if getattr(head, 'use_sigmoid_cls', True) or not hasattr(head, 'prior_generator'):
         return None
     nms_pre = (head.test_cfg or {}).get('nms_pre', -1)

@@ -35,12 +35,24 @@ def rock_detector__forward(self,
                            data_samples: Sequence = None,
                            mode: str = 'tensor',
                            **kwargs) -> tuple:
-    """(B, 3, H, W) preprocessed images -> what mmdeploy's detector rewrites return (``dets``
-    (B, N, 5), ``labels`` (B, N)[, ``masks``]), then the auxiliary predictions named in the
-    deploy config's ``output_names`` (see ``ROCKNeck.predict_tensors``).
+    """The exported forward of a :class:`ROCKDetector`.
 
-    Raises ``ValueError`` (one line) where mmdeploy 1.3.1 would silently lose a class
-    (:func:`~mmrock.deploy.nms_pre_problem`)."""
+    Args:
+        batch_inputs (Tensor): Preprocessed images of shape (B, 3, H, W).
+        data_samples (Sequence[DetDataSample], optional): The batch's samples. Defaults to
+            None.
+        mode (str): Unused (always 'tensor' in export). Defaults to 'tensor'.
+        **kwargs: Unused.
+
+    Returns:
+        tuple: What mmdeploy's detector rewrites return (``dets`` (B, N, 5), ``labels``
+        (B, N)[, ``masks``]), then the auxiliary predictions named in the deploy config's
+        ``output_names`` (see ``ROCKNeck.predict_tensors``).
+
+    Raises:
+        ValueError: Where mmdeploy 1.3.1 would silently lose a class
+            (:func:`~mmrock.deploy.nms_pre_problem`), one line.
+    """
     ctx = FUNCTION_REWRITER.get_context()
     img_shape = torch._shape_as_tensor(batch_inputs)[2:]
     if not is_dynamic_shape(ctx.cfg):
