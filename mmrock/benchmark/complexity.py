@@ -7,7 +7,14 @@ from torch import nn
 
 
 def detector_parts(model: nn.Module) -> Dict[str, nn.Module]:
-    """The parts reported separately: ``backbone`` and, for :class:`ROCKDetector`, ``rock``."""
+    """The parts of a detector reported separately.
+
+    Args:
+        model (nn.Module): A detector, plain or :class:`ROCKDetector`.
+
+    Returns:
+        dict[str, nn.Module]: ``backbone`` and, for :class:`ROCKDetector`, ``rock``.
+    """
     inner = getattr(model, 'detector', model)
     parts = dict(backbone=inner.backbone)
     if getattr(model, 'rock', None) is not None:
@@ -16,16 +23,35 @@ def detector_parts(model: nn.Module) -> Dict[str, nn.Module]:
 
 
 def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (elements) of a module.
+
+    Args:
+        module (nn.Module): The module.
+
+    Returns:
+        int: The count.
+    """
     return sum(p.numel() for p in module.parameters())
 
 
 def model_complexity(model: nn.Module,
                      input_hw: Sequence[int],
                      with_macs: bool = True) -> Dict[str, Optional[float]]:
-    """Params (millions) and, with ``with_macs``, GMACs of one ``model._forward`` (tensor mode) on a
-    (1, 3, H, W) input, counted by mmengine's :class:`FlopAnalyzer` (the fvcore port: one
-    multiply-add counts one), total and per part, plus ``rock_over_backbone`` = ROCK block GMACs /
-    backbone GMACs and the ROCK block's own parts (encoder 1x1 and 3x3, task convs, decoders)."""
+    """Parameters and multiply-adds of a detector, total and per part (:func:`detector_parts`).
+
+    GMACs are those of one ``model._forward`` (tensor mode) on a (1, 3, H, W) zero input, counted
+    by mmengine's :class:`FlopAnalyzer` (the fvcore port: one multiply-add counts one).
+
+    Args:
+        model (nn.Module): The detector.
+        input_hw (Sequence[int]): (H, W) of the input.
+        with_macs (bool): Also count the multiply-adds. Defaults to True.
+
+    Returns:
+        dict[str, float | None]: ``params_m`` and ``<part>_params_m`` (millions); with
+        ``with_macs``, ``gmacs``, ``<part>_gmacs``, ``rock_over_backbone`` = ROCK block GMACs /
+        backbone GMACs and the ROCK block's own parts (``rock.encoder.0_gmacs``, ...).
+    """
     parts = detector_parts(model)
     names = {id(m): n for n, m in model.named_modules()}
     out: Dict[str, Optional[float]] = dict(params_m=count_parameters(model) / 1e6)

@@ -9,6 +9,11 @@ import torch
 
 
 def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``, else 'unknown').
+
+    Returns:
+        str: The name.
+    """
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
@@ -20,6 +25,14 @@ def cpu_model() -> str:
 
 
 def git_commit(cwd: Optional[str] = None) -> Optional[str]:
+    """The short hash of the checked-out commit.
+
+    Args:
+        cwd (str, optional): A folder of the repository. Defaults to None (the current one).
+
+    Returns:
+        str | None: The hash, or None outside a git checkout.
+    """
     try:
         out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
                              cwd=cwd,
@@ -32,6 +45,11 @@ def git_commit(cwd: Optional[str] = None) -> Optional[str]:
 
 
 def load_average() -> Optional[list]:
+    """The system's load averages.
+
+    Returns:
+        list[float] | None: Over 1, 5 and 15 minutes, or None where unavailable.
+    """
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -39,7 +57,15 @@ def load_average() -> Optional[list]:
 
 
 def environment(device: str) -> dict:
-    """Machine and software description stored with every result."""
+    """Machine and software description stored with every result.
+
+    Args:
+        device (str): The benchmarked device (``'cpu'``, ``'cuda:0'``...).
+
+    Returns:
+        dict: Date, CPU, thread counts, library versions, git commit, device, load average,
+        thread environment variables and, on CUDA, the GPU and cuDNN settings.
+    """
     import mmcv
     import mmdet
     import mmengine

@@ -11,14 +11,26 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def synchronize(device: str) -> None:
-    """Wait for the device's queued kernels (no-op on CPU), so that wall-clock time covers them."""
+    """Wait for the device's queued kernels (no-op on CPU), so that wall-clock time covers them.
+
+    Args:
+        device (str): The device (``'cpu'``, ``'cuda:0'``...).
+    """
     if device.startswith('cuda'):
         torch.cuda.synchronize(device)
 
 
 def time_call(fn: Callable[[], object], device: str) -> float:
-    """Seconds taken by one call of ``fn``, the device synchronised before the clock starts and
-    before it stops (so that the time covers the kernels the call queued)."""
+    """Time one call, the device synchronised before the clock starts and before it stops (so
+    that the time covers the kernels the call queued).
+
+    Args:
+        fn (Callable[[], object]): The call.
+        device (str): The device.
+
+    Returns:
+        float: Seconds taken.
+    """
     synchronize(device)
     start = time.perf_counter()
     fn()
@@ -47,7 +59,11 @@ def _glibc() -> Optional[ctypes.CDLL]:
 def release_freed_memory_to_os() -> bool:
     """Make glibc hand freed tensor memory back to the OS at once (fixed mmap/trim thresholds of
     128 KiB, then ``malloc_trim``), so that the resident set size follows live memory. Done only
-    for the (untimed) CPU memory pass: it makes large allocations slower. False where not glibc."""
+    for the (untimed) CPU memory pass: it makes large allocations slower.
+
+    Returns:
+        bool: False where not glibc, else True.
+    """
     libc = _glibc()
     if libc is None:
         return False
@@ -66,6 +82,12 @@ def peak_memory(device: str) -> Iterator[Dict[str, Optional[float]]]:
     - CPU (Linux): ``growth`` = the kernel's peak resident set size (VmHWM, reset through
       ``/proc/self/clear_refs``) minus the resident set size at the start; ``peak`` = None.
       Accurate only after :func:`release_freed_memory_to_os`. None where /proc is unavailable.
+
+    Args:
+        device (str): The device.
+
+    Yields:
+        dict[str, float | None]: ``peak`` and ``growth``, filled when the block ends.
     """
     out: Dict[str, Optional[float]] = dict(peak=None, growth=None)
     if device.startswith('cuda'):

@@ -24,26 +24,36 @@ class BenchSettings:
     """What :func:`run_model_benchmark` measures, and how.
 
     Args:
-        device: 'cpu' or 'cuda' (or 'cuda:N').
-        batch_size: Training batch size.
-        infer_batch_sizes: Inference batch sizes (each measured with and without post-processing).
-        input_hw: Image size (H, W) of the synthetic batches.
-        amp: Mixed precision: the config's optim_wrapper becomes ``AmpOptimWrapper`` (CUDA, loss
-            scaling) or ``AutocastOptimWrapper`` (CPU, bfloat16); inference runs under autocast.
-        amp_dtype: 'float16' / 'bfloat16'; default float16 on CUDA, bfloat16 on CPU.
-        channels_last: Models in channels_last memory format (:class:`ChannelsLastHook`'s switch).
-        fuse_conv_bn: Inference on a copy whose BatchNorms are folded into the preceding
+        device (str): 'cpu' or 'cuda' (or 'cuda:N'). Defaults to 'cpu'.
+        batch_size (int): Training batch size. Defaults to 2.
+        infer_batch_sizes (tuple[int, ...]): Inference batch sizes (each measured with and
+            without post-processing). Defaults to (1, 2).
+        input_hw (tuple[int, int]): Image size (H, W) of the synthetic batches. Defaults to
+            (480, 640).
+        amp (bool): Mixed precision: the config's optim_wrapper becomes ``AmpOptimWrapper``
+            (CUDA, loss scaling) or ``AutocastOptimWrapper`` (CPU, bfloat16); inference runs
+            under autocast. Defaults to False.
+        amp_dtype (str, optional): 'float16' / 'bfloat16'; default float16 on CUDA, bfloat16
+            on CPU.
+        channels_last (bool): Models in channels_last memory format
+            (:class:`ChannelsLastHook`'s switch). Defaults to False.
+        fuse_conv_bn (bool): Inference on a copy whose BatchNorms are folded into the preceding
             convolutions (mmcv's ``fuse_conv_bn``: exact in eval mode, up to rounding).
-        iters: Timed iterations per config in each block; the configs take turns, one
+            Defaults to False.
+        iters (int): Timed iterations per config in each block; the configs take turns, one
             iteration each (rotated order), so that a slow spell of a shared machine hits all.
-        warmup: Untimed iterations per config at the start of each block.
-        repeats: How many times the whole sequence of blocks runs. Throughput = batch size /
-            median iteration time over the repeats x iters iterations (also reported: batch
-            size / fastest iteration, the least disturbed by other processes).
-        phases: Subset of ('train', 'predict', 'tensor').
-        macs: Count parameters' multiply-adds with mmengine's FlopAnalyzer.
-        memory: Measure peak memory (one extra untimed iteration per config and phase).
-        cfg_options: Merged into every config (``--cfg-options``).
+            Defaults to 5.
+        warmup (int): Untimed iterations per config at the start of each block. Defaults to 2.
+        repeats (int): How many times the whole sequence of blocks runs. Throughput = batch
+            size / median iteration time over the repeats x iters iterations (also reported:
+            batch size / fastest iteration, the least disturbed by other processes). Defaults
+            to 3.
+        phases (tuple[str, ...]): Subset of ('train', 'predict', 'tensor'). Defaults to all.
+        macs (bool): Count parameters' multiply-adds with mmengine's FlopAnalyzer. Defaults to
+            True.
+        memory (bool): Measure peak memory (one extra untimed iteration per config and phase).
+            Defaults to True.
+        cfg_options (dict, optional): Merged into every config (``--cfg-options``).
     """
     device: str = 'cpu'
     batch_size: int = 2
@@ -62,11 +72,20 @@ class BenchSettings:
     cfg_options: Optional[dict] = None
 
     def autocast_dtype(self) -> torch.dtype:
+        """The autocast dtype: ``amp_dtype``, else float16 on CUDA and bfloat16 on CPU.
+
+        Returns:
+            torch.dtype: The dtype.
+        """
         default = 'float16' if self.device.startswith('cuda') else 'bfloat16'
         return getattr(torch, self.amp_dtype or default)
 
     def blocks(self) -> List[Tuple[str, str, int]]:
-        """(key, phase, batch size) of every measurement block, in running order."""
+        """The measurement blocks, in running order.
+
+        Returns:
+            list[tuple[str, str, int]]: (key, phase, batch size) of every block.
+        """
         out = []
         if 'train' in self.phases:
             out.append((f'train_bs{self.batch_size}', 'train', self.batch_size))
@@ -79,7 +98,11 @@ class BenchSettings:
 
 @contextmanager
 def quiet_mmengine(level: int = logging.WARNING) -> Iterator[None]:
-    """Silence mmengine's per-parameter init messages while models are built."""
+    """Silence mmengine's per-parameter init messages while models are built.
+
+    Args:
+        level (int): The logger's level within the block. Defaults to ``logging.WARNING``.
+    """
     logger = MMLogger.get_current_instance()
     old = logger.level
     logger.setLevel(level)
@@ -90,8 +113,16 @@ def quiet_mmengine(level: int = logging.WARNING) -> Iterator[None]:
 
 
 def load_bench_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """The config with ``cfg_options`` merged and the backbone's pretrained init removed (no
-    weights offline; random weights time the same)."""
+    """A config with the backbone's pretrained init removed (no weights offline; random weights
+    time the same).
+
+    Args:
+        config (str): Path of the config.
+        cfg_options (dict, optional): Merged into it. Defaults to None.
+
+    Returns:
+        Config: The config.
+    """
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -100,9 +131,18 @@ def load_bench_config(config: str, cfg_options: Optional[dict] = None) -> Config
 
 
 def amp_optim_wrapper_cfg(optim_wrapper: dict, device: str, dtype: torch.dtype) -> dict:
-    """``optim_wrapper`` made mixed precision on ``device``: mmengine's ``AmpOptimWrapper``
-    (dynamic loss scaling) on CUDA; on CPU, where it refuses to run, mmrock's
-    ``AutocastOptimWrapper`` (bfloat16 autocast, no loss scaling needed)."""
+    """An optim wrapper config made mixed precision: mmengine's ``AmpOptimWrapper`` (dynamic
+    loss scaling) on CUDA; on CPU, where it refuses to run, mmrock's ``AutocastOptimWrapper``
+    (bfloat16 autocast, no loss scaling needed).
+
+    Args:
+        optim_wrapper (dict): The config's ``optim_wrapper``.
+        device (str): The device.
+        dtype (torch.dtype): The autocast dtype.
+
+    Returns:
+        dict: A new optim wrapper config.
+    """
     cfg = copy.deepcopy(dict(optim_wrapper))
     cfg['dtype'] = str(dtype).replace('torch.', '')
     if device.startswith('cuda'):
@@ -115,7 +155,13 @@ def amp_optim_wrapper_cfg(optim_wrapper: dict, device: str, dtype: torch.dtype) 
 
 
 class BenchModel:
-    """One config's model, optimiser and synthetic batches, with one callable per phase."""
+    """One config's model, optimiser and synthetic batches, with one callable per phase.
+
+    Args:
+        config (str): Path of the config.
+        settings (BenchSettings): What is measured.
+        seed (int): Seed of the weights and the synthetic batches. Defaults to 0.
+    """
 
     def __init__(self, config: str, settings: BenchSettings, seed: int = 0) -> None:
         from mmdet.registry import MODELS  # after the config imported mmrock
@@ -164,7 +210,11 @@ class BenchModel:
     def train_step(self, bs: int) -> None:
         """A full training step (data preprocessor, forward with losses, backward, optimiser
         step through the config's optim_wrapper), then the losses read back to the host as the
-        runner's logging does every iteration."""
+        runner's logging does every iteration.
+
+        Args:
+            bs (int): Batch size.
+        """
         self.model.train()
         log_vars = self.model.train_step(self.batches[bs], self.optim_wrapper)
         for value in log_vars.values():
@@ -173,7 +223,14 @@ class BenchModel:
     @torch.no_grad()
     def predict(self, bs: int) -> list:
         """``test_step``: data preprocessor + ``predict`` (decoding, score threshold, NMS, and
-        ROCK's auxiliary outputs resized to the image)."""
+        ROCK's auxiliary outputs resized to the image).
+
+        Args:
+            bs (int): Batch size.
+
+        Returns:
+            list[DetDataSample]: The predictions.
+        """
         self.eval_model.eval()
         with self._autocast():
             out = self.eval_model.test_step(self.batches[bs])
@@ -182,13 +239,29 @@ class BenchModel:
 
     @torch.no_grad()
     def tensor(self, bs: int):
-        """Data preprocessor + ``_forward`` (tensor mode): the network only, no post-processing."""
+        """Data preprocessor + ``_forward`` (tensor mode): the network only, no post-processing.
+
+        Args:
+            bs (int): Batch size.
+
+        Returns:
+            tuple: The model's raw outputs.
+        """
         self.eval_model.eval()
         with self._autocast():
             data = self.eval_model.data_preprocessor(self.batches[bs], False)
             return self.eval_model(**data, mode='tensor')
 
     def phase_fn(self, phase: str, bs: int) -> Callable[[], object]:
+        """The call that one iteration of a phase makes.
+
+        Args:
+            phase (str): 'train', 'predict' or 'tensor'.
+            bs (int): Batch size.
+
+        Returns:
+            Callable[[], object]: The call.
+        """
         method = dict(train=self.train_step, predict=self.predict, tensor=self.tensor)[phase]
         return lambda: method(bs)
 
@@ -207,6 +280,14 @@ def run_model_benchmark(configs: Sequence[str],
     post-processing); within a block the configs alternate iteration by iteration (a round =
     one timed iteration of each config, the order rotated from round to round), so that a slow
     spell of a shared machine hits all configs alike and rounds give paired comparisons.
+
+    Args:
+        configs (Sequence[str]): Config paths.
+        settings (BenchSettings): What is measured, and how.
+        log (Callable[[str], None]): Where the progress lines go. Defaults to ``print``.
+
+    Returns:
+        list[dict]: One record per config.
     """
     models = []
     for config in configs:
