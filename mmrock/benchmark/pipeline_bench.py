@@ -17,18 +17,43 @@ SPLIT_LOADERS = dict(train='train_dataloader', val='val_dataloader', test='test_
 
 
 def dataset_cfg(cfg: Config, split: str) -> dict:
+    """The dataset config of a split's dataloader.
+
+    Args:
+        cfg (Config): The config.
+        split (str): 'train', 'val' or 'test'.
+
+    Returns:
+        dict: The dataset config.
+    """
     return cfg[SPLIT_LOADERS[split]]['dataset']
 
 
 def annotation_path(ds_cfg: dict) -> str:
+    """The annotation file of a dataset config, joined with its ``data_root``.
+
+    Args:
+        ds_cfg (dict): The dataset config.
+
+    Returns:
+        str: The path.
+    """
     return osp.join(ds_cfg.get('data_root') or '', ds_cfg['ann_file'])
 
 
 def make_synthetic_dataset(out_dir: str, num_images: int, seed: int = 0) -> str:
     """Generate ``num_images`` synthetic 480x640 rooms in the official NYUv2 layout under
     ``out_dir/raw`` and convert them into ``out_dir/nyuv2`` (reused when already there), with a
-    val split as the configs read it when the rooms have train scenes to spare. Returns the data
-    root (``out_dir/nyuv2/``)."""
+    val split as the configs read it when the rooms have train scenes to spare.
+
+    Args:
+        out_dir (str): The folder.
+        num_images (int): Rooms to generate.
+        seed (int): Seed of the generator. Defaults to 0.
+
+    Returns:
+        str: The data root (``out_dir/nyuv2/``).
+    """
     from mmrock_data.converters import convert_nyuv2, make_synthetic_nyuv2
     raw, root = osp.join(out_dir, 'raw'), osp.join(out_dir, 'nyuv2')
     if not osp.exists(osp.join(root, 'annotations', 'nyuv2_train.json')):
@@ -45,6 +70,15 @@ def make_synthetic_dataset(out_dir: str, num_images: int, seed: int = 0) -> str:
 
 
 def build_dataset(cfg: Config, split: str):
+    """Build a split's dataset in the config's default scope.
+
+    Args:
+        cfg (Config): The config.
+        split (str): 'train', 'val' or 'test'.
+
+    Returns:
+        BaseDataset: The dataset.
+    """
     from mmdet.registry import DATASETS
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     return DATASETS.build(dataset_cfg(cfg, split))
@@ -52,7 +86,12 @@ def build_dataset(cfg: Config, split: str):
 
 def worker_threads(cfg: Config) -> None:
     """What a dataloader worker of the runner runs with: one torch thread (PyTorch's worker
-    default) and OpenCV's thread count from ``env_cfg.mp_cfg`` (0 in the configs)."""
+    default) and OpenCV's thread count from ``env_cfg.mp_cfg`` (0 in the configs); set in this
+    process.
+
+    Args:
+        cfg (Config): The config.
+    """
     import cv2
     torch.set_num_threads(1)
     cv2.setNumThreads(cfg.get('env_cfg', {}).get('mp_cfg', {}).get('opencv_num_threads', 0))
@@ -83,7 +122,17 @@ def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
     ``num_images`` samples after 2 warm-up samples, and the mean milliseconds per sample of each
     transform; ``other`` is the rest (data info copy, retries of a sample the pipeline dropped).
     The same in CPU time of this process (``img_per_cpu_s``, ``cpu_ms_per_img``): what a core of
-    its own would give, less sensitive to other processes' load."""
+    its own would give, less sensitive to other processes' load.
+
+    Args:
+        dataset (BaseDataset): The dataset (its pipeline is wrapped, then restored).
+        num_images (int): Timed samples.
+        seed (int): numpy's seed (random augmentations). Defaults to 0.
+
+    Returns:
+        dict: ``img_per_s``, ``img_per_cpu_s``, ``num_images``, and ``ms_per_img`` /
+        ``cpu_ms_per_img``: ``{transform: ms}``.
+    """
     np.random.seed(seed)
     transforms = dataset.pipeline.transforms
     totals: Dict[str, List[float]] = {}
@@ -115,7 +164,17 @@ def profile_transforms(dataset, num_images: int, seed: int = 0) -> dict:
 def compare_pipelines(datasets: Dict[str, object], num_images: int, rounds: int, log=print) -> dict:
     """Profile each dataset's pipeline (:func:`profile_transforms`) ``rounds`` times,
     alternating, in this process (the same seed each round), so that both see the same load.
-    Returns per dataset its profiles, and the medians of img/s and of img per CPU second."""
+
+    Args:
+        datasets (dict[str, BaseDataset]): The datasets, by name.
+        num_images (int): Timed samples per profile.
+        rounds (int): Profiles per dataset.
+        log (Callable[[str], None]): Where the per-round lines go. Defaults to ``print``.
+
+    Returns:
+        dict: Per dataset its ``profiles``, and the medians ``img_per_s`` and
+        ``img_per_cpu_s``.
+    """
     runs: Dict[str, List[dict]] = {name: [] for name in datasets}
     for r in range(rounds):
         for name, dataset in datasets.items():
@@ -143,7 +202,16 @@ def _seed_worker(worker_id: int) -> None:
 def measure_workers(dataset, num_images: int, workers: int) -> dict:
     """Total and per-worker img/s of a DataLoader with ``workers`` processes (batch size 1, no
     collation), timed from the moment every worker has delivered its first sample (start-up
-    and first-sample warm-up excluded)."""
+    and first-sample warm-up excluded).
+
+    Args:
+        dataset (BaseDataset): The dataset.
+        num_images (int): Timed samples.
+        workers (int): Worker processes (0: in this process).
+
+    Returns:
+        dict: ``workers``, ``img_per_s``, ``img_per_s_per_worker`` and ``num_images``.
+    """
     warm = max(workers, 1)
     loader = DataLoader(
         dataset,
@@ -166,6 +234,15 @@ def measure_workers(dataset, num_images: int, workers: int) -> dict:
 
 
 def workers_needed(target_img_per_s: float, per_worker: float) -> int:
+    """Workers needed for a throughput.
+
+    Args:
+        target_img_per_s (float): The throughput wanted.
+        per_worker (float): One worker's img/s.
+
+    Returns:
+        int: The number of workers (rounded up).
+    """
     return math.ceil(target_img_per_s / per_worker)
 
 
@@ -186,8 +263,27 @@ def run_pipeline_benchmark(config: str,
 
     Without the config's annotation file, a synthetic NYUv2 of ``synthetic_images`` images is
     generated into ``synthetic_dir`` (default ``work_dirs/benchmark_pipeline_data``) and used,
-    with the split's pack when the config reads one. A missing or bad data file raises
-    ``DataFormatError`` (one line naming it).
+    with the split's pack when the config reads one.
+
+    Args:
+        config (str): Path of the config.
+        split (str): 'train', 'val' or 'test'. Defaults to 'train'.
+        num_images (int): Timed samples per measurement. Defaults to 50.
+        workers (Sequence[int]): Numbers of DataLoader workers to time. Defaults to (0, ).
+        cfg_options (dict, optional): Merged into the config. Defaults to None.
+        synthetic_dir (str, optional): Folder of the synthetic NYUv2. Defaults to None.
+        synthetic_images (int): Images of the synthetic NYUv2. Defaults to 48.
+        target_img_per_s (float): Throughput for :func:`workers_needed`. Defaults to 400.
+        baseline (str, optional): A config to compare the pipeline with. Defaults to None.
+        rounds (int): Profiles per pipeline in the comparison. Defaults to 3.
+        log (Callable[[str], None]): Where the progress lines go. Defaults to ``print``.
+
+    Returns:
+        dict: The result (``in_process`` profile, ``workers`` runs, ``workers_needed``,
+        ``comparison``...), as :func:`pipeline_markdown` reads it.
+
+    Raises:
+        DataFormatError: A missing or bad data file (one line naming it).
     """
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -269,6 +365,14 @@ def _profile_rows(prof: dict) -> List[str]:
 
 
 def pipeline_markdown(result: dict) -> str:
+    """Markdown summary of a pipeline benchmark.
+
+    Args:
+        result (dict): :func:`run_pipeline_benchmark`'s output.
+
+    Returns:
+        str: The tables.
+    """
     prof = result['in_process']
     lines = [
         f"Pipeline `{result['split']}` of `{result['config']}` on {result['dataset_size']} "

@@ -5,7 +5,19 @@ from typing import Dict, List, Optional, Sequence
 
 
 def pick_baseline(records: Sequence[dict], name: Optional[str] = None) -> Optional[str]:
-    """``name`` if given, else the first config without a ROCK block (the SSD baseline)."""
+    """The baseline config of a benchmark.
+
+    Args:
+        records (Sequence[dict]): One record per config.
+        name (str, optional): The baseline's name. Defaults to None.
+
+    Returns:
+        str | None: ``name`` if given, else the first config without a ROCK block (the SSD
+        baseline); None when there is none.
+
+    Raises:
+        ValueError: ``name`` is not among the configs.
+    """
     names = [r['name'] for r in records]
     if name is not None:
         if name not in names:
@@ -21,7 +33,15 @@ def overheads(records: Sequence[dict], baseline: str) -> Dict[str, Dict[str, flo
     """Per config and block: extra time per image over the baseline, in percent
     (config time / baseline time - 1; the 18% of ROCK's re-implementation is 65.9 / 55.8 - 1):
     the median over rounds of the ratio of the two iterations of the same round, run one
-    after the other."""
+    after the other.
+
+    Args:
+        records (Sequence[dict]): One record per config.
+        baseline (str): The baseline's name.
+
+    Returns:
+        dict[str, dict[str, float]]: ``{config: {block: percent}}``, the baseline left out.
+    """
     base = next(r for r in records if r['name'] == baseline)['throughput']
     out = {}
     for r in records:
@@ -39,6 +59,19 @@ def build_report(records: List[dict],
                  env: dict,
                  command: str,
                  baseline: Optional[str] = None) -> dict:
+    """The benchmark report.
+
+    Args:
+        records (list[dict]): One record per config.
+        settings (dict): The benchmark's settings.
+        env (dict): :func:`~mmrock.benchmark.env_info.environment`'s output.
+        command (str): The command line run.
+        baseline (str, optional): See :func:`pick_baseline`. Defaults to None.
+
+    Returns:
+        dict: ``command``, ``environment``, ``settings``, ``baseline``, ``configs`` and
+        ``overhead_pct``.
+    """
     baseline = pick_baseline(records, baseline)
     return dict(
         command=command,
@@ -50,6 +83,12 @@ def build_report(records: List[dict],
 
 
 def write_json(report: dict, path: str) -> None:
+    """Write a report as indented JSON.
+
+    Args:
+        report (dict): The report.
+        path (str): The file.
+    """
     with open(path, 'w') as f:
         json.dump(report, f, indent=2)
         f.write('\n')
@@ -60,13 +99,28 @@ def _fmt(value, digits: int = 2) -> str:
 
 
 def block_label(key: str) -> str:
+    """The label of a measurement block.
+
+    Args:
+        key (str): Its key, ``<phase>_bs<batch size>``.
+
+    Returns:
+        str: E.g. ``'infer+post bs2'``.
+    """
     phase, bs = key.rsplit('_bs', 1)
     return dict(train='train', predict='infer+post', tensor='infer net')[phase] + f' bs{bs}'
 
 
 def to_markdown(report: dict) -> str:
-    """Tables: throughput (img/s, median of repeats) and overhead over the baseline; memory;
-    parameters and multiply-adds."""
+    """Markdown tables: throughput (img/s, median of repeats) and overhead over the baseline;
+    memory; parameters and multiply-adds.
+
+    Args:
+        report (dict): :func:`build_report`'s output.
+
+    Returns:
+        str: The markdown.
+    """
     records = report['configs']
     keys = list(records[0]['throughput'])
     env, s = report['environment'], report['settings']
@@ -141,7 +195,14 @@ def to_markdown(report: dict) -> str:
 
 
 def overhead_lines(report: dict) -> List[str]:
-    """One line per config and inference block: the overhead printed at the end of a run."""
+    """The overheads printed at the end of a run.
+
+    Args:
+        report (dict): :func:`build_report`'s output.
+
+    Returns:
+        list[str]: One line per config and block.
+    """
     out = []
     for name, over in report['overhead_pct'].items():
         for key, pct in over.items():

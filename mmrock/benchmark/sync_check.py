@@ -39,6 +39,13 @@ _TORCH_DIR = osp.dirname(torch.__file__)
 
 @dataclass
 class SyncEvent:
+    """One synchronising operator call.
+
+    Args:
+        op (str): The operator's name.
+        reason (str): Why it synchronises.
+        where (str): ``'path:line in function'`` of the innermost frame outside torch.
+    """
     op: str
     reason: str
     where: str  # 'path:line in function' of the innermost frame outside torch
@@ -60,6 +67,7 @@ class SyncOpRecorder(TorchDispatchMode):
         self.events: List[SyncEvent] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        """Record the call when it synchronises, then run it."""
         kwargs = kwargs or {}
         name = func.overloadpacket.__name__
         reason = SYNC_OPS.get(name)
@@ -75,7 +83,15 @@ class SyncOpRecorder(TorchDispatchMode):
         return func(*args, **kwargs)
 
     def summary(self, only_under: Optional[Sequence[str]] = None) -> Counter:
-        """Counts of (op, where), optionally only for source files under the given folders."""
+        """Counts of the recorded events.
+
+        Args:
+            only_under (Sequence[str], optional): Keep only events whose source file is under
+                these folders. Defaults to None (all).
+
+        Returns:
+            Counter: ``{(op, where): count}``.
+        """
         events = self.events
         if only_under is not None:
             dirs = tuple(osp.abspath(d) for d in only_under)

@@ -13,8 +13,22 @@ def synthetic_sample(img_hw: Sequence[int],
                      num_classes: int = 19,
                      num_scenes: int = 27,
                      generator: torch.Generator = None) -> DetDataSample:
-    """One sample with ``num_boxes`` boxes, a depth map (metres, a quarter invalid), unit normals
-    (a quarter invalid) and a scene label, all at the image's resolution (H, W)."""
+    """One sample with boxes, a depth map (metres, a quarter invalid), unit normals (a quarter
+    invalid) and a scene label, all at the image's resolution.
+
+    Args:
+        img_hw (Sequence[int]): (H, W) of the image.
+        index (int): The sample's ``img_id``.
+        num_boxes (int): Boxes. Defaults to 4.
+        num_classes (int): Detection classes. Defaults to 19.
+        num_scenes (int): Scene classes. Defaults to 27.
+        generator (torch.Generator, optional): Random generator. Defaults to None.
+
+    Returns:
+        DetDataSample: ``gt_instances`` (``bboxes`` (num_boxes, 4), ``labels``
+        (num_boxes, )), ``gt_depth`` (1, H, W), ``gt_normals`` (3, H, W) and
+        ``gt_scene_label`` (0-dim).
+    """
     h, w = img_hw
     g = generator
     sample = DetDataSample(
@@ -46,8 +60,18 @@ def synthetic_batch(batch_size: int,
                     img_hw: Sequence[int],
                     seed: int = 0,
                     **sample_kwargs) -> Dict[str, List]:
-    """``dict(inputs=[uint8 (3, H, W) BGR], data_samples=[DetDataSample])``: what a dataloader
-    hands to ``model.train_step`` / ``val_step`` (the data preprocessor runs in the model)."""
+    """What a dataloader hands to ``model.train_step`` / ``val_step`` (the data preprocessor
+    runs in the model).
+
+    Args:
+        batch_size (int): Samples.
+        img_hw (Sequence[int]): (H, W) of the images.
+        seed (int): Seed of the batch. Defaults to 0.
+        **sample_kwargs: Passed to :func:`synthetic_sample`.
+
+    Returns:
+        dict[str, list]: ``dict(inputs=[uint8 (3, H, W) BGR], data_samples=[DetDataSample])``.
+    """
     g = torch.Generator().manual_seed(seed)
     h, w = img_hw
     inputs = [
