@@ -19,7 +19,8 @@ def capture_task_maps(model) -> Iterator[Dict[str, Tensor]]:
     from ``extract_feat``) the dict stays empty.
 
     Args:
-        model (ROCKDetector): The model; its ``extract_feat`` is wrapped within the block.
+        model (nn.Module): A detector (a :class:`ROCKDetector` for task maps); its
+            ``extract_feat`` is wrapped within the block.
 
     Yields:
         dict[str, Tensor]: The last call's task maps.
@@ -74,7 +75,7 @@ def predict_with_scene_maps(model,
     """Run ``model.test_step(data)`` and keep the scene task maps of the same pass.
 
     Args:
-        model (ROCKDetector): The model.
+        model (nn.Module): A detector (a :class:`ROCKDetector` for scene maps).
         data (dict): A batch, as the test dataloader gives it.
 
     Returns:
