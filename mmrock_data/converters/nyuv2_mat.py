@@ -78,6 +78,13 @@ def kinect_intrinsics(height: int = IMAGE_HW[0], width: int = IMAGE_HW[1]) -> Tu
     The 640x480 values are scaled with the frame; pixel centres are kept aligned, i.e.
     ``cx' = (cx + 0.5) * s - 0.5``. The principal point is used as given in nyuv2_meta, as 0-based
     pixel coordinates.
+
+    Args:
+        height (int): Frame height. Defaults to 480.
+        width (int): Frame width. Defaults to 640.
+
+    Returns:
+        tuple[float, ...]: (fx, fy, cx, cy) in pixels.
     """
     sx, sy = width / IMAGE_HW[1], height / IMAGE_HW[0]
     return (KINECT_FX * sx, KINECT_FY * sy, (KINECT_CX + 0.5) * sx - 0.5,
@@ -85,7 +92,15 @@ def kinect_intrinsics(height: int = IMAGE_HW[0], width: int = IMAGE_HW[1]) -> Tu
 
 
 def backproject(depth: np.ndarray, intrinsics: Sequence[float]) -> np.ndarray:
-    """3D points (H, W, 3) of a z-depth map in the camera frame: x right, y down, z forward."""
+    """3D points of a z-depth map in the camera frame: x right, y down, z forward.
+
+    Args:
+        depth (np.ndarray): z-depth of shape (H, W).
+        intrinsics (Sequence[float]): (fx, fy, cx, cy) in pixels.
+
+    Returns:
+        np.ndarray: float64 points of shape (H, W, 3), in the depth's unit.
+    """
     fx, fy, cx, cy = intrinsics
     h, w = depth.shape
     z = depth.astype(np.float64)
@@ -105,10 +120,18 @@ def normals_from_depth(depth: np.ndarray,
     ``P(u+1) - P(u-1)`` and ``P(v+1) - P(v-1)``; the normal is their cross product, unit length,
     oriented toward the camera (``n . P < 0``).
 
-    Returns ``normals`` (H, W, 3) float32 (zero where invalid) and ``mask`` (H, W) bool: valid
-    where the depth of the pixel and of its 4 neighbours is finite and > 0, no neighbour differs
-    from the centre by more than ``max_rel_jump`` times the centre depth (depth discontinuity),
-    and the pixel is not on the border.
+    Args:
+        depth (np.ndarray): z-depth of shape (H, W), metres.
+        intrinsics (Sequence[float], optional): (fx, fy, cx, cy). Defaults to None (the
+            Kinect's, scaled).
+        max_rel_jump (float): Largest depth difference to a neighbour, relative to the centre
+            depth. Defaults to 0.05.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``normals`` (H, W, 3) float32 (zero where invalid) and
+        ``mask`` (H, W) bool: valid where the depth of the pixel and of its 4 neighbours is
+        finite and > 0, no neighbour differs from the centre by more than ``max_rel_jump``
+        times the centre depth (depth discontinuity), and the pixel is not on the border.
     """
     depth = np.asarray(depth, dtype=np.float64)
     h, w = depth.shape
@@ -138,7 +161,16 @@ def normals_from_depth(depth: np.ndarray,
 
 
 def encode_normals(normals: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
-    """uint8 RGB of unit normals: v = round((n + 1) / 2 * 255); invalid pixels are 128 (n ~ 0)."""
+    """Encode unit normals as uint8 RGB: v = round((n + 1) / 2 * 255).
+
+    Args:
+        normals (np.ndarray): Unit normals of shape (H, W, 3).
+        mask (np.ndarray, optional): (H, W) bool valid mask; invalid pixels are 128 (n ~ 0).
+            Defaults to None.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8.
+    """
     v = np.clip(np.rint((np.asarray(normals, np.float64) + 1.) * 127.5), 0, 255).astype(np.uint8)
     if mask is not None:
         v[~np.asarray(mask, bool)] = 128
@@ -163,7 +195,14 @@ def decode_rgb_normals(png: np.ndarray) -> np.ndarray:
 
 
 def encode_depth_mm(depth: np.ndarray) -> np.ndarray:
-    """uint16 millimetres of a depth map in metres; NaN, inf, <= 0 and > 65.535 m become 0."""
+    """Encode a depth map as uint16 millimetres; NaN, inf, <= 0 and > 65.535 m become 0.
+
+    Args:
+        depth (np.ndarray): Depth in metres, any shape.
+
+    Returns:
+        np.ndarray: uint16 millimetres, of the same shape.
+    """
     depth = np.asarray(depth, np.float64)
     with np.errstate(invalid='ignore'):
         mm = np.rint(depth * 1000.)
@@ -172,7 +211,13 @@ def encode_depth_mm(depth: np.ndarray) -> np.ndarray:
 
 
 def save_png(path: str, array: np.ndarray, compress_level: int = 3) -> None:
-    """Write uint8 (H, W) / (H, W, 3) or uint16 (H, W) as PNG, losslessly."""
+    """Write an array as PNG, losslessly.
+
+    Args:
+        path (str): The file.
+        array (np.ndarray): uint8 (H, W) / (H, W, 3) or uint16 (H, W).
+        compress_level (int): zlib level. Defaults to 3.
+    """
     Image.fromarray(np.ascontiguousarray(array)).save(path, compress_level=compress_level)
 
 
@@ -185,13 +230,16 @@ def instance_boxes(labels: np.ndarray, instances: np.ndarray,
     """One box per (class, instance value) pair present in an image.
 
     Args:
-        labels: (H, W) label map (values = 1-based indices into ``names``, 0 = unlabeled).
-        instances: (H, W) instance numbers within each label.
-        class_label_ids: for category k (0-based), the label values that belong to it.
+        labels (np.ndarray): (H, W) label map (values = 1-based indices into ``names``,
+            0 = unlabeled).
+        instances (np.ndarray): (H, W) instance numbers within each label.
+        class_label_ids (Sequence[Iterable[int]]): For category k (0-based), the label values
+            that belong to it.
 
     Returns:
-        ``(category_id, instance_value, [x, y, w, h])`` sorted by category_id (1-based) then
-        instance value; the box covers every pixel of the pair (w = xmax - xmin + 1).
+        list[tuple[int, int, list[int]]]: ``(category_id, instance_value, [x, y, w, h])``
+        sorted by category_id (1-based) then instance value; the box covers every pixel of the
+        pair (w = xmax - xmin + 1).
     """
     labels = np.asarray(labels)
     lut = np.zeros(max(int(labels.max(initial=0)) + 1, 1), np.int32)
@@ -222,10 +270,17 @@ def instance_boxes(labels: np.ndarray, instances: np.ndarray,
 
 
 def seg_map(labels: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """The semantic map (H, W) uint8 of a ``labels`` map (H, W) (0 unlabelled, else a 1-based
-    index into ``names``): a detection class's pixels -> its index in DETECTION_CLASSES, the
-    STRUCTURE_CLASSES' -> 'background' (20), other names' -> 'other' (19), unlabelled ->
-    SEG_IGNORE_INDEX (the module docstring's rule)."""
+    """The semantic map of a label map (the module docstring's rule): a detection class's pixels
+    -> its index in DETECTION_CLASSES, the STRUCTURE_CLASSES' -> 'background' (20), other
+    names' -> 'other' (19), unlabelled -> SEG_IGNORE_INDEX.
+
+    Args:
+        labels (np.ndarray): (H, W) labels, 0 unlabelled, else a 1-based index into ``names``.
+        names (Sequence[str]): The .mat's class names.
+
+    Returns:
+        np.ndarray: (H, W) uint8 semantic map.
+    """
     other, background = SEG_CLASSES.index('other'), SEG_CLASSES.index('background')
     lut = np.full(len(names) + 1, other, np.uint8)
     lut[0] = SEG_IGNORE_INDEX
@@ -256,6 +311,9 @@ class NYUv2Mat:
     Opening validates the layout (datasets present, shapes, dtypes, image counts) and reads the
     small string arrays ``names``, ``sceneTypes`` and ``scenes``; the per-image accessors read a
     single image each, in MATLAB's reversed axes transposed back to (H, W[, 3]).
+
+    Args:
+        path (str | os.PathLike): The .mat file.
     """
 
     def __init__(self, path) -> None:
@@ -363,23 +421,61 @@ class NYUv2Mat:
             raise self._error(f"cannot read '{name}' of image {index} ({exc})")
 
     def image(self, index: int) -> np.ndarray:
-        """RGB (H, W, 3) uint8."""
+        """One image.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            np.ndarray: RGB (H, W, 3) uint8.
+        """
         return np.ascontiguousarray(self._read('images', index).transpose(2, 1, 0))
 
     def depth(self, index: int) -> np.ndarray:
-        """In-painted depth (H, W) float32, metres."""
+        """One image's in-painted depth.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            np.ndarray: (H, W) float32, metres.
+        """
         return np.ascontiguousarray(self._read('depths', index).T)
 
     def labels(self, index: int) -> np.ndarray:
-        """Labels (H, W) uint16: 0 unlabeled, else a 1-based index into ``names``."""
+        """One image's labels.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            np.ndarray: (H, W) uint16, 0 unlabeled, else a 1-based index into ``names``.
+        """
         return np.ascontiguousarray(self._read('labels', index).T)
 
     def instances(self, index: int) -> np.ndarray:
-        """Instance numbers within each label (H, W) uint8."""
+        """One image's instance numbers within each label.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            np.ndarray: (H, W) uint8.
+        """
         return np.ascontiguousarray(self._read('instances', index).T)
 
     def label_ids(self, class_name: str) -> List[int]:
-        """1-based positions of ``class_name`` in ``names`` (exact match); error when absent."""
+        """The label values of a class name.
+
+        Args:
+            class_name (str): The name (exact match).
+
+        Returns:
+            list[int]: Its 1-based positions in ``names``.
+
+        Raises:
+            NYUv2FormatError: When absent.
+        """
         ids = [i + 1 for i, name in enumerate(self.names) if name == class_name]
         if not ids:
             raise self._error(f"class '{class_name}' is not in 'names' "
@@ -387,6 +483,7 @@ class NYUv2Mat:
         return ids
 
     def close(self) -> None:
+        """Close the file."""
         f = getattr(self, '_f', None)
         if f is not None:
             f.close()
@@ -423,7 +520,15 @@ def _as_indices(path: str, key: str, value, num_images: int) -> np.ndarray:
 
 
 def read_splits(path, num_images: int) -> Tuple[np.ndarray, np.ndarray]:
-    """0-based sorted (train, test) indices from ``splits.mat`` (1-based trainNdxs / testNdxs)."""
+    """Read the official split.
+
+    Args:
+        path (str | os.PathLike): ``splits.mat`` (1-based ``trainNdxs`` / ``testNdxs``).
+        num_images (int): Images of the .mat, the indices' bound.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: 0-based sorted (train, test) indices.
+    """
     import scipy.io
     path = _check_file(path)
     try:
@@ -445,7 +550,18 @@ def read_splits(path, num_images: int) -> Tuple[np.ndarray, np.ndarray]:
 
 def read_val_scenes(path, known_scenes: Iterable[str]) -> List[str]:
     """Scene names of a val split file: one ``scenes`` name a line; blank lines and # comments
-    are skipped; a name unknown to the .mat is an error."""
+    are skipped.
+
+    Args:
+        path (str | os.PathLike): The file.
+        known_scenes (Iterable[str]): The .mat's scene names.
+
+    Returns:
+        list[str]: The names.
+
+    Raises:
+        NYUv2FormatError: A name unknown to the .mat.
+    """
     path = _check_file(path)
     try:
         with open(path, encoding='utf-8') as fh:
@@ -503,7 +619,13 @@ def auto_val_scenes(train_scenes: Sequence[str],
 
 
 class NormalsDir:
-    """The ``normals_gt/`` folder: ``normals/NNNN.png`` (RGB) and ``masks/NNNN.png``, 0-based."""
+    """The ``normals_gt/`` folder: ``normals/NNNN.png`` (RGB) and ``masks/NNNN.png``, 0-based.
+
+    Args:
+        root (str | os.PathLike): The folder.
+        height (int): Height of the images.
+        width (int): Width of the images.
+    """
 
     def __init__(self, root, height: int, width: int) -> None:
         self.root = os.fspath(root)
@@ -514,11 +636,26 @@ class NormalsDir:
         self.height, self.width = height, width
 
     def paths(self, index: int) -> Tuple[str, str]:
+        """The files of an image.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            tuple[str, str]: (normals PNG, mask PNG).
+        """
         name = f'{index:04d}.png'
         return (osp.join(self.root, 'normals', name), osp.join(self.root, 'masks', name))
 
     def check(self, indices: Iterable[int]) -> None:
-        """Every file exists, is a PNG and has the images' size (header reads only)."""
+        """Check that every file exists, is a PNG and has the images' size (header reads only).
+
+        Args:
+            indices (Iterable[int]): 0-based image indices.
+
+        Raises:
+            NYUv2FormatError: The first file that does not.
+        """
         for index in indices:
             for path, kind in zip(self.paths(index), ('normals', 'mask')):
                 if not osp.isfile(path):
@@ -536,7 +673,15 @@ class NormalsDir:
                     raise NYUv2FormatError(path, f'normals PNG has mode {mode}, expected RGB')
 
     def read(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
-        """(encoded normals (H, W, 3) uint8, valid mask (H, W) bool)."""
+        """Read an image's normals.
+
+        Args:
+            index (int): 0-based image index.
+
+        Returns:
+            tuple[np.ndarray, np.ndarray]: Encoded normals (H, W, 3) uint8 and valid mask
+            (H, W) bool.
+        """
         npath, mpath = self.paths(index)
         try:
             with Image.open(npath) as im:

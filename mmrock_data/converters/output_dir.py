@@ -13,8 +13,18 @@ from .errors import ConversionError
 
 
 def absolute_out_dir(out_dir, overwrite: bool) -> str:
-    """``out_dir`` as an absolute path; :class:`ConversionError` when it exists and not
-    ``overwrite`` (checked before any input is read)."""
+    """An output folder as an absolute path, checked before any input is read.
+
+    Args:
+        out_dir (str | os.PathLike): The output folder.
+        overwrite (bool): Whether an existing one may be replaced.
+
+    Returns:
+        str: The absolute path.
+
+    Raises:
+        ConversionError: It exists and not ``overwrite``.
+    """
     out = osp.abspath(os.fspath(out_dir)).rstrip(os.sep)
     if osp.lexists(out) and not overwrite:
         raise ConversionError(f'{out}: exists already (pass --overwrite to replace it)')
@@ -26,7 +36,11 @@ def sigterm_raises() -> Iterator[None]:
     """Within the block, SIGTERM (``kill``, ``timeout``, a job scheduler's stop) raises
     ``SystemExit(143)`` in the main thread instead of ending the process on the spot, so that
     the cleanup of the enclosing blocks runs. The previous handler is restored after. Nothing
-    changes off the main thread (where Python cannot set handlers)."""
+    changes off the main thread (where Python cannot set handlers).
+
+    Yields:
+        None
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -59,10 +73,21 @@ def _replace_dir(tmp: str, out: str, overwrite: bool) -> None:
 
 @contextmanager
 def atomic_output_dir(out: str, subdirs: Sequence[str], overwrite: bool) -> Iterator[str]:
-    """Yield a temporary folder ``<out>.tmp-XXXX`` (with ``subdirs`` made) next to ``out``; it
-    replaces ``out`` when the block ends normally and is removed when it raises or the process
-    gets SIGTERM (:func:`sigterm_raises`). An ``OSError`` (writing) becomes
-    :class:`ConversionError` naming ``out``."""
+    """A temporary folder ``<out>.tmp-XXXX`` next to ``out`` that replaces ``out`` when the block
+    ends normally and is removed when it raises or the process gets SIGTERM
+    (:func:`sigterm_raises`).
+
+    Args:
+        out (str): The output folder (absolute, :func:`absolute_out_dir`).
+        subdirs (Sequence[str]): Subfolders made in the temporary folder.
+        overwrite (bool): Whether an existing ``out`` may be replaced.
+
+    Yields:
+        str: The temporary folder.
+
+    Raises:
+        ConversionError: An ``OSError`` while writing, naming ``out``.
+    """
     parent = osp.dirname(out) or '.'
     with sigterm_raises():
         try:
@@ -84,7 +109,12 @@ def atomic_output_dir(out: str, subdirs: Sequence[str], overwrite: bool) -> Iter
 
 
 def add_output_args(parser, example: str) -> None:
-    """The converters' output flags: ``--out``, ``--overwrite``, ``--no-progress``."""
+    """Add the converters' output flags: ``--out``, ``--overwrite``, ``--no-progress``.
+
+    Args:
+        parser (argparse.ArgumentParser): The converter's parser, edited in place.
+        example (str): An example ``--out``, for the help.
+    """
     parser.add_argument('--out', required=True, help=f'output folder, e.g. {example}')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')

@@ -26,7 +26,16 @@ def map_in_order(work: Callable[[Item], Result], items: Iterable[Item],
     ``nproc`` worker processes, each given ``work`` once (picklable; a few items in flight per
     worker, so memory stays bounded). ``work.close()``, when it has one, is called once this
     process is done with it. Close the iterator (``contextlib.closing``) to stop the workers
-    early, e.g. before removing what they write into."""
+    early, e.g. before removing what they write into.
+
+    Args:
+        work (Callable[[Item], Result]): The per-item work (picklable for workers).
+        items (Iterable[Item]): The items.
+        nproc (int): Worker processes (<= 1: this process).
+
+    Yields:
+        Result: ``work(item)`` of each item, in order.
+    """
     if nproc <= 1:
         try:
             yield from map(work, items)
@@ -40,7 +49,11 @@ def map_in_order(work: Callable[[Item], Result], items: Iterable[Item],
 
 
 def add_nproc_arg(parser) -> None:
-    """The converters' ``--nproc`` flag (worker processes for :func:`map_in_order`)."""
+    """Add the converters' ``--nproc`` flag (worker processes for :func:`map_in_order`).
+
+    Args:
+        parser (argparse.ArgumentParser): The converter's parser, edited in place.
+    """
     parser.add_argument(
         '--nproc',
         type=int,
