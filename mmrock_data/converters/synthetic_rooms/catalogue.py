@@ -17,7 +17,14 @@ UNLABELED = frozenset({'appliance', 'equipment', 'panel', 'plant', 'rug'})
 
 
 def label_id(name: str) -> int:
-    """The ``labels`` value of a class name: its NAME_INDEX position, 0 for unlabeled clutter."""
+    """The ``labels`` value of a class name.
+
+    Args:
+        name (str): A detection class or clutter name.
+
+    Returns:
+        int: Its NAME_INDEX position, 0 for unlabeled clutter.
+    """
     return 0 if name in UNLABELED else NAME_INDEX[name]
 
 
@@ -26,10 +33,29 @@ def _box(cx, cy, z0, w, d, h, color, texture='plain', yaw=0., label=None) -> Par
 
 
 def jitter(rng, color, amount=12.):
+    """A colour with uniform noise added to each channel, clipped to 0..255.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        color (Sequence[float]): (R, G, B).
+        amount (float): Largest change of a channel. Defaults to 12.
+
+    Returns:
+        tuple[float, float, float]: The new colour.
+    """
     return tuple(np.clip(np.asarray(color, float) + rng.uniform(-amount, amount, 3), 0, 255))
 
 
 def pick(rng, options):
+    """One of the options, uniformly.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        options (Sequence): The options.
+
+    Returns:
+        Any: The chosen option.
+    """
     return options[int(rng.integers(len(options)))]
 
 
@@ -571,7 +597,21 @@ def make_thing(cls: str,
     ``desk``: 'office' | 'school'; ``sofa``: 'sofa' | 'armchair'; ``sink``: 'pedestal' |
     'counter'; ``cabinet``: 'tall' | 'filing' | 'wall'; ``appliance``: 'fridge' | 'washer' |
     'stove' | 'printer' | 'microwave'; ``equipment``: 'treadmill' | 'bench' | 'bike';
-    ``panel``: 'picture' | 'board' | 'window' | 'mirror'."""
+    ``panel``: 'picture' | 'board' | 'window' | 'mirror'.
+
+    Args:
+        cls (str): The class (a key of TEMPLATES).
+        rng (np.random.Generator): Random generator.
+        x (float): Base centre x, metres. Defaults to 0.
+        y (float): Base centre y, metres. Defaults to 0.
+        yaw (float): Rotation about the vertical axis, radians. Defaults to 0.
+        z (float): Base height, metres. Defaults to 0.
+        instance (int): Instance number of its parts. Defaults to 1.
+        **variant: The template's variant (above).
+
+    Returns:
+        Thing: The thing.
+    """
     thing = TEMPLATES[cls](rng, **variant)
     thing.x, thing.y, thing.z, thing.yaw, thing.instance = x, y, z, yaw, instance
     return thing

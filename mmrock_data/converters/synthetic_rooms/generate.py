@@ -56,13 +56,22 @@ def make_synthetic_nyuv2(out_dir,
     """Write a synthetic NYUv2 (official layout) of ``num`` images into ``out_dir``.
 
     Args:
-        forced_layouts: {image index: (Room, Camera)} rendered instead of random rooms (each as a
-            scene of its own); the other rooms do not change.
-        train_fraction: share of images in trainNdxs (whole scenes; the rest in testNdxs).
-        val_fraction: share of train scenes listed in ``val_scenes.txt``.
+        out_dir (str | os.PathLike): The folder.
+        num (int): Number of images.
+        seed (int): Seed of the rooms. Defaults to 0.
+        height (int): Image height. Defaults to 480.
+        width (int): Image width. Defaults to 640.
+        forced_layouts (dict[int, tuple[Room, Camera]], optional): {image index: (Room,
+            Camera)} rendered instead of random rooms (each as a scene of its own); the other
+            rooms do not change.
+        train_fraction (float): Share of images in trainNdxs (whole scenes; the rest in
+            testNdxs). Defaults to 0.55.
+        val_fraction (float): Share of train scenes listed in ``val_scenes.txt``. Defaults to
+            0.15.
+        progress (bool): Show a progress bar. Defaults to True.
 
     Returns:
-        dict with the written paths (``mat``, ``splits``, ``normals``, ``val_split``) and
+        dict: The written paths (``mat``, ``splits``, ``normals``, ``val_split``) and
         ``scene_types``, ``scenes`` (per image), ``train``, ``test`` (0-based indices),
         ``val_scenes``.
     """

@@ -11,7 +11,12 @@ from ..nyuv2_mat import encode_normals, save_png
 
 
 def default_names() -> List[str]:
-    """The 894 ``names``: NAME_INDEX's classes at their real positions, ``name_XXX`` elsewhere."""
+    """The .mat's class names.
+
+    Returns:
+        list[str]: The 894 ``names``: NAME_INDEX's classes at their real positions,
+        ``name_XXX`` elsewhere.
+    """
     names = [f'name_{i:03d}' for i in range(1, NUM_NAMES + 1)]
     for name, index in NAME_INDEX.items():
         names[index - 1] = name
@@ -29,6 +34,14 @@ class NYUv2MatWriter:
 
     ``write(i, ...)`` takes (H, W) / (H, W, 3) arrays and stores them transposed as MATLAB does;
     the string cell arrays and the MATLAB userblock header are written by ``close()``.
+
+    Args:
+        path (str | os.PathLike): The .mat file.
+        num (int): Number of images.
+        height (int): Image height.
+        width (int): Image width.
+        names (Sequence[str], optional): Class names. Defaults to :func:`default_names`.
+        compression (int, optional): gzip level, None for none. Defaults to 1.
     """
 
     def __init__(self,
@@ -62,6 +75,18 @@ class NYUv2MatWriter:
 
     def write(self, index: int, rgb, depth, raw_depth, labels, instances, scene_type: str,
               scene: str) -> None:
+        """Store one image.
+
+        Args:
+            index (int): 0-based image index.
+            rgb (np.ndarray): (H, W, 3) uint8 RGB.
+            depth (np.ndarray): (H, W) depth, metres.
+            raw_depth (np.ndarray): (H, W) raw depth, metres.
+            labels (np.ndarray): (H, W) labels (1-based indices into ``names``, 0 unlabeled).
+            instances (np.ndarray): (H, W) instance numbers within each label.
+            scene_type (str): The scene type (``sceneTypes``).
+            scene (str): The scene name (``scenes``).
+        """
         self._ds['images'][index] = np.asarray(rgb, np.uint8).transpose(2, 1, 0)
         self._ds['depths'][index] = np.asarray(depth, np.float32).T
         self._ds['rawDepths'][index] = np.asarray(raw_depth, np.float32).T
@@ -86,6 +111,11 @@ class NYUv2MatWriter:
         ds.attrs['MATLAB_class'] = np.bytes_('cell')
 
     def close(self) -> None:
+        """Write the string cell arrays and the MATLAB header, and close the file.
+
+        Raises:
+            ValueError: An image was never written.
+        """
         if self._f is None:
             return
         missing = [i for i, s in enumerate(self.scenes) if s is None]
@@ -113,8 +143,14 @@ class NYUv2MatWriter:
 
 
 def write_splits_mat(path, train: Sequence[int], test: Sequence[int]) -> None:
-    """``splits.mat`` (MATLAB v5) from 0-based indices: 1-based integer (K, 1) column vectors, so
-    that readers can index with them as loaded."""
+    """Write ``splits.mat`` (MATLAB v5): 1-based integer (K, 1) column vectors, so that readers
+    can index with them as loaded.
+
+    Args:
+        path (str | os.PathLike): The file.
+        train (Sequence[int]): 0-based train indices.
+        test (Sequence[int]): 0-based test indices.
+    """
     import scipy.io
     train, test = np.asarray(train, np.int64) + 1, np.asarray(test, np.int64) + 1
     dtype = np.uint16 if max(train.max(initial=0), test.max(initial=0)) < 2**16 else np.uint32
@@ -126,7 +162,14 @@ def write_splits_mat(path, train: Sequence[int], test: Sequence[int]) -> None:
 
 
 def write_normals_png(root, index: int, normals: np.ndarray, mask: np.ndarray) -> None:
-    """``root/normals/NNNN.png`` and ``root/masks/NNNN.png`` (normals_gt's layout)."""
+    """Write ``root/normals/NNNN.png`` and ``root/masks/NNNN.png`` (normals_gt's layout).
+
+    Args:
+        root (str | os.PathLike): The ``normals_gt`` folder.
+        index (int): 0-based image index.
+        normals (np.ndarray): (H, W, 3) unit normals.
+        mask (np.ndarray): (H, W) bool valid mask.
+    """
     for sub in ('normals', 'masks'):
         os.makedirs(osp.join(root, sub), exist_ok=True)
     name = f'{index:04d}.png'

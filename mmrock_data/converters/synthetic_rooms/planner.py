@@ -45,6 +45,11 @@ class Planner:
 
     Things on the floor avoid each other and the camera; things hung on a wall (``z`` > 0) or
     flat on the floor (rugs) only avoid each other; things on a top surface avoid their siblings.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        size (tuple[float, float, float]): (W, D, H) of the room, metres.
+        camera (Camera): Camera 0.
     """
 
     WALL_YAW = {'far': 0., 'left': math.pi / 2, 'right': -math.pi / 2}
@@ -58,6 +63,14 @@ class Planner:
         self.intr = kinect_intrinsics(*IMAGE_HW)
 
     def chance(self, p: float) -> bool:
+        """A random draw.
+
+        Args:
+            p (float): Probability of True.
+
+        Returns:
+            bool: The draw.
+        """
         return bool(self.rng.random() < p)
 
     def _add(self, thing: Thing, level: Optional[List[Thing]]) -> Thing:
@@ -110,7 +123,18 @@ class Planner:
         return None
 
     def wall(self, cls, walls=('far', 'far', 'left', 'right'), required=False, z=0., **variant):
-        """A thing against a wall, facing into the room; hung at height ``z`` when ``z`` > 0."""
+        """A thing against a wall, facing into the room.
+
+        Args:
+            cls (str): Its class.
+            walls (Sequence[str]): Walls drawn from ('far', 'left', 'right'; repeats weigh).
+            required (bool): Raise :class:`Retry` when it finds no place. Defaults to False.
+            z (float): Hung at this height when > 0, metres. Defaults to 0.
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            Thing | None: The placed thing, or None.
+        """
         w, d, _ = self.size
 
         def poses(t):
@@ -130,7 +154,18 @@ class Planner:
         return thing
 
     def free(self, cls, required=False, face_camera=True, floor=True, **variant):
-        """A thing in the open, facing the camera or axis-aligned; ``floor=False``: flat (rug)."""
+        """A thing in the open, facing the camera or axis-aligned.
+
+        Args:
+            cls (str): Its class.
+            required (bool): Raise :class:`Retry` when it finds no place. Defaults to False.
+            face_camera (bool): Face the camera, else axis-aligned. Defaults to True.
+            floor (bool): Avoid the floor things; False: flat (rug). Defaults to True.
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            Thing | None: The placed thing, or None.
+        """
         w, d, _ = self.size
         cam = self.camera.position
 
@@ -152,8 +187,18 @@ class Planner:
         return thing
 
     def grid(self, cls, rows: int, cols: int, **variant) -> List[Thing]:
-        """Up to ``rows`` x ``cols`` things in regular rows facing the camera's wall (classroom,
-        computer lab); cells where a thing does not fit stay empty."""
+        """Things in regular rows facing the camera's wall (classroom, computer lab); cells where
+        a thing does not fit stay empty.
+
+        Args:
+            cls (str): Their class.
+            rows (int): Rows of the grid.
+            cols (int): Columns of the grid.
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            list[Thing]: Up to ``rows`` x ``cols`` placed things.
+        """
         w, d, _ = self.size
         y0, y1 = self.camera.position[1] + 1.4, d - 0.9
         out = []
@@ -168,6 +213,17 @@ class Planner:
         return out
 
     def beside(self, cls, parent: Thing, side: int, **variant):
+        """A thing beside ``parent``, back-aligned with it and facing the same way.
+
+        Args:
+            cls (str): Its class.
+            parent (Thing): The thing it stands beside.
+            side (int): -1 (parent's local -x) or 1 (local +x).
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            Thing | None: The placed thing, or None.
+        """
 
         def poses(t):
             lx = side * (parent.hx + t.hx + self.rng.uniform(0.03, 0.15))
@@ -177,7 +233,17 @@ class Planner:
         return self._try(cls, poses, tries=3, **variant)
 
     def around(self, cls, parent: Thing, sides=('front', 'back', 'left', 'right'), **variant):
-        """A thing (chair) next to one of ``parent``'s sides, facing its centre."""
+        """A thing (chair) next to one of a parent's sides, facing its centre.
+
+        Args:
+            cls (str): Its class.
+            parent (Thing): The thing it stands around.
+            sides (Sequence[str]): Sides drawn from ('front', 'back', 'left', 'right').
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            Thing | None: The placed thing, or None.
+        """
 
         def poses(t):
             side = pick(self.rng, sides)
@@ -197,8 +263,19 @@ class Planner:
         return self._try(cls, poses, tries=12, ignore=parent, **variant)
 
     def on(self, cls, parent: Optional[Thing], region='any', max_yaw=0.35, **variant):
-        """A thing standing on ``parent``'s top surface (region 'any' or 'back'), turned by up
-        to ``max_yaw`` from the parent's orientation."""
+        """A thing standing on a parent's top surface.
+
+        Args:
+            cls (str): Its class.
+            parent (Thing, optional): The thing it stands on (None, or no top: nothing).
+            region (str): 'any' or 'back' of the top. Defaults to 'any'.
+            max_yaw (float): Largest turn from the parent's orientation, radians. Defaults to
+                0.35.
+            **variant: The template's variant (:func:`make_thing`).
+
+        Returns:
+            Thing | None: The placed thing, or None.
+        """
         if parent is None or parent.top is None:
             return None
         tz, tcx, tcy, thx, thy = parent.top
@@ -221,7 +298,14 @@ class Planner:
         return None
 
     def occlude(self, candidates=('sofa', 'bed', 'dresser', 'counter', 'table', 'desk')):
-        """A floor lamp between the camera and a wide thing: that thing shows in two fragments."""
+        """A floor lamp between the camera and a wide thing: that thing shows in two fragments.
+
+        Args:
+            candidates (Sequence[str]): Classes of the things it may occlude.
+
+        Returns:
+            Thing | None: The placed lamp, or None.
+        """
         cam = self.camera.position
         targets = [t for t in self.floor if t.cls in candidates and t.hx > 0.45]
         if not targets:

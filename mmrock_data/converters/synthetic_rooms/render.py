@@ -40,12 +40,21 @@ def render(room: Room,
            rng: Optional[np.random.Generator] = None) -> Dict[str, np.ndarray]:
     """Ray-cast a room.
 
-    Returns ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) float32 z-depth in metres, ``normals``
-    (H, W, 3) float32 unit normals in the camera frame (x right, y down, z forward; facing the
-    camera), ``labels`` (H, W) uint16 (NAME_INDEX values, 0: unlabeled clutter), ``instances``
-    (H, W) uint8 (1..k within each label, 0 where the label is 0) and ``part`` (H, W) int32
-    (0-5: floor, ceiling, west, east, north, south wall; 6+: cuboids). ``rng`` draws the image
-    noise (default: no noise).
+    Args:
+        room (Room): The room.
+        camera (Camera): The camera.
+        height (int): Image height. Defaults to 480.
+        width (int): Image width. Defaults to 640.
+        rng (np.random.Generator, optional): Draws the image noise. Defaults to None (no
+            noise).
+
+    Returns:
+        dict[str, np.ndarray]: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) float32 z-depth in
+        metres, ``normals`` (H, W, 3) float32 unit normals in the camera frame (x right, y down,
+        z forward; facing the camera), ``labels`` (H, W) uint16 (NAME_INDEX values, 0:
+        unlabeled clutter), ``instances`` (H, W) uint8 (1..k within each label, 0 where the
+        label is 0) and ``part`` (H, W) int32 (0-5: floor, ceiling, west, east, north, south
+        wall; 6+: cuboids).
     """
     intr = kinect_intrinsics(height, width)
     rot = camera.rotation().astype(np.float32)
@@ -216,7 +225,17 @@ def raw_depth(depth: np.ndarray,
               rng: np.random.Generator,
               screen_parts: Sequence[int] = ()) -> np.ndarray:
     """Kinect-like raw depth: 0 at depth discontinuities (1-2 px shadows), in a few random
-    blobs and, sometimes, on screens."""
+    blobs and, sometimes, on screens.
+
+    Args:
+        depth (np.ndarray): (H, W) depth, metres.
+        part (np.ndarray): (H, W) part index of each pixel (:func:`render`).
+        rng (np.random.Generator): Random generator.
+        screen_parts (Sequence[int]): Part indices of screens. Defaults to none.
+
+    Returns:
+        np.ndarray: (H, W) raw depth, metres, 0 where missing.
+    """
     raw = depth.copy()
     h, w = depth.shape
     jump = np.zeros((h, w), bool)
@@ -236,7 +255,19 @@ def raw_depth(depth: np.ndarray,
 
 def render_image(room: Room, camera: Camera, height: int, width: int,
                  rng: np.random.Generator) -> Dict[str, np.ndarray]:
-    """:func:`render` plus ``raw_depth`` and ``normal_mask`` (= raw depth valid)."""
+    """:func:`render` plus ``raw_depth`` and ``normal_mask`` (= raw depth valid).
+
+    Args:
+        room (Room): The room.
+        camera (Camera): The camera.
+        height (int): Image height.
+        width (int): Image width.
+        rng (np.random.Generator): Random generator (noise, raw depth holes).
+
+    Returns:
+        dict[str, np.ndarray]: :func:`render`'s maps, ``raw_depth`` (H, W) float32 and
+        ``normal_mask`` (H, W) bool.
+    """
     out = render(room, camera, height, width, rng)
     screens, pid = [], 6
     for thing in room.things:

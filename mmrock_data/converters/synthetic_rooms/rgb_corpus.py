@@ -36,8 +36,13 @@ def make_rgb_corpus(out_dir,
     ``categories``). The folder appears complete or not at all.
 
     Args:
+        out_dir (str | os.PathLike): The folder.
         num (int): Number of images (1-3 viewpoints per room, as in the synthetic NYUv2).
         seed (int): Seed of the room streams; the demo's rooms are seed 0.
+        height (int): Image height. Defaults to 240.
+        width (int): Image width. Defaults to 320.
+        overwrite (bool): Replace an existing ``out_dir``. Defaults to False.
+        progress (bool): Show a progress bar. Defaults to True.
 
     Returns:
         dict: ``images`` and ``boxes`` counts, ``annotations`` (the json's path).

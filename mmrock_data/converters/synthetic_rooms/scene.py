@@ -43,6 +43,16 @@ class Thing:
     children: List['Thing'] = field(default_factory=list)
 
     def to_world(self, lx, ly, lz=0.):
+        """A point of the thing's frame in the world frame.
+
+        Args:
+            lx (float): Local x, metres.
+            ly (float): Local y, metres.
+            lz (float): Local z above the base, metres. Defaults to 0.
+
+        Returns:
+            tuple[float, float, float]: World (x, y, z).
+        """
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         return self.x + c * lx - s * ly, self.y + s * lx + c * ly, self.z + lz
 
@@ -84,8 +94,12 @@ class Camera:
     roll: float = 0.
 
     def rotation(self) -> np.ndarray:
-        """R (3, 3) whose columns are the camera's x (right), y (down), z (forward) axes in the
-        world frame: p_world = position + R @ p_camera."""
+        """The camera's rotation.
+
+        Returns:
+            np.ndarray: R (3, 3) whose columns are the camera's x (right), y (down), z (forward)
+            axes in the world frame: p_world = position + R @ p_camera.
+        """
         cy, sy = math.cos(self.yaw), math.sin(self.yaw)
         cp, sp = math.cos(self.pitch), math.sin(self.pitch)
         f = np.array([sy * cp, cy * cp, sp])

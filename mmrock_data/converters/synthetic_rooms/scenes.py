@@ -485,7 +485,15 @@ assert tuple(RECIPES) == SCENE_TYPES
 
 
 def sample_camera(rng: np.random.Generator, size: Sequence[float]) -> Camera:
-    """A camera near the south wall of a room of ``size`` (W, D, H), looking north-ish."""
+    """A camera near the south wall of a room, looking north-ish.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        size (Sequence[float]): (W, D, H) of the room, metres.
+
+    Returns:
+        Camera: The camera.
+    """
     w, _, _ = size
     return Camera((w / 2 + rng.uniform(-0.4, 0.4), rng.uniform(0.25, 0.6), rng.uniform(1.2, 1.6)),
                   yaw=rng.uniform(-0.26, 0.26),
@@ -494,7 +502,16 @@ def sample_camera(rng: np.random.Generator, size: Sequence[float]) -> Camera:
 
 
 def sample_view(rng: np.random.Generator, room: Room, camera: Camera) -> Camera:
-    """Another viewpoint of the same room, near ``camera``."""
+    """Another viewpoint of the same room, near a camera.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        room (Room): The room.
+        camera (Camera): The first viewpoint.
+
+    Returns:
+        Camera: The new viewpoint.
+    """
     w, d, h = room.size
     x, y, z = camera.position
     return Camera((float(np.clip(x + rng.uniform(-0.35, 0.35), 0.3,
@@ -508,7 +525,20 @@ def sample_view(rng: np.random.Generator, room: Room, camera: Camera) -> Camera:
 def sample_room(rng: np.random.Generator,
                 scene_type: Optional[str] = None,
                 occluder_prob: float = 0.35) -> Tuple[Room, Camera]:
-    """A furnished room of ``scene_type`` (random among SCENE_TYPES) and a camera that sees it."""
+    """A furnished room and a camera that sees it.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+        scene_type (str, optional): One of SCENE_TYPES. Defaults to None (random).
+        occluder_prob (float): Probability of a floor lamp occluding a wide thing. Defaults to
+            0.35.
+
+    Returns:
+        tuple[Room, Camera]: The room and the camera.
+
+    Raises:
+        RuntimeError: No layout found in 50 tries.
+    """
     scene_type = scene_type or pick(rng, SCENE_TYPES)
     recipe, size_class, finishes = RECIPES[scene_type]
     (w0, w1), (d0, d1) = SIZES[size_class]
