@@ -98,6 +98,7 @@ def test_reimplementation_models_are_the_paper_ones(name, paper):
         assert cfg[key] == rock[key], key
 
 
+@pytest.mark.slow
 def test_one_conversion_serves_both_protocols(tiny_nyuv2_val, tiny_raw):
     """Converted with the val scenes: the paper's train and val are disjoint, and the
     re-implementation's training set is all the official training images."""
@@ -118,6 +119,7 @@ def test_one_conversion_serves_both_protocols(tiny_nyuv2_val, tiny_raw):
     assert len(DATASETS.build(cfg.train_dataloader.dataset)) == official_train
 
 
+@pytest.mark.slow
 def test_a_folder_without_val_split_is_named(tiny_nyuv2):
     """The paper's config on data converted without ``--val-split``: one line saying so."""
     cfg = Config.fromfile(str(CONFIGS / 'rock' / 'ssd_r50_rock_nyuv2.py'))
@@ -147,6 +149,7 @@ def test_every_config_byte_compiles(tmp_path):
         py_compile.compile(str(CONFIGS / name), cfile=str(tmp_path / f'{i}.pyc'), doraise=True)
 
 
+@pytest.mark.slow
 def test_val_split_auto_on_the_official_sizes(tmp_path):
     """Without the re-implementation's list: ``--val-split auto`` on a synthetic stand-in of the
     official sizes (1,449 images, ~795 train) moves 122/795 of the train images, by whole
@@ -184,6 +187,7 @@ def test_val_split_auto_on_the_official_sizes(tmp_path):
     assert sum(train_scenes[:795].count(s) for s in auto_val_scenes(train_scenes[:795])) == 122
 
 
+@pytest.mark.slow
 def test_missing_val_split_message_names_auto(tiny_nyuv2):
     cfg = Config.fromfile(str(CONFIGS / 'rock' / 'ssd_r50_rock_nyuv2.py'))
     root = f'{tiny_nyuv2}/'

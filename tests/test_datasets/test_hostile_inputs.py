@@ -79,6 +79,7 @@ def assert_no_output(out: Path):
 # the .mat
 
 
+@pytest.mark.slow
 @settings(max_examples=12, **SETTINGS)
 @given(keep=st.floats(0., 0.999))
 def test_truncated_mat(raw, keep):
@@ -91,6 +92,7 @@ def test_truncated_mat(raw, keep):
         assert_no_output(d / 'out')
 
 
+@pytest.mark.slow
 @settings(max_examples=25, **SETTINGS)
 @given(flips=st.lists(st.tuples(st.integers(0, 5999), st.integers(0, 255)), min_size=1, max_size=8))
 def test_corrupted_mat_converts_fully_or_fails_in_one_line(raw, flips):
@@ -204,6 +206,7 @@ def test_zero_based_splits_are_named_as_such(raw):
 # normals_gt/
 
 
+@pytest.mark.slow
 @settings(max_examples=15, **SETTINGS)
 @given(data=st.data())
 def test_normal_pngs(raw, data):
@@ -293,6 +296,7 @@ boxes = st.lists(
     max_size=6)
 
 
+@pytest.mark.slow
 @settings(max_examples=10, **SETTINGS)
 @given(per_image=st.lists(boxes, min_size=3, max_size=3), seed=st.integers(0, 2**16))
 def test_degenerate_boxes_and_images_without_box(raw, per_image, seed):
@@ -411,6 +415,7 @@ def _fill(data: torch.Tensor, kind: str) -> None:
         data[...] = value[kind]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, **SETTINGS)
 @given(fills=st.lists(st.tuples(FILLS, FILLS, st.integers(0, 2)), min_size=2, max_size=2))
 def test_losses_are_finite_on_invalid_depth_and_normals(light_model, fills):

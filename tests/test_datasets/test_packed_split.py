@@ -50,6 +50,7 @@ def samples(dataset, seeds):
         yield dataset[seed % len(dataset)]
 
 
+@pytest.mark.slow
 def test_packed_loaders_give_the_png_arrays(packed):
     png_pipeline = [
         dict(type='LoadImageFromFile'),
@@ -97,12 +98,14 @@ def assert_same_samples(png, pack, num: int = 24) -> None:
         assert sa.metainfo['img_shape'] == sb.metainfo['img_shape']
 
 
+@pytest.mark.slow
 def test_packed_paper_pipeline_gives_the_same_samples(packed):
     base = Config.fromfile(PAPER).train_pipeline
     assert_same_samples(
         build(packed, base), build(packed, fused_pipeline(base, packed=True), pack='packed/train'))
 
 
+@pytest.mark.slow
 def test_paper_config_trains_from_the_packs_the_converter_writes(tiny_nyuv2_val):
     """The README's conversion (val split, packs by default), then the paper config as it is:
     it reads the train pack, and gives the PNG pipeline's samples."""
@@ -121,6 +124,7 @@ def test_paper_config_trains_from_the_packs_the_converter_writes(tiny_nyuv2_val)
             assert reads_pack(ds) and pack_problem(ds) is None, name
 
 
+@pytest.mark.slow
 def test_training_without_the_pack_is_one_line(tmp_path, tiny_raw):
     """Data converted with --no-pack: tools/train.py on the paper config stops with one line
     giving the command that writes the pack (and the PNG config); that command then works."""
@@ -141,6 +145,7 @@ def test_training_without_the_pack_is_one_line(tmp_path, tiny_raw):
     assert not reads_pack(png.train_dataloader.dataset)  # trains from the PNGs
 
 
+@pytest.mark.slow
 def test_pack_of_other_images_is_refused(packed, tmp_path):
     ann = json.loads((packed / 'annotations' / 'nyuv2_train.json').read_text())
     ann['images'][0]['id'] = 999
@@ -157,6 +162,7 @@ def test_pack_of_other_images_is_refused(packed, tmp_path):
                        'conversion?)')
 
 
+@pytest.mark.slow
 def test_pack_is_memory_mapped_and_checked(packed, tmp_path):
     pack = open_pack(str(packed / 'packed' / 'train'))
     entry = next(iter(pack.entries.values()))

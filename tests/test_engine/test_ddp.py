@@ -82,6 +82,7 @@ train_cfg = dict(max_iters={iters}, val_interval=100)
     return work_dir
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tiny_nyuv2, tmp_path):
     work_dir = dist_train_two_processes(tmp_path, tiny_nyuv2, DUMP_HOOK, 'DumpParamsHook')
 
@@ -169,6 +170,7 @@ class DumpBalancerHook(Hook):
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('balancer',
                          ["dict(type='DynamicWeightAverage', window=1)", "dict(type='GradNorm')"])
 def test_loss_balancer_weights_agree_across_ranks(balancer, tiny_nyuv2, tmp_path):

@@ -264,6 +264,7 @@ def test_from_scratch_trains_the_stem():
 # a local file in torchvision's format
 
 
+@pytest.mark.slow
 def test_local_torchvision_file_loads_every_backbone_weight(torchvision_file):
     path, state = torchvision_file
     cfg = Config.fromfile(str(PAPER_CONFIG))
@@ -287,6 +288,7 @@ def test_local_torchvision_file_loads_every_backbone_weight(torchvision_file):
     assert 'missing keys in source state_dict' not in log
 
 
+@pytest.mark.slow
 def test_train_offline_stops_with_one_line(tiny_nyuv2_val, tmp_path):
     """The paper command offline (downloads refused by a dead proxy, empty torch cache)."""
     user_checkout = UserCheckout(tmp_path / 'user', tiny_nyuv2_val)

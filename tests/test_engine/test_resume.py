@@ -161,6 +161,7 @@ def killed_after_4(setup):
     return work_dir
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(straight, killed_after_4, setup, tmp_path):
     work_dir = tmp_path / 'resumed'
     shutil.copytree(killed_after_4, work_dir)
@@ -174,6 +175,7 @@ def test_killed_run_resumes_to_the_same_weights(straight, killed_after_4, setup,
     assert [resumed[i] for i in (5, 6)] == [ref[i] for i in (5, 6)]
 
 
+@pytest.mark.slow
 def test_resume_without_restoring_random_states_diverges(straight, killed_after_4, setup, tmp_path):
     """The control: mmengine's own CheckpointHook re-seeds instead of restoring (named with its
     scope: the tools replace a bare ``CheckpointHook``, mmdet's runtime's, with mmrock's)."""
@@ -189,6 +191,7 @@ def test_resume_without_restoring_random_states_diverges(straight, killed_after_
         assert_same_weights(straight / 'iter_6.pth', work_dir / 'iter_6.pth')
 
 
+@pytest.mark.slow
 def test_kill_while_writing_a_checkpoint(straight, setup):
     """Run C: killed with the checkpoint of iteration 4 half written (``max_keep_ckpts=1``)."""
     work_dir = setup[0] / 'killed_saving'
@@ -210,6 +213,7 @@ def test_kill_while_writing_a_checkpoint(straight, setup):
     assert not list(work_dir.glob('.*.tmp-*'))
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(straight, killed_after_4):
     """Determinism: two runs of the same config and seed log identical losses (iterations 1-4
     of the straight run and of run B before it was killed)."""
@@ -222,6 +226,7 @@ def test_same_seed_same_losses(straight, killed_after_4):
     assert a[1] != a[2]  # the log is not constant
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'balancer,options,state',
     [('UncertaintyWeighting', [], 'log_vars'),

@@ -180,6 +180,7 @@ def test_unsupported_objects_are_reported():
     assert unsupported == [('checkpoint', 'Point')]
 
 
+@pytest.mark.slow
 def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):
     """tools/train.py's checkpoint, resume state included, passes ``weights_only=True``, and
     mmdet's tools can load it as any stock checkpoint."""
@@ -195,6 +196,7 @@ def test_trained_checkpoint_loads_weights_only(tiny_trained, tiny_rock_config):
     assert 'loaded' in proc.stdout
 
 
+@pytest.mark.slow
 def test_mmrock_init_detector(tiny_trained, tiny_rock_config, hostile):
     """mmrock.apis.init_detector: SceneHead.num_classes from the checkpoint's metadata, a
     pickled payload refused unless the config opts in."""
@@ -217,6 +219,7 @@ def test_mmrock_init_detector(tiny_trained, tiny_rock_config, hostile):
     assert marker.exists()
 
 
+@pytest.mark.slow
 def test_tools_refuse_a_pickled_checkpoint_unless_opted_in(tiny_trained, tiny_rock_config,
                                                            tmp_path):
     """tools/test.py on a checkpoint saved the way mmrock did before (message hub pickled as

@@ -14,6 +14,7 @@ from conftest import REPO, check_ok, run_python, write_tiny_config
 MEAN_STD = re.compile(r'^-?\d+\.\d+ ± \d+\.\d+$')
 
 
+@pytest.mark.slow
 def test_ablation_end_to_end_and_resumable(tiny_nyuv2, tmp_path):
     rock = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2)
     flat = write_tiny_config(tmp_path / 'tiny_flat.py', tiny_nyuv2,
@@ -194,6 +195,7 @@ def test_paired_differences_pair_by_seed_and_reach_the_report(tmp_path):
     assert f'| flat - ssd | 3 | +2.0 [{2 - half:+.1f}, {2 + half:+.1f}] |' in text
 
 
+@pytest.mark.slow
 def test_pairs_flag_names_configs(tiny_nyuv2, tmp_path):
     rock = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2)
     proc = run_python('tools/analysis_tools/ablation.py', rock, '--pairs', 'tiny_rock:nope',

@@ -50,6 +50,7 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_benchmark_tool_writes_json_and_markdown(tmp_path):
     out, md = tmp_path / 'results.json', tmp_path / 'results.md'
     configs = [str(REPO / 'configs' / 'rock' / c) for c in CONFIGS]
@@ -84,6 +85,7 @@ def test_benchmark_tool_writes_json_and_markdown(tmp_path):
     assert 'ROCK / backbone' in text and 'infer net bs1' in text and 'train bs2' in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['ssd_r50_rock_nyuv2', 'ssd_r50_rock_nyuv2_png'])
 def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
     out = tmp_path / 'pipeline.json'
@@ -117,6 +119,7 @@ def test_pipeline_tool_on_generated_synthetic_data(tmp_path, name, capsys):
         assert len(error) == 1 and 'index.json' in error[0] and 'pack' in error[0]
 
 
+@pytest.mark.slow
 def test_rock_losses_have_no_sync_in_mmrock_code():
     """mmdet's anchor assignment synchronises (assigner .item(), sampler nonzero/unique, ...);
     ROCK's own code (mining, auxiliary losses, their backward) must not, labels missing or not."""
@@ -144,6 +147,7 @@ def test_recorder_flags_item_and_boolean_masks():
     assert [e.op for e in rec.events] == ['_local_scalar_dense', 'index', 'nonzero']
 
 
+@pytest.mark.slow
 def test_losses_stay_fp32_under_autocast():
     model = build('ssd_r50_rock_nyuv2.py').train()
     data = model.data_preprocessor(synthetic_batch(2, HW), True)
@@ -182,6 +186,7 @@ def test_fast_config(config):
     assert cfg.model.to_dict() == base.model.to_dict()
 
 
+@pytest.mark.slow
 def test_predict_under_autocast_returns_float32_detections():
     model = build('ssd_r50_rock_nyuv2.py').eval()
     model.detector.bbox_head.test_cfg.score_thr = 0.0  # random weights: keep boxes for NMS

@@ -22,6 +22,7 @@ def run_onnx(path, images: torch.Tensor):
     return dict(zip(names, session.run(None, {'input': images.numpy()})))
 
 
+@pytest.mark.slow
 def test_export_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'rock.onnx'
     proc = check_ok(
@@ -45,6 +46,7 @@ def test_export_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained, t
     assert cls_scores[0].abs().max() > 1e-3  # a real comparison, not of zeros
 
 
+@pytest.mark.slow
 def test_export_with_aux(pytorch_model, tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'rock_aux.onnx'
     check_ok(
@@ -66,6 +68,7 @@ def test_export_with_aux(pytorch_model, tiny_rock_config, tiny_trained, tmp_path
     assert onnx_outs['depth'].max() > 0 and np.abs(onnx_outs['scene_logits']).max() > 0
 
 
+@pytest.mark.slow
 def test_refuses_what_it_cannot_export(tiny_rock_config, tiny_trained, tmp_path):
     proc = run_python('tools/deployment/export_onnx.py', tiny_rock_config,
                       tiny_trained['checkpoint'], '--out', tmp_path / 'x.onnx', '--cfg-options',

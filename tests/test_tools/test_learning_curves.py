@@ -26,6 +26,7 @@ def test_plateau_rule():
     assert plateau_iteration(iters[:2], [1., 2.], window=3) is None
 
 
+@pytest.mark.slow
 def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2_val, DEMO_SCHEDULE)
     out = tmp_path / 'curves'
@@ -81,6 +82,7 @@ def test_learning_curves_end_to_end_on_the_val_split(tiny_nyuv2_val, tmp_path):
     assert (out / 'tiny_rock' / 'seed0' / 'finished').read_text().strip() == '6'
 
 
+@pytest.mark.slow
 def test_data_without_a_val_split_is_refused(tiny_nyuv2, tmp_path):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2, DEMO_SCHEDULE)
     proc = run_python('tools/analysis_tools/learning_curves.py', ssd, '--data-root', tiny_nyuv2,
@@ -89,6 +91,7 @@ def test_data_without_a_val_split_is_refused(tiny_nyuv2, tmp_path):
     assert 'annotations/nyuv2_val.json: no val split' in proc.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('schedule', ['', 'param_scheduler = [dict(type="ConstantLR")]'])
 def test_other_schedules_are_refused(tiny_nyuv2_val, tmp_path, schedule):
     ssd = write_tiny_config(tmp_path / 'tiny_rock.py', tiny_nyuv2_val, schedule)

@@ -56,6 +56,7 @@ def pytorch_model(tiny_rock_config, tiny_trained):
     return init_detector(cfg, str(tiny_trained['checkpoint']), device='cpu').eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('deploy_cfg, trace_hw, run_hw, batch', [
     ('detection_onnxruntime_static-480x640.py', (480, 640), (480, 640), 1),
     ('detection_onnxruntime_dynamic.py', (96, 128), (128, 160), 2),
@@ -93,6 +94,7 @@ def test_mmdeploy_matches_pytorch(pytorch_model, tiny_rock_config, tiny_trained,
         np.testing.assert_allclose(outputs[name], ref.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
 
 
+@pytest.mark.slow
 def test_refuses_nms_pre_that_loses_a_class(tiny_rock_config, tiny_trained, tmp_path):
     """mmdeploy 1.3.1 ranks SSD's anchors for nms_pre without its last class: a model whose
     nms_pre is below its largest level's anchors (6 x 8 cells x 4 = 192) is refused."""
@@ -152,6 +154,7 @@ def test_nms_pre_problem_spares_what_cannot_lose_a_class():
     assert nms_pre_problem(retina, feats) is None  # sigmoid scores: nothing dropped
 
 
+@pytest.mark.slow
 def test_with_aux_needs_rock(tmp_path):
     proc = run_python('tools/deployment/deploy.py', DEPLOY / 'detection_onnxruntime_dynamic.py',
                       REPO / 'configs/rock/ssd_r50_nyuv2.py', tmp_path / 'none.pth', '--work-dir',

@@ -49,6 +49,7 @@ def test_corpus_is_rgb_and_boxes_only(corpus):
     assert len(coco['annotations']) > 24
 
 
+@pytest.mark.slow
 def test_pretraining_loss_decreases(pretrained):
     losses = pretrained['report']['train_loss']
     assert len(losses) == 6 and losses[-1] < 0.8 * losses[0], losses
@@ -56,6 +57,7 @@ def test_pretraining_loss_decreases(pretrained):
     assert pretrained['report']['time']['total_cpu_s'] > 0
 
 
+@pytest.mark.slow
 def test_weights_load_into_the_demo_backbone_through_pretrained(pretrained):
     """Every backbone weight equals the file's; the classifier alone is unexpected."""
     cfg = Config.fromfile(str(REPO / 'configs' / 'rock' / 'ssd_r18_rock_demo.py'))
@@ -75,6 +77,7 @@ def test_weights_load_into_the_demo_backbone_through_pretrained(pretrained):
     assert model.detector.backbone.layer4[0].conv1.dilation == (2, 2)
 
 
+@pytest.mark.slow
 def test_unexpected_keys_are_the_classifier_only(pretrained):
     """What mmengine's loader reports (the ``Pretrained`` initialiser's path)."""
     import logging
@@ -118,6 +121,7 @@ def test_no_depth_normals_or_scene_is_read(tmp_path, corpus):
         ObjectCrops(str(path), str(corpus / 'images'), progress=False)
 
 
+@pytest.mark.slow
 def test_unknown_category_is_refused(tmp_path, corpus):
     coco = json.loads((corpus / 'annotations.json').read_text())
     coco['annotations'][0]['category_id'] = 99
@@ -130,11 +134,13 @@ def test_unknown_category_is_refused(tmp_path, corpus):
     assert 'category_id 99' in proc.stderr and not (tmp_path / 'w.pth').exists()
 
 
+@pytest.mark.slow
 def test_the_demo_rooms_seed_is_refused(tmp_path):
     proc = run_python('tools/pretrain_backbone.py', '--seed', 0, '--out', tmp_path / 'w.pth')
     assert proc.returncode == 1 and "demo's and the ablation's own rooms" in proc.stderr
 
 
+@pytest.mark.slow
 def test_resnet50_file_loads_into_the_paper_backbone(tmp_path, corpus):
     """The same tool serves ResNet-50: its file loads into ssd_r50_rock_nyuv2.py's backbone."""
     out = tmp_path / 'resnet50.pth'

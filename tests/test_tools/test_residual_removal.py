@@ -3,6 +3,8 @@ run per variant, each with its removed tasks (the neck's exactness:
 tests/test_models/test_necks/test_rock_neck.py)."""
 import json
 
+import pytest
+
 from mmrock.engine.residual_removal import variants
 from conftest import check_ok, run_python, write_tiny_config
 
@@ -13,6 +15,7 @@ def test_variants():
                                             ('all removed', ['scene', 'depth'])]
 
 
+@pytest.mark.slow
 def test_residual_removal_tool(tiny_rock_config, tiny_trained, tmp_path):
     out = tmp_path / 'removal'
     proc = check_ok(
@@ -26,6 +29,7 @@ def test_residual_removal_tool(tiny_rock_config, tiny_trained, tmp_path):
     assert "model.rock.removed_residuals=['scene','depth','normals']" in log
 
 
+@pytest.mark.slow
 def test_flat_mtl_is_refused(tiny_nyuv2, tiny_trained, tmp_path):
     flat = write_tiny_config(tmp_path / 'flat.py', tiny_nyuv2,
                              "\nmodel['rock']['residual'] = False\n")

@@ -26,6 +26,7 @@ AUX_LABELS = ('scene top-1 accuracy (%)', 'depth AbsRel', 'depth RMSE (m)', 'dep
 # end to end
 
 
+@pytest.mark.slow
 def test_train_then_test(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     out = tiny_trained['output']
     assert 'Iter(train) [2/2]' in out and 'loss_depth' in out and 'loss_scene' in out
@@ -75,6 +76,7 @@ def test_train_then_test(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     assert offline.offline_evaluate(preds)['coco/bbox_mAP'] == metrics['coco/bbox_mAP']
 
 
+@pytest.mark.slow
 def test_resume_continues_the_iteration_count(tiny_trained, tiny_rock_config, tmp_path):
     work_dir = tmp_path / 'resumed'
     shutil.copytree(tiny_trained['work_dir'], work_dir)
@@ -91,6 +93,7 @@ def test_resume_continues_the_iteration_count(tiny_trained, tiny_rock_config, tm
     assert checkpoint['optimizer']['state']  # Adam's moments came back and went on
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('tool', ['train', 'test'])
 def test_missing_data_exits_with_one_line(tool, tmp_path):
     config = write_tiny_config(tmp_path / 'cfg.py', tmp_path / 'no_such_nyuv2')
@@ -106,6 +109,7 @@ def test_missing_data_exits_with_one_line(tool, tmp_path):
     assert not (tmp_path / 'wd').exists()  # stopped before building the runner
 
 
+@pytest.mark.slow
 def test_nonfinite_loss_stops_training(tiny_nyuv2, tmp_path):
     config = write_tiny_config(
         tmp_path / 'nan.py', tiny_nyuv2,
@@ -265,6 +269,7 @@ def _demo_module():
     return module
 
 
+@pytest.mark.slow
 def test_demo_regenerates_rooms_made_otherwise(tmp_path, monkeypatch, capsys):
     """`make demo` / `make ablation` reuse data/synthetic_nyuv2 only if it holds the rooms asked
     for: made by this generator version, with this number of images and seed."""

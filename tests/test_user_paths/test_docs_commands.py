@@ -56,7 +56,7 @@ ALL_COMMANDS = sorted({c for commands in COMMANDS.values() for c in commands})
 R50 = r'configs/rock/ssd_r50_\S+\.py'
 RULES = [
     # install, make targets
-    (r'make (install|demo|test|lint|format|ablation|study-curves|study)', 'static',
+    (r'make (install|demo|test|test-fast|lint|format|ablation|study-curves|study)', 'static',
      'make -n: a target of the Makefile (the demo and the tests take minutes; make test is this)'),
     (r'python -m venv \.venv && \. \.venv/bin/activate', 'static', 'CUDA install: needs network'),
     (r'pip install torch --index-url https://download\.pytorch\.org/whl/cu\d+', 'static',
@@ -179,6 +179,7 @@ def check_arguments(script: str, args: list) -> None:
             pytest.fail(f'{script} refuses {args}: exit {exit.code}')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('command', ALL_COMMANDS, ids=command_id)
 def test_docs_command_is_well_formed(command):
     rules = rule_of(command)
@@ -347,6 +348,7 @@ def tiny(tmp_path_factory, paper):
     return dict(CONFIG=str(config), CKPT=str(root / 'work' / 'iter_2.pth'), IMAGES=str(image))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('command', RUN_COMMANDS, ids=command_id)
 def test_docs_command_runs(command, request, tmp_path, rooms_raw):
     words = command.split()

@@ -20,6 +20,7 @@ def test_ci_runs_the_gate_before_the_tests():
     assert lines.index('make lint') < lines.index('make test')
 
 
+@pytest.mark.slow
 def test_gate_passes_on_the_tree():
     proc = make_lint()
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -118,6 +118,7 @@ def atss_trained(own_data, stock_checkpoint, tmp_path_factory):
     return dict(config=config, work_dir=root / 'wd', output=proc.stdout + proc.stderr)
 
 
+@pytest.mark.slow
 def test_stock_atss_with_rock_trains_on_own_data(atss_trained, stock_checkpoint):
     out = atss_trained['output']
     n = len(stock_checkpoint[1])
@@ -138,6 +139,7 @@ def test_stock_atss_with_rock_trains_on_own_data(atss_trained, stock_checkpoint)
     assert checkpoint['meta']['dataset_meta']['scene_classes'] == tuple(sorted(SCENES))
 
 
+@pytest.mark.slow
 def test_images_without_boxes_are_trained(own_data, stock_checkpoint, tmp_path):
     """The stock config's filter_empty_gt would drop the image without boxes; the README's
     dataset (filter_cfg=None) keeps it, with its auxiliary labels."""
@@ -150,6 +152,7 @@ def test_images_without_boxes_are_trained(own_data, stock_checkpoint, tmp_path):
     assert len(empty.gt_instances) == 0 and 'gt_depth' in empty and 'gt_scene_label' in empty
 
 
+@pytest.mark.slow
 def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock_checkpoint,
                                                    tmp_path):
     """The checkpoint of mmdet's runtime through tools/test.py and ROCKInferencer (SceneHead
@@ -208,6 +211,7 @@ def test_stock_runtime_checkpoint_tests_and_infers(atss_trained, own_data, stock
     assert table_rows(proc.stdout) == rows and 'full unpickling' in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_pipeline_without_aux_labels_stops_with_one_line(own_data, stock_checkpoint, tmp_path):
     # the stock pipeline, unconverted: boxes only
     config = write_config(
@@ -260,6 +264,7 @@ def _build(config_path):
     return cfg, MODELS.build(cfg.model)
 
 
+@pytest.mark.slow
 def test_stock_checkpoint_loads_into_rock(own_data, stock_checkpoint, tmp_path):
     """A checkpoint of the plain ATSS (keys without any prefix) loads through load_checkpoint,
     init_cfg=Pretrained and the runner's load_from, every detector weight equal; an mmrock
@@ -315,6 +320,7 @@ def _assert_detector_equal(model, expected):
         assert torch.equal(got[key], value), key
 
 
+@pytest.mark.slow
 def test_scene_classes_come_from_the_dataset(own_data, stock_checkpoint, tmp_path):
     from mmrock.engine.data_check import data_check_message
     cfg = Config.fromfile(str(write_config(tmp_path / 'c.py', own_data, stock_checkpoint[0])))
@@ -347,6 +353,7 @@ RESNET18 = 'ResNet returns 4 feature map(s), of [0] 64, [1] 128, [2] 256, [3] 51
 SWIN_T = 'SwinTransformer returns 3 feature map(s), of [0] 192, [1] 384, [2] 768 channels'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('backbone, in_index, in_channels, message', [
     ('resnet', 4, 512, f'model.rock.in_index=4 is out of range: {RESNET18}. Use in_index=3 (or '
      f'-1, the deepest) with in_channels=512 {RULE}'),
@@ -399,6 +406,7 @@ train_dataloader = dict(dataset={dataset}(
 """
 
 
+@pytest.mark.slow
 def test_wrapped_stock_datasets(own_data, tmp_path):
     """A stock config whose train set is a RepeatDataset: multitask_dataset puts yours inside
     it; merged as a plain dict, yours stays outside and the data check names the wrapper."""

@@ -58,6 +58,7 @@ def installed(tmp_path_factory):
     return root, site
 
 
+@pytest.mark.slow
 def test_mmrock_configs_inherit_from_any_folder(installed):
     root, site = installed
     user = root / 'elsewhere'
@@ -83,6 +84,7 @@ def test_mmrock_configs_inherit_from_any_folder(installed):
     assert (site / 'mmrock' / '.mim' / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py').is_file()
 
 
+@pytest.mark.slow
 def test_metadata_declares_dependencies(installed):
     _, site = installed
     (dist_info, ) = site.glob('mmrock-*.dist-info')
@@ -98,6 +100,7 @@ def test_metadata_declares_dependencies(installed):
     assert any(p.name == 'LICENSE' for p in dist_info.rglob('LICENSE'))
 
 
+@pytest.mark.slow
 def test_installed_model_index_lists_every_config(installed):
     """What ``mim search mmrock`` reads: the installed ``.mim/model-index.yml``, its metafiles,
     one entry per config of configs/rock/ (each shipped), and no weights claimed."""

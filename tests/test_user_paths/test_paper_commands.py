@@ -31,6 +31,7 @@ def paper_checkout(tmp_path_factory):
     return UserCheckout(root / 'checkout', data), weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', PAPER_CONFIGS)
 def test_paper_command_trains_and_tests(paper_checkout, name):
     checkout, weights = paper_checkout
@@ -79,6 +80,7 @@ def test_paper_command_trains_and_tests(paper_checkout, name):
         assert f'Iter(test) [{num["val"]}/{num["val"]}]' in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_no_detection_validates_to_zero_and_training_goes_on(tiny_nyuv2, tmp_path):
     """A model that detects nothing (score threshold above 1): validation after iteration 1
     gives 0 mAP, save_best keeps that checkpoint, and training goes on to iteration 2."""

@@ -72,6 +72,7 @@ def visualizer():
     return vis
 
 
+@pytest.mark.slow
 def test_registered_by_import_mmrock():
     """What a config's ``custom_imports = dict(imports=['mmrock'])`` does."""
     assert VISUALIZERS.get('ROCKLocalVisualizer') is ROCKLocalVisualizer
@@ -165,6 +166,7 @@ def tiny_model(tiny_rock_config):
     return model.eval()
 
 
+@pytest.mark.slow
 def test_scene_maps_come_from_the_same_forward_pass(tiny_model):
     samples = [make_sample((90, 120), pad_hw=(96, 128), seed=i) for i in range(2)]
     for s in samples:
@@ -231,6 +233,7 @@ def test_figure1_panels(visualizer, tmp_path):
 # mmdet's tools and the project's, on the tiny trained model
 
 
+@pytest.mark.slow
 def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     work_dir = tmp_path / 'test'
     check_ok(
@@ -249,6 +252,7 @@ def test_show_dir_images_hold_the_panels(tiny_trained, tiny_rock_config, tiny_ny
         assert np.abs(np.linalg.norm(n, axis=2) - 1).max() < 0.05
 
 
+@pytest.mark.slow
 def test_depth_and_normals_logged_at_validation(tiny_rock_config, tmp_path):
     work_dir = tmp_path / 'train'
     check_ok(
@@ -262,6 +266,7 @@ def test_depth_and_normals_logged_at_validation(tiny_rock_config, tmp_path):
     assert read_rgb(pngs[0]).shape[1::-1] == grid_size(2, 3)
 
 
+@pytest.mark.slow
 def test_det_inferencer_draws_the_panels(tiny_trained, tiny_rock_config, tiny_nyuv2):
     from mmdet.apis import DetInferencer
     image = str(tiny_nyuv2 / 'images' / '0000.png')
@@ -274,6 +279,7 @@ def test_det_inferencer_draws_the_panels(tiny_trained, tiny_rock_config, tiny_ny
     assert out['visualization'][0].shape[1::-1] == grid_size(1, 3)  # boxes, depth, normals
 
 
+@pytest.mark.slow
 def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_config, tiny_nyuv2,
                                                        tmp_path):
     from mmrock.apis import ROCKInferencer
@@ -307,6 +313,7 @@ def test_rock_inferencer_returns_and_saves_aux_outputs(tiny_trained, tiny_rock_c
     np.testing.assert_allclose(np.load(preds[0]['depth_path']), pred['depth'], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_browse_dataset(tiny_rock_config, tiny_nyuv2, tmp_path):
     out = tmp_path / 'browse'
     check_ok(
@@ -321,6 +328,7 @@ def test_browse_dataset(tiny_rock_config, tiny_nyuv2, tmp_path):
         assert cell(drawn, 0, 2, h=96, w=128).std() > 5  # normals
 
 
+@pytest.mark.slow
 def test_visualize_outputs_tool(tiny_trained, tiny_rock_config, tmp_path):
     out = tmp_path / 'figs'
     proc = check_ok(
@@ -333,6 +341,7 @@ def test_visualize_outputs_tool(tiny_trained, tiny_rock_config, tmp_path):
         assert read_rgb(png).shape[1::-1] == grid_size(2, 3)
 
 
+@pytest.mark.slow
 def test_image_demo(tiny_trained, tiny_rock_config, tiny_nyuv2, tmp_path):
     images = tmp_path / 'images'
     images.mkdir()

@@ -165,6 +165,7 @@ def tiny(tmp_path_factory):
     return root, paths, counts
 
 
+@pytest.mark.slow
 def test_hand_built_boxes_scenes_and_splits(tiny):
     root, paths, counts = tiny
     out = root / 'out'
@@ -259,6 +260,7 @@ def test_images_depth_and_normals_round_trip(tiny):
     assert _load_json(out, 'train')['info']['normals'] == 'normals_gt'
 
 
+@pytest.mark.slow
 def test_classes_are_found_by_exact_name(tmp_path):
     """Labels are indices into the file's own `names`, not into a fixed list."""
     names = default_names()
@@ -314,6 +316,7 @@ def _strings(f, name):
     return [''.join(chr(c) for c in f[ref][()].ravel()) for ref in f[name][()].ravel()]
 
 
+@pytest.mark.slow
 def test_generated_boxes_scenes_and_splits_match_ground_truth(generated):
     info, out = generated
     with h5py.File(info['mat'], 'r') as f:
@@ -551,6 +554,7 @@ BAD = [(_bad_mat, k, problem) for k, problem in [
         ('missing', 'no such file')]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'breaker,kind,problem', BAD, ids=[f'{b.__name__[5:]}-{k}' for b, k, _ in BAD])
 def test_bad_inputs_raise_one_line_errors(tmp_path, breaker, kind, problem):
@@ -595,6 +599,7 @@ def _load_cli():
     return module
 
 
+@pytest.mark.slow
 def test_cli(tmp_path, capsys):
     paths = write_tiny(tmp_path)
     cli = _load_cli()
@@ -639,6 +644,7 @@ def test_cli_refuses_to_guess_the_normals(tmp_path, capsys):
     _assert_no_output(out)
 
 
+@pytest.mark.slow
 def test_cli_process_exit_code_and_stderr(tmp_path):
     paths = write_tiny(tmp_path, normals=False)
     scipy.io.savemat(paths['splits_path'], {
@@ -683,6 +689,7 @@ print(max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), 'torch' 
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='reads /proc/self/status')
 def test_peak_memory_does_not_grow_with_the_number_of_images(tmp_path):
     """Peak RSS of the CLI (2 workers, normals from depth: the heavier path) converting 12 and 120
@@ -726,6 +733,7 @@ def test_workers_write_the_same_dataset(tiny, tmp_path):
         assert (tmp_path / 'out' / name).read_bytes() == (root / 'out' / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_error_in_a_worker_is_the_same_one_line_error(tmp_path):
     labels, _ = _hand_built_maps()
     labels[6, 0, 0] = 900
@@ -741,6 +749,7 @@ def test_error_in_a_worker_is_the_same_one_line_error(tmp_path):
 # stopped from outside
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('nproc', ['1', '2'])
 def test_sigterm_leaves_no_output_behind(tiny_raw, tmp_path, nproc):
     out = tmp_path / 'nyuv2'

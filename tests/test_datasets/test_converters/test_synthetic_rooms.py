@@ -56,6 +56,7 @@ def generated(tmp_path_factory):
     return out, info
 
 
+@pytest.mark.slow
 def test_mat_layout_matches_the_official_file(generated):
     out, info = generated
     path = osp.join(out, 'nyu_depth_v2_labeled.mat')
@@ -122,6 +123,7 @@ def test_mat_layout_matches_the_official_file(generated):
     assert set(val) <= {scenes[i] for i in train}
 
 
+@pytest.mark.slow
 def test_deterministic_given_seed(generated, tmp_path):
     out, info = generated
     again = make_synthetic_nyuv2(tmp_path / 'again', N, seed=0, height=H, width=W, progress=False)
@@ -248,6 +250,7 @@ SIGNATURES = {
 }
 
 
+@pytest.mark.slow
 def test_scene_types_follow_the_furniture():
     assert SCENE_TYPES == SCENE_CLASSES and set(SIGNATURES) == set(SCENE_TYPES)
     seen = set()
@@ -296,6 +299,7 @@ def test_scene_types_differ_in_content_not_in_colour():
     assert accuracy(colour) < 0.25
 
 
+@pytest.mark.slow
 def test_every_scene_type_is_generated_and_converted(tmp_path):
     layouts = {
         j: sample_room(np.random.default_rng((17, j)), scene_type)

@@ -28,6 +28,7 @@ def batch(model, hw, n=2, **labels):
     return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
 
 
+@pytest.mark.slow
 def test_ssd_r50_rock_full_size_loss_backward_and_predict():
     torch.manual_seed(0)
     model = build('ssd_r50_rock_nyuv2.py')
@@ -90,6 +91,7 @@ def test_aux_losses_alone_reach_backbone_gradients():
     assert model.detector.backbone.layer3[0].downsample[0].weight.grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 def test_ssd_baseline_predicts_despite_mmdet_ssdhead_bug():
     model = build('ssd_r50_nyuv2.py').eval()
     with torch.no_grad():
@@ -109,6 +111,7 @@ def test_flat_mtl_refines_nothing():
     assert set(maps) == {'scene', 'depth', 'normals'}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config',
                          ['retinanet_r50_fpn_rock_nyuv2.py', 'faster-rcnn_r50_fpn_rock_nyuv2.py'])
 def test_rock_in_other_detectors(config):

@@ -28,6 +28,7 @@ def second_dataset(tmp_path_factory) -> Path:
     return root / 'data'
 
 
+@pytest.mark.slow
 def test_mixed_config_yields_samples_with_and_without_labels(tiny_nyuv2, second_dataset):
     cfg = Config.fromfile(str(MIXED))
     loader_cfg = cfg.train_dataloader

@@ -214,6 +214,7 @@ def _twice(model, new, old, seed=0):
     return a, b
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', list(DETECTORS))
 def test_losses_predictions_and_outputs_equal_the_former_ones(name, tmp_path):
     model = build(name, tmp_path)

@@ -148,6 +148,7 @@ def boxes_only_coco(tiny_nyuv2, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_stock_retinanet_with_presence_trains_on_boxes_only(boxes_only_coco, tmp_path):
     config = tmp_path / 'my_retinanet_rock_presence.py'
     config.write_text(

@@ -348,6 +348,7 @@ def run_readme_train(config, work_dir):
     return run_python(args[0], config, '--work-dir', work_dir)
 
 
+@pytest.mark.slow
 def test_readme_presence_seg_config_trains_on_masks(coco_with_masks, tmp_path):
     config = readme_config(tmp_path / 'my_retinanet_rock_seg.py', coco_with_masks)
     log = check_ok(run_readme_train(config, tmp_path / 'work'))
@@ -361,6 +362,7 @@ def test_readme_presence_seg_config_trains_on_masks(coco_with_masks, tmp_path):
     assert list((tmp_path / 'work').glob('epoch_1.pth'))
 
 
+@pytest.mark.slow
 def test_no_masks_nor_seg_maps_stops_with_one_line(coco_with_masks, tmp_path):
     # the stock boxes-only pipelines: neither masks nor seg maps reach the head
     boxes_only = """
@@ -380,6 +382,7 @@ test_cfg = test_dataloader = test_evaluator = None
     assert 'allow_missing=True' in message and 'Traceback' not in proc.stderr.splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_synthetic_rooms_carry_seg_maps(tiny_raw, tiny_nyuv2):
     """The generator's .mat holds the per-pixel ``labels``; the converter writes them as seg maps
     (19 detection classes, 19 other, 20 background, 255 unlabelled) that the boxes agree with, and
@@ -415,6 +418,7 @@ def test_synthetic_rooms_carry_seg_maps(tiny_raw, tiny_nyuv2):
                                   np.asarray(Image.open(first['seg_map_path'])))
 
 
+@pytest.mark.slow
 def test_rock_trains_on_the_rooms_seg_maps(tiny_nyuv2, tmp_path):
     """The converted rooms' seg maps (LoadAnnotations with_seg=True) train a SegmentationHead
     beside depth, normals and scene, through the tiny ROCK config and tools/train.py, and are

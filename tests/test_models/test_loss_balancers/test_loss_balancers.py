@@ -301,6 +301,7 @@ def test_grad_norm_refuses_flat_mtl_with_detection_on_the_encoder():
         model.loss(data['inputs'], data['data_samples'])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('balancer', [
     dict(type='UncertaintyWeighting', include_detection=True),
     dict(type='DynamicWeightAverage', window=1),

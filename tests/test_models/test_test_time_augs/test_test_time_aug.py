@@ -159,6 +159,7 @@ def test_compact_dense_maps_are_the_block_means():
 TTA_EXTRA = "\ntta_pipeline = [*test_pipeline[:2], _base_.tta_pipeline[-1]]\n"
 
 
+@pytest.mark.slow
 def test_tools_test_tta(tiny_trained, tiny_nyuv2, tmp_path):
     config = write_tiny_config(tmp_path / 'tiny_rock_tta.py', tiny_nyuv2, TTA_EXTRA)
     work_dir, dump = tmp_path / 'tta', tmp_path / 'tta.pkl'
@@ -174,6 +175,7 @@ def test_tools_test_tta(tiny_trained, tiny_nyuv2, tmp_path):
     assert preds[0]['pred_normals']['data'].shape == (3, 6, 8)
 
 
+@pytest.mark.slow
 def test_tta_needs_the_config_keys(tiny_trained, tiny_rock_config, tmp_path):
     proc = run_python('tools/test.py', tiny_rock_config, tiny_trained['checkpoint'], '--tta',
                       '--work-dir', tmp_path, '--cfg-options', 'tta_pipeline=None')
