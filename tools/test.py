@@ -9,6 +9,7 @@ import mmrock  # noqa: F401  (registers models, datasets, metrics)
 from mmrock.engine.runner_cfg import (build_runner, finish_distributed, load_checked_config,
                                       parse_tool_args, setup_distributed)
 from mmrock.utils import PickledCheckpointError, checkpoint_loading_for
+from mmrock_data.converters.errors import DataFormatError
 
 METRICS_JSON = 'metrics.json'
 
@@ -81,7 +82,7 @@ def main():
     try:
         with checkpoint_loading_for(cfg):  # weights_only unless the config opts in
             metrics = runner.test()
-    except PickledCheckpointError as exc:
+    except (PickledCheckpointError, DataFormatError) as exc:
         sys.exit(str(exc))
     finally:
         finish_distributed(runner)

@@ -9,6 +9,7 @@ from mmrock.engine.runner_cfg import (apply_resume, build_runner, enable_amp, en
                                       prepare_pretrained_or_exit, setup_distributed)
 from mmrock.models.heads import MissingAuxiliaryLabelError
 from mmrock.utils import PickledCheckpointError, checkpoint_loading_for
+from mmrock_data.converters.errors import DataFormatError
 
 
 def parse_args():
@@ -50,7 +51,8 @@ def main():
     try:
         with checkpoint_loading_for(cfg):  # load_from / --resume: weights_only unless opted in
             runner.train()
-    except (NonFiniteLossError, MissingAuxiliaryLabelError, PickledCheckpointError) as exc:
+    except (NonFiniteLossError, MissingAuxiliaryLabelError, PickledCheckpointError,
+            DataFormatError) as exc:  # DataFormatError: an annotation file the dataset refuses
         sys.exit(str(exc))
     finally:
         finish_distributed(runner)

@@ -1,5 +1,6 @@
 """Before a tool builds its runner: are the dataset files the config points at there, does the
-train pipeline keep the dense labels aligned, does the scene head match the dataset?"""
+train pipeline keep the dense labels aligned, has every instance a mask where the pipeline loads
+masks, does the scene head match the dataset?"""
 import json
 import os.path as osp
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -244,6 +245,102 @@ def pipeline_message(cfg, phase: str) -> Optional[str]:
     return None
 
 
+def loads_instance_masks(transform) -> bool:
+    """Whether a pipeline step loads instance masks.
+
+    Args:
+        transform (dict | callable): A transform config or a built transform.
+
+    Returns:
+        bool: True for mmdet's ``LoadAnnotations`` (or a subclass) with ``with_mask=True``.
+    """
+    from mmdet.datasets.transforms import LoadAnnotations
+    from mmdet.registry import TRANSFORMS
+    if isinstance(transform, dict):
+        kind = transform.get('type')
+        cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
+        return (isinstance(cls, type) and issubclass(cls, LoadAnnotations)
+                and bool(transform.get('with_mask', False)))
+    return isinstance(transform, LoadAnnotations) and bool(transform.with_mask)
+
+
+def _dataset_classes(dataset: dict) -> Sequence[str]:
+    """The ``classes`` of a dataset config's metainfo, else of its class' ``METAINFO``."""
+    from mmdet.registry import DATASETS
+    names = (dataset.get('metainfo') or {}).get('classes')
+    if not names:
+        kind = dataset.get('type')
+        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+        names = getattr(cls, 'METAINFO', {}).get('classes')
+    return tuple(names or ())
+
+
+def _kept_by_coco_dataset(ann: dict, image: dict, cat_ids: set) -> bool:
+    """Whether mmdet 3.3's ``CocoDataset.parse_data_info`` keeps an annotation as an instance
+    (not ``ignore``, a box of positive area inside the image, a category of the dataset)."""
+    if ann.get('ignore', False) or ann.get('category_id') not in cat_ids:
+        return False
+    x, y, w, h = ann['bbox']
+    inter_w = max(0, min(x + w, image['width']) - max(x, 0))
+    inter_h = max(0, min(y + h, image['height']) - max(y, 0))
+    return inter_w * inter_h > 0 and ann.get('area', 0) > 0 and w >= 1 and h >= 1
+
+
+def unmasked_instances_message(cfg, phase: str) -> Optional[str]:
+    """The first image of a COCO-format dataset whose pipeline loads instance masks and whose
+    kept annotations lack a ``segmentation`` (mmdet's ``LoadAnnotations`` would stop on
+    ``KeyError('mask')`` at that image, after training started).
+
+    Args:
+        cfg (Config): The config.
+        phase (str): 'train' or 'test': the datasets that phase reads.
+
+    Returns:
+        str | None: One line naming the annotation file and the image; None when every kept
+        instance has a mask, or no pipeline loads masks.
+    """
+    from mmdet.datasets import CocoDataset
+    from mmdet.registry import DATASETS
+    for dataset in _phase_datasets(cfg, phase):
+        kind = dataset.get('type')
+        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+        if not (isinstance(cls, type) and issubclass(cls, CocoDataset)
+                and any(map(loads_instance_masks,
+                            dataset.get('pipeline') or []))):
+            continue
+        path = _join(dataset.get('data_root'), dataset.get('ann_file', ''))
+        try:
+            with open(path) as fh:
+                coco = json.load(fh)
+            classes = set(_dataset_classes(dataset))
+            cat_ids = {c['id'] for c in coco['categories'] if not classes or c['name'] in classes}
+            images = {image['id']: image for image in coco['images']}
+            annotations = coco['annotations']
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # the dataset reports an unreadable file itself, naming it
+        kept, unmasked = {}, {}
+        for ann in annotations:
+            image = images.get(ann.get('image_id'))
+            try:
+                keep = image is not None and _kept_by_coco_dataset(ann, image, cat_ids)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if keep:
+                kept[image['id']] = kept.get(image['id'], 0) + 1
+                if not ann.get('segmentation'):
+                    unmasked[image['id']] = unmasked.get(image['id'], 0) + 1
+        if unmasked:
+            image_id = next(iter(unmasked))
+            more = (f' (and {len(unmasked) - 1} more images)' if len(unmasked) > 1 else '')
+            return (f'{path}: {unmasked[image_id]} of the {kept[image_id]} annotations of '
+                    f'image {image_id} ({images[image_id].get("file_name")}) have no '
+                    f"'segmentation'{more}, but the {kind} pipeline loads instance masks "
+                    '(LoadAnnotations with_mask=True): give every annotation a polygon or RLE '
+                    "mask, or load boxes only (with_mask=False; ROCK's presence head needs no "
+                    'mask, docs/without_depth.md)')
+    return None
+
+
 def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
     """The scene classes of a dataset config.
 
@@ -328,8 +425,8 @@ def scene_classes_message(cfg, phase: str, checkpoint_meta: Optional[dict] = Non
 
 def data_check_message(cfg, phase: str) -> Optional[str]:
     """The first problem of :func:`missing_data_message`, :func:`pack_message`,
-    :func:`pipeline_message` and :func:`scene_classes_message` (which also completes
-    ``SceneHead.num_classes``).
+    :func:`pipeline_message`, :func:`unmasked_instances_message` and
+    :func:`scene_classes_message` (which also completes ``SceneHead.num_classes``).
 
     Args:
         cfg (Config): The config.
@@ -338,7 +435,8 @@ def data_check_message(cfg, phase: str) -> Optional[str]:
     Returns:
         str | None: The problem as one line, or None when there is none.
     """
-    for check in (missing_data_message, pack_message, pipeline_message, scene_classes_message):
+    for check in (missing_data_message, pack_message, pipeline_message, unmasked_instances_message,
+                  scene_classes_message):
         message = check(cfg, phase)
         if message:
             return message

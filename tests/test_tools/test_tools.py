@@ -110,6 +110,29 @@ def test_missing_data_exits_with_one_line(tool, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_bad_annotation_file_exits_with_one_line(tool, tiny_nyuv2, tmp_path):
+    """An annotation file the dataset refuses (a box that is not 4 finite numbers): one line
+    naming it, as the dataset words it, no traceback."""
+    data = tmp_path / 'nyuv2'
+    shutil.copytree(tiny_nyuv2, data)
+    split = 'train' if tool == 'train' else 'test'
+    ann_file = data / 'annotations' / f'nyuv2_{split}.json'
+    ann = json.loads(ann_file.read_text())
+    ann['annotations'][0]['bbox'] = [1, 2, 3]
+    ann_file.write_text(json.dumps(ann))
+    config = write_tiny_config(tmp_path / 'cfg.py', data)
+    args = ['ckpt.pth'] if tool == 'test' else ['--cfg-options', *NO_VAL]
+    proc = run_python(f'tools/{tool}.py', config, *args, '--work-dir', tmp_path / 'wd')
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'{ann_file}: annotation {ann["annotations"][0]["id"]} of image '
+        f'{ann["annotations"][0]["image_id"]}: bbox [1, 2, 3] is not 4 finite numbers '
+        '[x, y, w, h]'), proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.slow
 def test_nonfinite_loss_stops_training(tiny_nyuv2, tmp_path):
     config = write_tiny_config(
         tmp_path / 'nan.py', tiny_nyuv2,

@@ -6,6 +6,7 @@ the one-line stop of a dataset with neither masks nor seg maps."""
 import json
 import math
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -380,6 +381,28 @@ test_cfg = test_dataloader = test_evaluator = None
         '2 training iterations (4 samples): the dataset must give a seg map (seg_map_path, '
         'LoadAnnotations with_seg=True) or instance masks'), message
     assert 'allow_missing=True' in message and 'Traceback' not in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_an_instance_without_mask_stops_with_one_line(coco_with_masks, tmp_path):
+    # the guide's data with one annotation's polygon dropped: mmdet's loader would raise
+    # KeyError('mask') at that image; the data check names the file and the image first
+    root = tmp_path / 'partly_masked'
+    shutil.copytree(coco_with_masks, root)
+    ann_file = root / 'annotations' / 'train.json'
+    ann = json.loads(ann_file.read_text())
+    del ann['annotations'][4]['segmentation']  # image 3's first rectangle
+    ann_file.write_text(json.dumps(ann))
+    config = readme_config(tmp_path / 'partly_masked.py', root)
+    proc = run_readme_train(config, tmp_path / 'work')
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"{ann_file}: 1 of the 2 annotations of image 3 (2.png) have no 'segmentation', but "
+        'the CocoDataset pipeline loads instance masks (LoadAnnotations with_mask=True): give '
+        'every annotation a polygon or RLE mask, or load boxes only (with_mask=False; ROCK\'s '
+        'presence head needs no mask, docs/without_depth.md)')
+    assert 'Traceback' not in proc.stderr
+    assert not list((tmp_path / 'work').glob('*.pth'))
 
 
 @pytest.mark.slow
