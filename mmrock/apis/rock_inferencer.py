@@ -13,7 +13,7 @@ from mmengine.structures import PixelData
 
 from mmrock.utils import checkpoint_loading_for
 from mmrock.visualization import (capture_task_maps, dense_prediction, depth_range, depth_to_rgb,
-                                  normals_to_rgb, to_original)
+                                  normals_to_rgb, seg_prediction, to_original)
 from .model_config import complete_scene_head, load_model_config
 
 
@@ -30,7 +30,11 @@ class ROCKInferencer(DetInferencer):
       original image (bilinear): as arrays ``depth`` / ``normals`` when nothing is saved, else
       written to ``out_dir/preds/<name>_{depth,normals}.npy`` (float32) and
       ``<name>_{depth,normals}.png`` (colour images) next to ``<name>.json``, their paths in
-      ``depth_path``, ``depth_image_path``, ``normals_path``, ``normals_image_path``.
+      ``depth_path``, ``depth_image_path``, ``normals_path``, ``normals_image_path``;
+    - for a model with a :class:`~mmrock.models.heads.SegmentationHead`, the per-cell classes
+      as a label map (H, W) on the original image (:func:`seg_prediction`: 0..K-1 the classes,
+      K the background): the array ``seg`` when nothing is saved, else
+      ``out_dir/preds/<name>_seg.png`` (the labels as pixel values) in ``seg_path``.
 
     The forward pass also keeps the top predicted scene's task map (``pred_scene_map``, on the
     original image), which the config's :class:`ROCKLocalVisualizer` draws as a heat-map.
@@ -88,8 +92,8 @@ class ROCKInferencer(DetInferencer):
         return stem
 
     def pred2dict(self, data_sample: DetDataSample, pred_out_dir: str = '') -> Dict:
-        """mmdet's prediction dict plus the scene, class presence, depth and normals (see the
-        class).
+        """mmdet's prediction dict plus the scene, class presence, depth, normals and
+        segmentation (see the class).
 
         Args:
             data_sample (DetDataSample): One prediction.
@@ -97,8 +101,8 @@ class ROCKInferencer(DetInferencer):
                 to ''.
 
         Returns:
-            dict: The JSON-serialisable prediction (the arrays ``depth`` (1, H, W) and
-            ``normals`` (3, H, W) when nothing is saved).
+            dict: The JSON-serialisable prediction (the arrays ``depth`` (1, H, W),
+            ``normals`` (3, H, W) and ``seg`` (H, W) when nothing is saved).
         """
         result = super().pred2dict(data_sample, '')
         if 'pred_scene_scores' in data_sample:
@@ -115,8 +119,11 @@ class ROCKInferencer(DetInferencer):
         if 'normals' in maps:  # unit vectors again after the bilinear resizing
             norm = np.linalg.norm(maps['normals'], axis=0, keepdims=True)
             maps['normals'] = maps['normals'] / np.maximum(norm, 1e-6)
+        seg = seg_prediction(data_sample)
         if not pred_out_dir:
             result.update(maps)
+            if seg is not None:
+                result['seg'] = seg
             return result
         out_dir = osp.join(pred_out_dir, 'preds')
         os.makedirs(out_dir, exist_ok=True)
@@ -130,5 +137,8 @@ class ROCKInferencer(DetInferencer):
                 f'{key}_path': f'{stem}_{key}.npy',
                 f'{key}_image_path': f'{stem}_{key}.png'
             })
+        if seg is not None:  # lossless: the labels are the pixel values
+            mmcv.imwrite(seg, f'{stem}_seg.png')
+            result['seg_path'] = f'{stem}_seg.png'
         mmengine.dump(result, f'{stem}.json')
         return result

@@ -6,10 +6,11 @@ import (matplotlib is already loaded by mmdet)."""
 from .figure1 import figure1_panels, save_figure1
 from .local_visualizer import (ROCKLocalVisualizer, depth_range, depth_to_rgb, heatmap_on_image,
                                normals_to_rgb, tile)
-from .outputs import capture_task_maps, dense_prediction, predict_with_scene_maps, to_original
+from .outputs import (capture_task_maps, dense_prediction, predict_with_scene_maps, seg_prediction,
+                      to_original)
 
 __all__ = [
     'ROCKLocalVisualizer', 'figure1_panels', 'save_figure1', 'depth_range', 'depth_to_rgb',
     'heatmap_on_image', 'normals_to_rgb', 'tile', 'capture_task_maps', 'dense_prediction',
-    'predict_with_scene_maps', 'to_original'
+    'predict_with_scene_maps', 'seg_prediction', 'to_original'
 ]

@@ -106,3 +106,35 @@ def dense_prediction(sample: DetDataSample, field: str) -> Optional[np.ndarray]:
     if field not in sample:
         return None
     return to_original(sample.get(field).data, sample, False)
+
+
+def seg_prediction(sample: DetDataSample) -> Optional[np.ndarray]:
+    """A sample's per-cell class prediction as a label map on the original image.
+
+    Pixel (y, x) of the image (``img_shape``) takes the top class of the cell it lies in, (y * h
+    // Hp, x * w // Wp) for the (h, w) grid over the padded batch (Hp, Wp) (the cells of the
+    labels' rule, :func:`~mmrock.models.utils.seg_targets.majority_grid`); the map is then
+    resized to ``ori_shape``, nearest.
+
+    Args:
+        sample (DetDataSample): The model's output, with ``pred_seg_scores`` (K + 1, h', w')
+            and the ``aux_batch_grid_shape`` metainfo of a
+            :class:`~mmrock.models.heads.SegmentationHead`.
+
+    Returns:
+        np.ndarray | None: (H, W) labels, (H, W) the ``ori_shape``: 0..K-1 the classes, K the
+        background; uint8 (uint16 beyond 256 classes). None when absent.
+    """
+    if 'pred_seg_scores' not in sample:
+        return None
+    cells = sample.pred_seg_scores.argmax(dim=0).cpu().numpy()
+    h, w = sample.metainfo['img_shape'][:2]
+    pad_h, pad_w = sample.metainfo['batch_input_shape']
+    grid_h, grid_w = sample.metainfo['aux_batch_grid_shape']
+    rows, cols = np.arange(h) * grid_h // pad_h, np.arange(w) * grid_w // pad_w
+    dtype = np.uint8 if sample.pred_seg_scores.shape[0] <= 256 else np.uint16
+    labels = cells[rows[:, None], cols[None, :]].astype(dtype)
+    ori_h, ori_w = sample.metainfo['ori_shape'][:2]
+    if (ori_h, ori_w) != (h, w):  # nearest: pixel i of the original takes row i * h // H
+        labels = labels[(np.arange(ori_h) * h // ori_h)[:, None], np.arange(ori_w) * w // ori_w]
+    return labels

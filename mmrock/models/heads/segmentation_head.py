@@ -188,8 +188,9 @@ class SegmentationHead(BaseAuxiliaryHead):
         return {self.loss_name: loss}
 
     def predict(self, maps: Tensor, data_samples: Sequence[DetDataSample]) -> None:
-        """Write ``pred_seg_scores`` (K + 1, h', w'), the ``aux_grid_shape`` metainfo and, for
-        labelled samples, ``gt_seg_grid`` (h', w') into each sample.
+        """Write ``pred_seg_scores`` (K + 1, h', w'), the ``aux_grid_shape`` (h', w': the cells
+        covering the image) and ``aux_batch_grid_shape`` (h, w: the grid over the padded batch)
+        metainfo and, for labelled samples, ``gt_seg_grid`` (h', w') into each sample.
 
         Args:
             maps (Tensor): Task maps of shape (B, (K + 1) * maps_per_out_channel, h, w).
@@ -205,7 +206,7 @@ class SegmentationHead(BaseAuxiliaryHead):
         for i, (sample, scores) in enumerate(zip(data_samples, pred)):
             h, w = sample.metainfo['img_shape'][:2]
             cells = covering_cells((h, w), (grid_h, grid_w), (pad_h, pad_w))
-            sample.set_metainfo(dict(aux_grid_shape=cells))
+            sample.set_metainfo(dict(aux_grid_shape=cells, aux_batch_grid_shape=(grid_h, grid_w)))
             sample.pred_seg_scores = scores[:, :cells[0], :cells[1]]
             if i in labelled:
                 sample.gt_seg_grid = targets[labelled.index(i)][:cells[0], :cells[1]]
