@@ -23,49 +23,12 @@ from mmengine.registry import MODELS
 from mmrock.engine import pretrained_weights as pw
 from mmrock.engine.runner_cfg import prepare_pretrained_or_exit
 from conftest import REPO, UserCheckout
+from weights_factory import write_torchvision_resnet50
 
 PAPER_CONFIG = REPO / 'configs' / 'rock' / 'ssd_r50_rock_nyuv2.py'
 CONFIGS_WITH_IMAGENET = ('ssd_r50_rock_nyuv2.py', 'ssd_r50_nyuv2.py', 'ssd_r50_flatmtl_nyuv2.py',
                          'ssd_r50_rock_nyuv2_fast.py', 'ssd_r50_rock_nyuv2_mixed.py',
                          'retinanet_r50_fpn_rock_nyuv2.py', 'faster-rcnn_r50_fpn_rock_nyuv2.py')
-
-
-def torchvision_resnet50_keys():
-    """The state-dict names and shapes of torchvision's ``resnet50()``, written out by hand (no
-    torchvision here): stem, 4 stages of bottlenecks [3, 4, 6, 3], the 1000-way classifier."""
-    shapes = {'conv1.weight': (64, 3, 7, 7)}
-
-    def bn(name, c):
-        for p in ('weight', 'bias', 'running_mean', 'running_var'):
-            shapes[f'{name}.{p}'] = (c, )
-
-    bn('bn1', 64)
-    in_c = 64
-    for stage, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512)), 1):
-        for b in range(blocks):
-            pre = f'layer{stage}.{b}'
-            shapes[f'{pre}.conv1.weight'] = (width, in_c, 1, 1)
-            shapes[f'{pre}.conv2.weight'] = (width, width, 3, 3)
-            shapes[f'{pre}.conv3.weight'] = (4 * width, width, 1, 1)
-            for i, c in ((1, width), (2, width), (3, 4 * width)):
-                bn(f'{pre}.bn{i}', c)
-            if b == 0:
-                shapes[f'{pre}.downsample.0.weight'] = (4 * width, in_c, 1, 1)
-                bn(f'{pre}.downsample.1', 4 * width)
-            in_c = 4 * width
-    shapes['fc.weight'], shapes['fc.bias'] = (1000, 2048), (1000, )
-    return shapes
-
-
-def write_torchvision_resnet50(path: Path, seed: int = 0) -> dict:
-    """A random ResNet-50 state dict in torchvision's format (a plain dict of tensors)."""
-    gen = torch.Generator().manual_seed(seed)
-    state = {
-        k: torch.rand(s, generator=gen) + (0.5 if k.endswith('running_var') else -0.5)
-        for k, s in torchvision_resnet50_keys().items()
-    }
-    torch.save(state, path)
-    return state
 
 
 @pytest.fixture(scope='module')

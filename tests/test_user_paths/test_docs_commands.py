@@ -301,7 +301,7 @@ def raw_checkout(root: Path, raw: Path) -> Checkout:
 def paper(tmp_path_factory, rooms_raw):
     """A checkout with the rooms converted to data/nyuv2 (val split, packs) and the stand-in
     ImageNet file; ``trained(config)`` gives the work dir of a one-iteration run of it."""
-    from test_pretrained_weights import write_torchvision_resnet50
+    from weights_factory import write_torchvision_resnet50
     root = tmp_path_factory.mktemp('paper')
     checkout = raw_checkout(root / 'checkout', rooms_raw)
     (root / 'checkout' / 'normals_gt').symlink_to(rooms_raw / 'normals_gt')

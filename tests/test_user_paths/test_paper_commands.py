@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
-from test_pretrained_weights import write_torchvision_resnet50
 
 from conftest import (UserCheckout, check_ok, convert_synthetic, run_python, table_rows,
                       write_tiny_config)
+from weights_factory import write_torchvision_resnet50
 
 PAPER_CONFIGS = ('ssd_r50_rock_nyuv2', 'ssd_r50_nyuv2')
 

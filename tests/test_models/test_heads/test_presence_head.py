@@ -11,11 +11,11 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
-from test_pretrained_weights import write_torchvision_resnet50
 
 from mmrock.evaluation.metrics.auxiliary_metric import AuxiliaryTaskMetric, average_precision
 from mmrock_data.nyuv2_meta import DETECTION_CLASSES
 from conftest import REPO, check_ok, run_python
+from weights_factory import write_torchvision_resnet50
 
 
 def sample_with_labels(labels, crowd=()):
