@@ -34,6 +34,7 @@ CHAINS = {
         dict(type='RandomFlip', prob=[0.3, 0.3], direction=['vertical', 'diagonal'])
     ],
     'crops_and_pads': [
+        dict(type='Pad', size=(40, 100)),  # narrower than the image: impad never crops
         dict(
             type='RandomCrop',
             crop_size=(0.5, 0.7),

@@ -372,7 +372,7 @@ class MultiTaskPad(GeometricTransform, Pad):
     stock_type = 'Pad'
 
     def plan(self, results: dict, shape: Tuple[int, int]) -> PixelMove:
-        """The padded size as mmcv's ``Pad`` computes it; the pad meta keys.
+        """The padded size as mmcv's ``Pad`` and ``impad`` compute it; the pad meta keys.
 
         Args:
             results (dict): The sample.
@@ -389,6 +389,7 @@ class MultiTaskPad(GeometricTransform, Pad):
             size = tuple(int(np.ceil(s / self.size_divisor)) * self.size_divisor for s in size)
         elif self.size is not None:
             size = tuple(self.size[::-1])
+        size = (max(size[0], shape[0]), max(size[1], shape[1]))  # impad never crops
         channels = results['img'].shape[2:]
         fill = self.pad_val.get('img', 0)
         if isinstance(fill, int) and channels:
