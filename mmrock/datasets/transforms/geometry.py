@@ -50,8 +50,12 @@ def crop_instances(results: dict, keep: np.ndarray) -> None:
 
 
 def record_homography(results: dict, homography: np.ndarray) -> None:
-    """Compose ``results['homography_matrix']`` with a step's (3, 3) float32 ``homography``,
-    as mmdet's transforms record theirs."""
+    """Compose ``results['homography_matrix']`` with a step's, as mmdet's transforms do.
+
+    Args:
+        results (dict): The sample, modified.
+        homography (np.ndarray): The step's (3, 3) float32 matrix.
+    """
     if results.get('homography_matrix') is None:
         results['homography_matrix'] = homography
     else:

@@ -35,52 +35,95 @@ UPSTREAM_PIXEL_KEEPING = (LoadImageFromFile, LoadMultiChannelImageFromFiles, MMC
 
 
 def type_name(transform: dict) -> str:
-    """The short type name of a transform config: 'mmdet.Resize' / 'Resize' / the class Resize
-    -> 'Resize'."""
+    """The short type name of a transform config.
+
+    Args:
+        transform (dict): A transform config.
+
+    Returns:
+        str: 'Resize' for 'mmdet.Resize', 'Resize' or the class Resize.
+    """
     kind = transform['type']
     return (kind if isinstance(kind, str) else kind.__name__).split('.')[-1]
 
 
 def transform_class(transform: dict) -> Optional[type]:
-    """The class a transform config builds (mmdet's registry, then mmcv's); None if unknown."""
+    """The class a transform config builds (mmdet's registry, then mmcv's).
+
+    Args:
+        transform (dict): A transform config.
+
+    Returns:
+        type, optional: The class; None when no registry knows the type.
+    """
     kind = transform['type']
-    return kind if isinstance(kind, type) else TRANSFORMS.get(kind)
+    cls = kind if isinstance(kind, type) else TRANSFORMS.get(kind)
+    return cls if isinstance(cls, type) else None
 
 
 def keeps_pixels(transform: dict) -> bool:
-    """Whether the transform of config ``transform`` leaves every pixel where it is (declared
-    by its class, ``keeps_pixels = True``, or an upstream one of ``UPSTREAM_PIXEL_KEEPING``)."""
+    """Whether a transform leaves every pixel where it is: its class declares
+    ``keeps_pixels = True``, or is (a subclass of) one of ``UPSTREAM_PIXEL_KEEPING``.
+
+    Args:
+        transform (dict): A transform config.
+
+    Returns:
+        bool: True when it keeps every pixel.
+    """
     cls = transform_class(transform)
     return cls is not None and (getattr(cls, 'keeps_pixels', False)
                                 or issubclass(cls, UPSTREAM_PIXEL_KEEPING))
 
 
 def moves_dense_labels(transform: dict) -> bool:
-    """Whether the transform of config ``transform`` moves ROCK's dense labels with the image
-    (its class declares ``moves_dense_labels = True``: the :class:`GeometricTransform`\\ s,
-    :class:`FusedGeometry`)."""
+    """Whether a transform moves ROCK's dense labels with the image: its class declares
+    ``moves_dense_labels = True`` (the :class:`GeometricTransform`\\ s, :class:`FusedGeometry`).
+
+    Args:
+        transform (dict): A transform config.
+
+    Returns:
+        bool: True when the dense labels follow it.
+    """
     cls = transform_class(transform)
     return cls is not None and getattr(cls, 'moves_dense_labels', False)
 
 
 def is_fusable(transform: dict) -> bool:
-    """Whether :class:`FusedGeometry` can run the transform of config ``transform`` (its class
-    moves the dense labels and declares ``fusable = True``)."""
+    """Whether :class:`FusedGeometry` can run a transform: its class moves the dense labels and
+    declares ``fusable = True``.
+
+    Args:
+        transform (dict): A transform config.
+
+    Returns:
+        bool: True when fusable.
+    """
     cls = transform_class(transform)
     return moves_dense_labels(transform) and getattr(cls, 'fusable', False)
 
 
 def multitask_types() -> Dict[str, str]:
-    """Stock type -> the registered transform that declares itself its multi-task version (a
-    class attribute ``stock_type`` of the class itself, not inherited; same arguments)."""
+    """The multi-task versions that registered transforms declare (``stock_type``, read from
+    the class itself, not inherited; same arguments as the stock type).
+
+    Returns:
+        dict[str, str]: Stock type name -> registered name of its multi-task version.
+    """
     return {
         vars(cls)['stock_type']: name
-        for name, cls in TRANSFORMS.module_dict.items() if vars(cls).get('stock_type')
+        for name, cls in TRANSFORMS.module_dict.items()
+        if isinstance(cls, type) and vars(cls).get('stock_type')
     }
 
 
 def supported_types() -> str:
-    """The stock geometric transforms that have a multi-task version, and the random resizes."""
+    """The stock geometric transforms that have a multi-task version, and the random resizes.
+
+    Returns:
+        str: Their names, comma-separated.
+    """
     geometric = [
         stock for stock, name in multitask_types().items() if moves_dense_labels(dict(type=name))
     ]
