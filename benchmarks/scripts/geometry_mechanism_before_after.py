@@ -30,9 +30,8 @@ from mmengine.config import Config
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
-from mmrock.benchmark.pipeline_bench import (build_dataset, compare_pipelines,
-                                             make_synthetic_dataset, worker_threads)
-from mmrock.benchmark.report import write_json
+from mmrock.benchmark import pipeline_bench  # noqa: E402
+from mmrock.benchmark.report import write_json  # noqa: E402
 
 CONFIGS = {
     'packed fused': 'configs/rock/ssd_r50_rock_nyuv2.py',
@@ -176,7 +175,7 @@ def main() -> int:
     p.add_argument('--out')
     args = p.parse_args()
     from mmrock.datasets.packed_split import pack_split
-    data_root = make_synthetic_dataset(args.data_dir, args.images)
+    data_root = pipeline_bench.make_synthetic_dataset(args.data_dir, args.images)
     result = dict(ref=args.ref, data_root=data_root, identical_samples=args.samples, speed={})
     with tempfile.TemporaryDirectory() as tmp:
         ref = load_ref(args.ref, tmp)
@@ -191,15 +190,15 @@ def main() -> int:
                     data_root=data_root,
                     overwrite=True,
                     progress=False)
-            worker_threads(cfg)
-            after = build_dataset(cfg, 'train')
-            before = build_dataset(cfg, 'train')
+            pipeline_bench.worker_threads(cfg)
+            after = pipeline_bench.build_dataset(cfg, 'train')
+            before = pipeline_bench.build_dataset(cfg, 'train')
             before.pipeline.transforms[:] = [ref['build'](t) for t in ds.pipeline]
             assert any(
                 type(t).__module__.startswith(REF_PACKAGE) for t in before.pipeline.transforms)
             same_samples(before, after, args.samples)
             print(f'{name}: {args.samples} samples bit for bit equal')
-            speed = compare_pipelines({
+            speed = pipeline_bench.compare_pipelines({
                 'before': before,
                 'after': after
             }, args.num_images, args.rounds)

@@ -15,8 +15,8 @@ from mmdet.datasets.transforms import Expand, MinIoURandomCrop, Pad, RandomCrop,
 from mmdet.registry import TRANSFORMS
 from numpy import random
 
-from .dense_geometry import (Crop, Flip, GeometricTransform, PadBottomRight, PixelMove, Place,
-                             Resample)
+from .dense_geometry import (NORMAL_SIGNS, Crop, Flip, GeometricTransform, PadBottomRight,
+                             PixelMove, Place, Resample)
 
 
 def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -463,6 +463,7 @@ class MultiTaskRandomFlip(GeometricTransform, RandomFlip):
     """
 
     stock_type = 'RandomFlip'
+    NORMAL_SIGNS = NORMAL_SIGNS  # direction -> signs of the normals' (x, y, z) after the flip
 
     def random_direction(self) -> Optional[str]:
         """Draw the direction as mmcv does from ``prob`` and ``direction``.

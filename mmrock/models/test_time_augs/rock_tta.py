@@ -9,7 +9,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
-from ...datasets.transforms.dense_geometry import NORMAL_SIGNS
+from ...datasets.transforms.geometry import MultiTaskRandomFlip
 
 FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 
@@ -17,10 +17,10 @@ FLIP_DIMS = {'horizontal': (-1, ), 'vertical': (-2, ), 'diagonal': (-2, -1)}
 def unflip_dense(maps: Tensor, direction: str, is_normals: bool) -> Tensor:
     """Undo a flip of the input image on dense predictions (C, H, W): mirror the maps back and,
     for surface normals, restore the sign of the components the flip negated (x for a
-    horizontal flip, y for a vertical one, as a ``Flip`` move does to labels)."""
+    horizontal flip, y for a vertical one, as :class:`MultiTaskRandomFlip` does to labels)."""
     maps = maps.flip(FLIP_DIMS[direction])
     if is_normals:
-        signs = maps.new_tensor(NORMAL_SIGNS[direction]).view(3, 1, 1)
+        signs = maps.new_tensor(MultiTaskRandomFlip.NORMAL_SIGNS[direction]).view(3, 1, 1)
         maps = maps * signs
     return maps
 
