@@ -1,3 +1,5 @@
+from .dense_geometry import (Crop, Flip, GeometricTransform, PadBottomRight, PixelMove, Place,
+                             Resample, apply_move)
 from .formatting import PackMultiTaskInputs
 from .fused_geometry import FusedGeometry, fused_pipeline
 from .geometry import (FixedRatioMinIoURandomCrop, MultiTaskExpand, MultiTaskMinIoURandomCrop,
@@ -12,5 +14,6 @@ __all__ = [
     'FixedRatioMinIoURandomCrop', 'MultiTaskRandomCrop', 'MultiTaskPad', 'MultiTaskResize',
     'MultiTaskRandomFlip', 'PCALighting', 'PackMultiTaskInputs', 'FusedGeometry', 'fused_pipeline',
     'LoadPackedImage', 'LoadPackedMultiTaskAnnotations', 'check_multitask_pipeline',
-    'multitask_pipeline'
+    'multitask_pipeline', 'GeometricTransform', 'PixelMove', 'Crop', 'Place', 'PadBottomRight',
+    'Flip', 'Resample', 'apply_move'
 ]

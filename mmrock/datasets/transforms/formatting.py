@@ -23,6 +23,8 @@ class PackMultiTaskInputs(PackDetInputs):
     other size raises ``ValueError`` naming the image file, never a crop or pad.
     """
 
+    stock_type = 'PackDetInputs'
+
     def transform(self, results: dict) -> dict:
         """Pack image and boxes as mmdet does, then the auxiliary labels."""
         if 'dense_codes' in results:

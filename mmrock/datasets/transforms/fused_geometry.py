@@ -6,21 +6,13 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 
-from .geometry import (MultiTaskExpand, MultiTaskMinIoURandomCrop, MultiTaskRandomFlip,
-                       MultiTaskResize, zoom_normals_)
+from .dense_geometry import GeometricTransform, move_label_maps, zoom_normals_
 from .loading import decode_depth, decode_normals
-from .multitask_pipeline import PIXEL_KEEPING, _type_name
+from .multitask_pipeline import is_fusable, keeps_pixels, type_name
 
 # normals decoded at once with all zooms (one renormalisation) differ from the chain's (one per
 # zoom) by float32 rounding: at most 2.4e-7 over all 2^24 codes and 11 sets of one or two zooms
 NORMALS_ATOL = 4e-7
-FUSABLE = (MultiTaskExpand, MultiTaskMinIoURandomCrop, MultiTaskResize, MultiTaskRandomFlip)
-
-
-def nearest_index(new: int, old: int) -> np.ndarray:
-    """Source index of each of ``new`` pixels when cv2 resizes ``old`` pixels to ``new`` with
-    INTER_NEAREST: floor(i * old / new), as ``cv2.resize`` computes it (in double)."""
-    return np.minimum(np.floor(np.arange(new) * (1. / (new / old))).astype(np.int64), old - 1)
 
 
 def _valid_span(index: np.ndarray) -> Tuple[int, int]:
@@ -34,16 +26,32 @@ def _valid_span(index: np.ndarray) -> Tuple[int, int]:
     return int(valid[0]), int(valid[-1]) + 1
 
 
-def _run(index: np.ndarray) -> Tuple[int, int, int, int, int]:
+def _run(index: np.ndarray) -> Optional[Tuple[int, int, int, int, int]]:
     """An index array (-1 = canvas fill) made by expands, crops and flips of arange(n): (fill
-    before, first source, end source, step +-1, fill after)."""
+    before, first source, end source, step +-1, fill after); None for any other index."""
     start, end = _valid_span(index)
     if start == end:
         return len(index), 0, 0, 1, 0
     run = index[start:end]
     step = -1 if run.size > 1 and run[1] < run[0] else 1
-    assert (np.diff(run) == step).all(), 'not an expand / crop / flip of the source'
+    if not (run >= 0).all() or not (np.diff(run) == step).all():
+        return None
     return start, int(run.min()), int(run.max()) + 1, step, len(index) - end
+
+
+def compose(index: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """The index map of a move ``step`` (-1 = canvas) applied after the index map ``index``.
+
+    Args:
+        index (np.ndarray): (n, ) int64 into the source, -1 = canvas.
+        step (np.ndarray): (m, ) int64 into ``index``'s positions, -1 = canvas.
+
+    Returns:
+        np.ndarray: (m, ) int64 into the source, -1 = canvas.
+    """
+    out = index[np.maximum(step, 0)]
+    out[step < 0] = -1
+    return out
 
 
 def materialise(src: np.ndarray,
@@ -51,12 +59,30 @@ def materialise(src: np.ndarray,
                 cols: np.ndarray,
                 fill,
                 scratch: Optional[list] = None) -> np.ndarray:
-    """``src`` (H, W, ...) moved by expands / crops / flips: out[i, j] = src[rows[i], cols[j]],
-    ``fill`` where an index is -1. A view when nothing is filled; otherwise only the fill
-    around the source window is written (the canvas of Expand, cropped), into the reused
-    buffer ``scratch[0]`` when given (a one-item list; no fresh pages to fault in, for an output
-    used before the next call)."""
-    (top, y0, y1, sy, bottom), (left, x0, x1, sx, right) = _run(rows), _run(cols)
+    """``src`` (H, W, ...) moved by an index map: out[i, j] = src[rows[i], cols[j]], ``fill``
+    where an index is -1. For a window (expands / crops / flips): a view when nothing is filled;
+    otherwise only the fill around the source window is written (the canvas of Expand,
+    cropped), into the reused buffer ``scratch[0]`` when given (a one-item list; no fresh pages
+    to fault in, for an output used before the next call). Any other index map is gathered.
+
+    Args:
+        src (np.ndarray): The image (H, W, ...).
+        rows (np.ndarray): (h, ) int64 indices into the rows, -1 = canvas.
+        cols (np.ndarray): (w, ) int64 indices into the columns, -1 = canvas.
+        fill: The canvas value (one, or one per channel).
+        scratch (list, optional): A one-item list holding the reused buffer.
+
+    Returns:
+        np.ndarray: (h, w, ...), ``src``'s dtype.
+    """
+    row_run, col_run = _run(rows), _run(cols)
+    if row_run is None or col_run is None:  # not a window of the source: gathered
+        out = src.take(np.maximum(rows, 0), 0).take(np.maximum(cols, 0), 1)
+        canvas = (rows < 0)[:, None] | (cols < 0)
+        if canvas.any():
+            out[canvas] = np.full(src.shape[2:], np.asarray(fill, np.float64), src.dtype)
+        return out
+    (top, y0, y1, sy, bottom), (left, x0, x1, sx, right) = row_run, col_run
     view = src[y0:y1, x0:x1][::sy, ::sx]
     if not (top or bottom or left or right):
         return view
@@ -112,20 +138,23 @@ def gather(src: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 class FusedGeometry(BaseTransform):
     """A chain of geometric transforms run as one: each map is resampled once.
 
-    ``transforms`` are configs of :class:`MultiTaskExpand`,
+    ``transforms`` are configs of fusable :class:`GeometricTransform`\\ s
+    (``fusable = True``: :class:`MultiTaskExpand`,
     :class:`MultiTaskMinIoURandomCrop` / :class:`FixedRatioMinIoURandomCrop`,
-    :class:`MultiTaskResize` and :class:`MultiTaskRandomFlip`, in the chain's
-    order. Each step draws its randomness and moves boxes, labels, masks, seg
-    map and meta keys with its own code, so these are those of the chain. The
-    pixels too, bitwise but for zoomed normals decoded from codes:
+    :class:`MultiTaskResize`, :class:`MultiTaskRandomFlip`, or one of yours),
+    in the chain's order. Each step's ``plan`` draws its randomness, moves
+    boxes, labels and meta keys and states its pixel move; masks and the seg
+    map follow each move as step by step, so all these are those of the chain.
+    The image and dense maps follow the composed index maps of the moves,
+    bitwise but for zoomed normals decoded from codes:
 
-    - image: expands / crops / flips are index moves; the window that a resize
-      reads is built only then (a view, or the Expand fill written around the
-      image only), and resized by the step's own call;
-    - depth / normals: gathered once through the composed nearest-neighbour
-      index (cv2's INTER_NEAREST rule), 0 on the canvas; then the chain's
-      zooms (depth / s; normals z * s, renormalised) and flip signs, in its
-      order, at the output size. From ``dense_codes``
+    - image: index moves are composed; the window that a ``Resample`` reads
+      is built only then (a view, or the canvas fill written around the
+      image only), and resized by the move's own call;
+    - depth / normals: gathered once through the composed index map (a
+      resize's is cv2's INTER_NEAREST rule), 0 on the canvas; then the
+      chain's zooms (depth / s; normals z * s, renormalised) and flip signs,
+      in its order, at the output size. From ``dense_codes``
       (``LoadMultiTaskAnnotations(decode_dense=False)``) only the codes of
       source pixels are gathered, then decoded: the normals with all zooms and
       flips in one renormalisation, within ``NORMALS_ATOL`` of the chain's.
@@ -136,75 +165,59 @@ class FusedGeometry(BaseTransform):
         transforms (list[dict]): The chain's transform configs.
     """
 
+    moves_dense_labels = True
+
     def __init__(self, transforms: Sequence[dict]) -> None:
         self.steps = [TRANSFORMS.build(t) for t in transforms]
         for step in self.steps:
-            if not isinstance(step, FUSABLE):
+            if not (isinstance(step, GeometricTransform) and step.fusable):
                 raise TypeError(f'FusedGeometry cannot fuse {type(step).__name__} (only '
-                                f'{", ".join(t.__name__ for t in FUSABLE)})')
-        means = {tuple(s.mean) for s in self.steps if isinstance(s, MultiTaskExpand)}
-        if len(means) > 1:
-            raise ValueError(f'FusedGeometry: the Expand steps fill with different means {means}')
-        self.fill = list(means.pop()) if means else None
+                                'GeometricTransforms with fusable = True)')
         self._scratch = [None]  # the window a resize reads, reused (per worker process)
 
     @autocast_box_type()
     def transform(self, results: dict) -> Optional[dict]:
-        """Run the chain on boxes and meta, then resample image and dense maps once."""
+        """Plan each step on boxes and meta, then resample image and dense maps once.
+
+        Args:
+            results (dict): The sample (``gt_depth`` / ``gt_normals`` or ``dense_codes``).
+
+        Returns:
+            dict: The moved sample.
+        """
         img = results['img']
         h, w = img.shape[:2]
         rows, cols = np.arange(h), np.arange(w)  # into img (resized when a step resizes)
         map_rows, map_cols = np.arange(h), np.arange(w)  # into the dense maps
         value_ops: List[Tuple[str, object]] = []  # zooms and flips, in order
+        fill = None  # the image's canvas value
         for step in self.steps:
-            if isinstance(step, MultiTaskExpand):
-                canvas = step._sample(h, w)
-                if canvas is None:
-                    continue
-                value_ops.append(('zoom', w / canvas[1]))
-                step._move_labels(results, canvas)
-                (h, w), (left, top) = canvas[:2], canvas[2:]
-                rows, map_rows = (self._expand(r, top, h) for r in (rows, map_rows))
-                cols, map_cols = (self._expand(c, left, w) for c in (cols, map_cols))
-            elif isinstance(step, MultiTaskMinIoURandomCrop):
-                crop = step._sample_crop(results, h, w)
-                if crop is None:
-                    continue
-                x1, y1, x2, y2 = (int(v) for v in crop[0])
-                value_ops.append(('zoom', w / (x2 - x1)))
-                step._move_labels(results, crop)
-                h, w = y2 - y1, x2 - x1
-                rows, cols = rows[y1:y2], cols[x1:x2]
-                map_rows, map_cols = map_rows[y1:y2], map_cols[x1:x2]
-            elif isinstance(step, MultiTaskResize):
-                new_h, new_w = step._move_labels(results, h, w)
-                window = materialise(img, rows, cols, self.fill, self._scratch)
-                img = step.resize_image(window, new_h, new_w)
-                rows, cols = np.arange(new_h), np.arange(new_w)
-                map_rows = map_rows[nearest_index(new_h, h)]
-                map_cols = map_cols[nearest_index(new_w, w)]
-                h, w = new_h, new_w
+            move = step.plan(results, (h, w))
+            if move is None:
+                continue
+            move_label_maps(results, move)
+            if move.zoom != 1:
+                value_ops.append(('zoom', move.zoom))
+            if move.normal_signs != (1, 1, 1):
+                value_ops.append(('flip', move.normal_signs))
+            step_rows, step_cols = move.index(h, w)
+            if not move.index_moves_image:
+                window = materialise(img, rows, cols, fill, self._scratch)
+                img = move.move_image(window)
+                rows, cols = np.arange(move.shape[0]), np.arange(move.shape[1])
+                fill = None  # the canvas so far is in the moved image
             else:
-                direction = step._choose_direction()
-                results['flip'] = direction is not None
-                results['flip_direction'] = direction
-                if direction is None:
-                    continue
-                step._move_labels(results, h, w)
-                value_ops.append(('flip', step.NORMAL_SIGNS[direction]))
-                if direction in ('horizontal', 'diagonal'):
-                    cols, map_cols = cols[::-1], map_cols[::-1]
-                if direction in ('vertical', 'diagonal'):
-                    rows, map_rows = rows[::-1], map_rows[::-1]
-        results['img'] = materialise(img, rows, cols, self.fill)
+                if move.fill is not None:
+                    if fill is not None and np.any(np.asarray(fill) != np.asarray(move.fill)):
+                        raise ValueError('FusedGeometry: canvases filled with different '
+                                         f'values {fill} and {move.fill}')
+                    fill = move.fill
+                rows, cols = compose(rows, step_rows), compose(cols, step_cols)
+            map_rows, map_cols = compose(map_rows, step_rows), compose(map_cols, step_cols)
+            h, w = move.shape
+        results['img'] = materialise(img, rows, cols, fill)
         self._resample_dense(results, map_rows, map_cols, value_ops)
         return results
-
-    @staticmethod
-    def _expand(index: np.ndarray, offset: int, size: int) -> np.ndarray:
-        out = np.full(size, -1, np.int64)
-        out[offset:offset + len(index)] = index
-        return out
 
     @staticmethod
     def _resample_dense(results: dict, rows: np.ndarray, cols: np.ndarray,
@@ -268,10 +281,6 @@ class FusedGeometry(BaseTransform):
         return f'{self.__class__.__name__}(transforms={self.steps})'
 
 
-FUSABLE_TYPES = frozenset({
-    'MultiTaskExpand', 'MultiTaskMinIoURandomCrop', 'FixedRatioMinIoURandomCrop', 'MultiTaskResize',
-    'MultiTaskRandomFlip'
-})
 PACKED_LOADERS = {
     'LoadImageFromFile': 'LoadPackedImage',
     'LoadMultiTaskAnnotations': 'LoadPackedMultiTaskAnnotations'
@@ -296,16 +305,16 @@ def fused_pipeline(pipeline: Sequence[dict], packed: bool = False) -> List[dict]
         run.clear()
 
     for transform in pipeline:
-        if _type_name(transform) in FUSABLE_TYPES:
+        if is_fusable(transform):
             run.append(dict(transform))
         else:
             end_run()
             out.append(dict(transform))
     end_run()
     for i, transform in enumerate(out):
-        name = _type_name(transform)
+        name = type_name(transform)
         if name == 'LoadMultiTaskAnnotations':
-            after = [_type_name(t) for t in out[i + 1:] if _type_name(t) not in PIXEL_KEEPING]
+            after = [type_name(t) for t in out[i + 1:] if not keeps_pixels(t)]
             if after and after[0] == 'FusedGeometry':
                 transform['decode_dense'] = False
         if packed and name in PACKED_LOADERS:

@@ -1,75 +1,22 @@
-"""mmdet's geometric transforms, also moving ROCK's dense labels with the image.
+"""mmdet's geometric transforms, stating their pixel moves so that every map follows the image.
 
-Dense labels are ``gt_depth`` (H, W) in metres and ``gt_normals`` (H, W, 3),
-both 0 where invalid; they undergo the same pixel moves as the image, and
-``gt_masks`` / ``gt_seg_map`` are moved as mmdet moves them.
-
-The zoom s of a transform is the width of the field of view before it over the
-width after it: a crop of width cw out of width W has s = W / cw, Expand to a
-canvas of width W' has s = W / W' (< 1); Resize, RandomFlip and Pad keep the
-field of view (s = 1), so resizing at test time keeps metric depth. A zoom by s
-maps 3D points (X, Y, Z) to (X, Y, Z / s) (Eigen & Fergus 2015): depth is
-divided by s and normals, transformed by the inverse transpose, get z * s and
-are renormalised (:func:`zoom_dense`, the one place of that rule).
+Each transform here has mmdet's arguments and draws its randomness as mmdet does (numpy's
+global generator, the same draws in the same order, from the documented constructor
+arguments), moves boxes, instance labels and meta keys as mmdet does, and states its pixel move
+(:mod:`.dense_geometry`): the image, ``gt_masks``, ``gt_seg_map`` and ROCK's dense labels
+(``gt_depth`` (H, W) in metres, ``gt_normals`` (H, W, 3), both 0 where invalid) then follow it,
+the dense labels with the move's zoom and flip signs.
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
-from mmcv.image.geometric import _scale_size
 from mmdet.datasets.transforms import Expand, MinIoURandomCrop, Pad, RandomCrop, RandomFlip, Resize
 from mmdet.registry import TRANSFORMS
-from mmdet.structures.bbox import autocast_box_type
 from numpy import random
 
-DENSE_KEYS = ('gt_depth', 'gt_normals')
-
-
-def map_dense(results: dict, fn: Callable[[np.ndarray], np.ndarray]) -> None:
-    """Apply ``fn`` to each dense label map present in ``results``."""
-    for key in DENSE_KEYS:
-        if key in results:
-            results[key] = fn(results[key])
-
-
-def zoom_normals_(planes: np.ndarray, zoom: float) -> None:
-    """Zoom unit normals in place: ``planes`` (3, H, W) float32 (x, y, z) becomes
-    (x, y, z * zoom) / norm; zero vectors stay zero. The float32 operations of
-    ``np.linalg.norm`` over the channels, in its order, so the same values."""
-    planes[2] *= np.float32(zoom)
-    norm = planes[0] * planes[0]
-    norm += planes[1] * planes[1]
-    norm += planes[2] * planes[2]
-    np.sqrt(norm, out=norm)
-    planes /= np.maximum(norm, np.float32(1e-12), out=norm)
-
-
-def zoom_dense(results: dict, zoom: float) -> None:
-    """Apply a zoom by ``zoom`` (> 1: the content appears bigger) to the dense
-    labels' values: depth / zoom; normals (x, y, z * zoom) renormalised, the
-    zero vector (invalid) kept. New arrays; normals (H, W, 3) are returned as a
-    view of (3, H, W) memory."""
-    if zoom == 1:
-        return
-    if 'gt_depth' in results:
-        results['gt_depth'] = results['gt_depth'] / np.float32(zoom)
-    if 'gt_normals' in results:
-        planes = np.array(results['gt_normals'].transpose(2, 0, 1), np.float32, order='C')
-        zoom_normals_(planes, zoom)
-        results['gt_normals'] = planes.transpose(1, 2, 0)
-
-
-def crop_masks_and_seg(results: dict, patch: np.ndarray, keep: Optional[np.ndarray] = None) -> None:
-    """Crop ``gt_masks`` (of the kept boxes) and ``gt_seg_map`` to ``patch``
-    (x1, y1, x2, y2), as mmdet's crops do."""
-    x1, y1, x2, y2 = (int(v) for v in patch)
-    if results.get('gt_masks') is not None:
-        masks = results['gt_masks']
-        if keep is not None:
-            masks = masks[keep.nonzero()[0]]
-        results['gt_masks'] = masks.crop(np.array([x1, y1, x2, y2]))
-    if results.get('gt_seg_map') is not None:
-        results['gt_seg_map'] = results['gt_seg_map'][y1:y2, x1:x2]
+from .dense_geometry import (NORMAL_SIGNS, Crop, Flip, GeometricTransform, PadBottomRight,
+                             PixelMove, Place, Resample)
 
 
 def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -87,76 +34,79 @@ def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return overlap / union
 
 
-def place(x: np.ndarray, canvas: Tuple[int, int, int, int], fill=None) -> np.ndarray:
-    """``x`` (h, w, ...) placed at (left, top) on a (canvas_h, canvas_w, ...) canvas of
-    ``fill`` (None: zeros from calloc, without writing every pixel as np.full does)."""
-    new_h, new_w, left, top = canvas
-    h, w = x.shape[:2]
-    shape = (new_h, new_w) + x.shape[2:]
-    out = np.zeros(shape, x.dtype) if fill is None else np.full(shape, fill, x.dtype)
-    out[top:top + h, left:left + w] = x
-    return out
+def crop_instances(results: dict, keep: np.ndarray) -> None:
+    """Keep the instances (boxes, labels, ignore flags, masks) where ``keep``.
+
+    Args:
+        results (dict): The sample, modified.
+        keep (np.ndarray): (n, ) bool, one per box.
+    """
+    results['gt_bboxes'] = results['gt_bboxes'][keep]
+    for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
+        if results.get(key) is not None:
+            results[key] = results[key][keep]
+    if results.get('gt_masks') is not None:
+        results['gt_masks'] = results['gt_masks'][keep.nonzero()[0]]
+
+
+def record_homography(results: dict, homography: np.ndarray) -> None:
+    """Compose ``results['homography_matrix']`` with a step's, as mmdet's transforms do.
+
+    Args:
+        results (dict): The sample, modified.
+        homography (np.ndarray): The step's (3, 3) float32 matrix.
+    """
+    if results.get('homography_matrix') is None:
+        results['homography_matrix'] = homography
+    else:
+        results['homography_matrix'] = homography @ results['homography_matrix']
 
 
 @TRANSFORMS.register_module()
-class MultiTaskExpand(Expand):
-    """mmdet's :class:`Expand` (same args), also expanding depth and normals.
+class MultiTaskExpand(GeometricTransform, Expand):
+    """mmdet's :class:`Expand` (same args and draws), stating a :class:`Place` move.
 
-    Rewritten ``transform``: mmdet's keeps the sampled offsets local, so the
-    dense maps could not follow. The canvas holds ``mean`` in the image, 0
-    (invalid) in depth and normals, ``seg_ignore_label`` in ``gt_seg_map``
-    (None: the ``ignore_index`` that ``LoadAnnotations`` set, 255 by default);
-    the zoom is w / canvas_w (~1 / r).
+    The canvas holds ``mean`` in the image, 0 (invalid) in depth and normals,
+    ``seg_ignore_label`` in ``gt_seg_map`` (None: the ``ignore_index`` that
+    ``LoadAnnotations`` set, 255 by default); the zoom is w / canvas_w (~1 / r).
     """
 
-    def _sample(self, h: int, w: int) -> Optional[Tuple[int, int, int, int]]:
-        """Draw as mmdet does (probability, ratio, offsets): None (no expansion) or the canvas
-        (canvas_h, canvas_w, left, top) of an (h, w) image."""
-        if self._random_prob() > self.prob:
-            return None
-        ratio = self._random_ratio()
-        left, top = self._random_left_top(ratio, h, w)
-        return int(h * ratio), int(w * ratio), left, top
+    stock_type = 'Expand'
 
-    def _move_labels(self, results: dict, canvas: Tuple[int, int, int, int]) -> None:
-        """Everything but the image and dense maps: img_shape, boxes, masks, seg map."""
-        new_h, new_w, left, top = canvas
+    def plan(self, results: dict, shape: Tuple[int, int]) -> Optional[PixelMove]:
+        """Draw as mmdet does (probability, ratio, offsets); translate the boxes.
+
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            Place, optional: The canvas; None: no expansion.
+        """
+        h, w = shape
+        if random.uniform(0, 1) > self.prob:
+            return None
+        ratio = random.uniform(self.min_ratio, self.max_ratio)
+        left = int(random.uniform(0, w * ratio - w))
+        top = int(random.uniform(0, h * ratio - h))
+        new_h, new_w = int(h * ratio), int(w * ratio)
         results['img_shape'] = (new_h, new_w)
         if results.get('gt_bboxes') is not None:
             results['gt_bboxes'].translate_([left, top])
-        if results.get('gt_masks') is not None:
-            results['gt_masks'] = results['gt_masks'].expand(new_h, new_w, top, left)
-        if results.get('gt_seg_map') is not None:
-            fill = self.seg_ignore_label
-            if fill is None:  # mmdet's Expand cannot fill with None: the loaded ignore index
-                fill = results.get('ignore_index', 255)
-            results['gt_seg_map'] = place(results['gt_seg_map'], canvas, fill)
-
-    @autocast_box_type()
-    def transform(self, results: dict) -> dict:
-        """Place image, boxes and dense maps on a canvas r times larger."""
-        h, w = results['img'].shape[:2]
-        canvas = self._sample(h, w)
-        if canvas is None:
-            return results
-        # the zoom applies before the maps are placed (the canvas' zeros stay 0): the same
-        # values as zooming the canvas, on r^2 times fewer pixels
-        zoom_dense(results, w / canvas[1])
-        results['img'] = place(results['img'], canvas, self.mean)
-        self._move_labels(results, canvas)
-        map_dense(results, lambda x: place(x, canvas))
-        return results
+        seg_fill = self.seg_ignore_label
+        if seg_fill is None:  # mmdet's Expand cannot fill with None: the loaded ignore index
+            seg_fill = results.get('ignore_index', 255)
+        return Place((new_h, new_w, left, top), w, self.mean, seg_fill)
 
 
 @TRANSFORMS.register_module()
-class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
-    """mmdet's :class:`MinIoURandomCrop` (same args and sampling), also
-    cropping depth and normals (zoom w / crop_w).
+class MultiTaskMinIoURandomCrop(GeometricTransform, MinIoURandomCrop):
+    """mmdet's :class:`MinIoURandomCrop` (same args and sampling), stating a
+    :class:`Crop` move (zoom w / crop_w).
 
     IoU threshold drawn from ``(1, *min_ious, 0)`` (1 = no crop); a crop is
     rejected if its IoU with a box is below it; boxes (+ masks) are kept iff
-    their centre is inside the crop. Rewritten ``transform``: mmdet's keeps the
-    crop local, so the dense maps could not follow.
+    their centre is inside the crop.
 
     Modified Keys: img, img_shape, gt_bboxes, gt_bboxes_labels,
     gt_ignore_flags, gt_masks, gt_seg_map, gt_depth, gt_normals.
@@ -166,9 +116,19 @@ class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
         **kwargs: See :class:`mmdet.datasets.transforms.MinIoURandomCrop`.
     """
 
+    stock_type = 'MinIoURandomCrop'
+
     def __init__(self, *args, max_trials: int = 50, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.max_trials = max_trials
+
+    def random_min_iou(self) -> float:
+        """Draw the IoU threshold as mmdet does, from ``(1, *min_ious, 0)`` (1 = no crop).
+
+        Returns:
+            float: The threshold.
+        """
+        return random.choice((1, *self.min_ious, 0))
 
     def _random_patch(self, h: int, w: int) -> Optional[np.ndarray]:
         """A crop (x1, y1, x2, y2) sampled as mmdet does, None when rejected
@@ -191,7 +151,7 @@ class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
         box_array = boxes.numpy().astype(np.float32).reshape(-1, 4)
         centers = boxes.centers.numpy().reshape(-1, 2)
         while True:
-            min_iou = self._random_mode()
+            min_iou = self.random_min_iou()
             if min_iou == 1:
                 return None
             crop = self._first_accepted(h, w, min_iou, box_array, centers)
@@ -216,35 +176,27 @@ class MultiTaskMinIoURandomCrop(MinIoURandomCrop):
             return patch, keep
         return None
 
-    def _move_labels(self, results: dict, crop: Tuple[np.ndarray, np.ndarray]) -> None:
-        """Everything but the image and dense maps: img_shape, boxes (+ labels, ignore flags),
-        masks, seg map."""
+    def plan(self, results: dict, shape: Tuple[int, int]) -> Optional[PixelMove]:
+        """Draw the crop as mmdet does; keep and move the instances whose box centre is in it.
+
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            Crop, optional: The crop; None: no crop.
+        """
+        crop = self._sample_crop(results, *shape)
+        if crop is None:
+            return None
         patch, keep = crop
         x1, y1, x2, y2 = (int(v) for v in patch)
-        boxes = results['gt_bboxes'][keep]
-        boxes.translate_([-x1, -y1])
+        crop_instances(results, keep)
+        results['gt_bboxes'].translate_([-x1, -y1])
         if self.bbox_clip_border:
-            boxes.clip_([y2 - y1, x2 - x1])
-        results['gt_bboxes'] = boxes
-        for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
-            if results.get(key) is not None:
-                results[key] = results[key][keep]
-        crop_masks_and_seg(results, patch, keep)
+            results['gt_bboxes'].clip_([y2 - y1, x2 - x1])
         results['img_shape'] = (y2 - y1, x2 - x1)
-
-    @autocast_box_type()
-    def transform(self, results: dict) -> dict:
-        """Crop image, boxes (+labels, ignore flags, masks), seg map and dense maps."""
-        crop = self._sample_crop(results, *results['img'].shape[:2])
-        if crop is None:
-            return results
-        x1, y1, x2, y2 = (int(v) for v in crop[0])
-        zoom = results['img'].shape[1] / (x2 - x1)
-        self._move_labels(results, crop)
-        results['img'] = results['img'][y1:y2, x1:x2]
-        map_dense(results, lambda x: x[y1:y2, x1:x2])
-        zoom_dense(results, zoom)  # after the crop: the same values, on fewer pixels
-        return results
+        return Crop((x1, y1, x2, y2), shape[1])
 
     def __repr__(self) -> str:
         return f'{super().__repr__()[:-1]}, max_trials={self.max_trials})'
@@ -265,6 +217,8 @@ class FixedRatioMinIoURandomCrop(MultiTaskMinIoURandomCrop):
         bbox_clip_border (bool): Clip boxes to the crop. Defaults to True.
         max_trials (int): Crops tried per threshold. Defaults to 50 (SSD).
     """
+
+    stock_type = None
 
     def __init__(self,
                  min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
@@ -322,59 +276,142 @@ class FixedRatioMinIoURandomCrop(MultiTaskMinIoURandomCrop):
 
 
 @TRANSFORMS.register_module()
-class MultiTaskRandomCrop(RandomCrop):
-    """mmdet's :class:`RandomCrop` (same args), also cropping depth and normals
-    (zoom w / crop_w).
-
-    mmdet draws the offset in ``_rand_offset``; it is kept for the dense maps.
+class MultiTaskRandomCrop(GeometricTransform, RandomCrop):
+    """mmdet's :class:`RandomCrop` (same args and draws), stating a :class:`Crop` move (zoom
+    w / crop_w). Returns None, as mmdet, when no box is left and ``allow_negative_crop`` is
+    False; not fusable for that reason.
 
     Modified Keys: mmdet's (img, img_shape, gt_bboxes, gt_bboxes_labels,
-    gt_masks, gt_ignore_flags, gt_seg_map) and gt_depth, gt_normals.
+    gt_masks, gt_ignore_flags, gt_seg_map, homography_matrix) and gt_depth, gt_normals.
     """
 
-    def _rand_offset(self, margin: Tuple[int, int]) -> Tuple[int, int]:
-        self._offset = super()._rand_offset(margin)
-        return self._offset
+    fusable = False
+    stock_type = 'RandomCrop'
 
-    def _crop_data(self, results: dict, crop_size: Tuple[int, int],
-                   allow_negative_crop: bool) -> Optional[dict]:
-        """Crop as mmdet does (None: no box left), then the dense maps."""
-        w = results['img'].shape[1]
-        results = super()._crop_data(results, crop_size, allow_negative_crop)
-        if results is not None:
-            (y1, x1), (h, cw) = self._offset, results['img_shape']
-            map_dense(results, lambda x: x[y1:y1 + h, x1:x1 + cw])
-            zoom_dense(results, w / cw)
-        return results
+    def random_crop_size(self, shape: Tuple[int, int]) -> Tuple[int, int]:
+        """Draw the crop size as mmdet does from ``crop_size`` and ``crop_type``.
 
+        Args:
+            shape (tuple[int]): The image's (h, w).
 
-@TRANSFORMS.register_module()
-class MultiTaskPad(Pad):
-    """mmdet's :class:`Pad` (same args), also padding depth and normals at the
-    bottom / right with 0 (invalid), whatever ``pad_val`` / ``padding_mode``
-    (zoom 1: padding adds no field of view).
+        Returns:
+            tuple[int]: (crop_h, crop_w) in pixels.
+        """
+        h, w = shape
+        if self.crop_type == 'absolute':
+            return min(self.crop_size[1], h), min(self.crop_size[0], w)
+        if self.crop_type == 'absolute_range':
+            crop_h = np.random.randint(min(h, self.crop_size[0]), min(h, self.crop_size[1]) + 1)
+            crop_w = np.random.randint(min(w, self.crop_size[0]), min(w, self.crop_size[1]) + 1)
+            return crop_h, crop_w
+        if self.crop_type == 'relative':
+            crop_w, crop_h = self.crop_size
+            return int(h * crop_h + 0.5), int(w * crop_w + 0.5)
+        crop_size = np.asarray(self.crop_size, dtype=np.float32)
+        crop_h, crop_w = crop_size + np.random.rand(2) * (1 - crop_size)
+        return int(h * crop_h + 0.5), int(w * crop_w + 0.5)
 
-    Modified Keys: mmdet's (img, img_shape, gt_masks, gt_seg_map) and
-    gt_depth, gt_normals.
-    """
+    def plan(self, results: dict, shape: Tuple[int, int]) -> PixelMove:
+        """Draw the crop as mmdet does; move and keep the boxes inside it (clipped with
+        ``bbox_clip_border``), record the homography.
 
-    def transform(self, results: dict) -> dict:
-        """Pad as mmdet does, then the dense maps to the padded image's size."""
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            Crop: The crop.
+        """
+        h, w = shape
+        crop_h, crop_w = self.random_crop_size(shape)
+        assert crop_h > 0 and crop_w > 0
+        offset_h = np.random.randint(0, max(h - crop_h, 0) + 1)
+        offset_w = np.random.randint(0, max(w - crop_w, 0) + 1)
+        x2, y2 = min(offset_w + crop_w, w), min(offset_h + crop_h, h)
+        record_homography(results,
+                          np.array([[1, 0, -offset_w], [0, 1, -offset_h], [0, 0, 1]], np.float32))
+        results['img_shape'] = (y2 - offset_h, x2 - offset_w)
+        if results.get('gt_bboxes') is not None:
+            boxes = results['gt_bboxes']
+            boxes.translate_([-offset_w, -offset_h])
+            if self.bbox_clip_border:
+                boxes.clip_(results['img_shape'])
+            keep = boxes.is_inside(results['img_shape']).numpy()
+            crop_instances(results, keep)
+            if results.get('gt_instances_ids') is not None:
+                results['gt_instances_ids'] = results['gt_instances_ids'][keep]
+        return Crop((offset_w, offset_h, x2, y2), w)
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Crop as planned; None (the sample dropped, as mmdet) when no box is left and
+        ``allow_negative_crop`` is False.
+
+        Args:
+            results (dict): The sample.
+
+        Returns:
+            dict, optional: The cropped sample.
+        """
         results = super().transform(results)
-        h, w = results['img'].shape[:2]
-
-        def pad(x: np.ndarray) -> np.ndarray:
-            out = np.zeros((h, w) + x.shape[2:], x.dtype)
-            out[:x.shape[0], :x.shape[1]] = x
-            return out
-
-        map_dense(results, pad)
+        boxes = results.get('gt_bboxes')
+        if boxes is not None and len(boxes) == 0 and not self.allow_negative_crop:
+            return None
+        if boxes is not None and self.recompute_bbox and results.get('gt_masks') is not None:
+            results['gt_bboxes'] = results['gt_masks'].get_bboxes(type(boxes))
         return results
 
 
 @TRANSFORMS.register_module()
-class MultiTaskResize(Resize):
-    """mmdet's :class:`Resize` (same args), also resizing depth and normals.
+class MultiTaskPad(GeometricTransform, Pad):
+    """mmdet's :class:`Pad` (same args), stating a :class:`PadBottomRight` move: depth and
+    normals padded with 0 (invalid), whatever ``pad_val`` / ``padding_mode`` (zoom 1: padding
+    adds no field of view). Not fusable: a pad ends mmdet's pipelines, after the colour
+    transforms, so that there is nothing to fuse it with.
+
+    Modified Keys: mmdet's (img, img_shape, gt_masks, gt_seg_map, pad_shape, pad_fixed_size,
+    pad_size_divisor) and gt_depth, gt_normals.
+    """
+
+    fusable = False
+    stock_type = 'Pad'
+
+    def plan(self, results: dict, shape: Tuple[int, int]) -> PixelMove:
+        """The padded size as mmcv's ``Pad`` and ``impad`` compute it; the pad meta keys.
+
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            PadBottomRight: The padding.
+        """
+        size = None
+        if self.pad_to_square:
+            size = (max(shape), max(shape))
+        if self.size_divisor is not None:
+            size = size or tuple(shape)
+            size = tuple(int(np.ceil(s / self.size_divisor)) * self.size_divisor for s in size)
+        elif self.size is not None:
+            size = tuple(self.size[::-1])
+        size = (max(size[0], shape[0]), max(size[1], shape[1]))  # impad never crops
+        channels = results['img'].shape[2:]
+        fill = self.pad_val.get('img', 0)
+        if isinstance(fill, int) and channels:
+            fill = tuple(fill for _ in range(channels[0]))
+        seg_fill = self.pad_val.get('seg', 255)
+        seg = results.get('gt_seg_map')
+        if isinstance(seg_fill, int) and seg is not None and seg.ndim == 3:
+            seg_fill = tuple(seg_fill for _ in range(seg.shape[2]))
+        results['pad_shape'] = size + channels
+        results['pad_fixed_size'] = self.size
+        results['pad_size_divisor'] = self.size_divisor
+        results['img_shape'] = size
+        return PadBottomRight(size, fill, seg_fill, self.pad_val.get('masks', 0), self.padding_mode)
+
+
+@TRANSFORMS.register_module()
+class MultiTaskResize(GeometricTransform, Resize):
+    """mmdet's :class:`Resize` (same args), stating a :class:`Resample` move.
 
     Dense maps go to the new ``img_shape`` with nearest neighbour: values are
     copied, never blended, so invalid zeros stay zero and normals stay unit.
@@ -383,19 +420,26 @@ class MultiTaskResize(Resize):
     ``resize_type='MultiTaskResize'`` resize the dense maps through it.
     """
 
-    def transform(self, results: dict) -> dict:
-        """Resize as mmdet does, then the dense maps."""
-        results = super().transform(results)
-        h, w = results['img_shape']
-        map_dense(results,
-                  lambda x: mmcv.imresize(x, (w, h), interpolation='nearest', backend='cv2'))
-        return results
+    stock_type = 'Resize'
 
-    def _move_labels(self, results: dict, h: int, w: int) -> Tuple[int, int]:
-        """What mmdet's ``transform`` sets for an (h, w) image, but the image and dense maps
-        (scale, img_shape, scale_factor, keep_ratio, boxes, masks, seg map, homography);
-        returns the new (h, w)."""
-        results['scale'] = self.scale if self.scale else _scale_size((w, h), self.scale_factor)
+    def plan(self, results: dict, shape: Tuple[int, int]) -> PixelMove:
+        """What mmdet's ``transform`` sets but the pixel maps: scale, img_shape, scale_factor,
+        keep_ratio, boxes (rescaled, clipped with ``clip_object_border``), homography.
+
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            Resample: The new size, the image resized with ``interpolation`` / ``backend``.
+        """
+        h, w = shape
+        if self.scale:
+            results['scale'] = self.scale
+        else:
+            factor = self.scale_factor
+            fw, fh = (factor, factor) if isinstance(factor, (float, int)) else factor
+            results['scale'] = (int(w * float(fw) + 0.5), int(h * float(fh) + 0.5))
         if self.keep_ratio:
             new_w, new_h = mmcv.rescale_size((w, h), results['scale'])
         else:
@@ -403,53 +447,65 @@ class MultiTaskResize(Resize):
         results['img_shape'] = (new_h, new_w)
         results['scale_factor'] = (new_w / w, new_h / h)
         results['keep_ratio'] = self.keep_ratio
-        self._resize_bboxes(results)
-        self._resize_masks(results)
-        self._resize_seg(results)
-        self._record_homography_matrix(results)
-        return new_h, new_w
-
-    def resize_image(self, img: np.ndarray, h: int, w: int) -> np.ndarray:
-        """``img`` to (h, w) as ``transform`` resizes it (mmcv, same interpolation)."""
-        return mmcv.imresize(img, (w, h), interpolation=self.interpolation, backend=self.backend)
+        if results.get('gt_bboxes') is not None:
+            results['gt_bboxes'].rescale_(results['scale_factor'])
+            if self.clip_object_border:
+                results['gt_bboxes'].clip_(results['img_shape'])
+        record_homography(results,
+                          np.array([[new_w / w, 0, 0], [0, new_h / h, 0], [0, 0, 1]], np.float32))
+        return Resample((new_h, new_w), self.interpolation, self.backend)
 
 
 @TRANSFORMS.register_module()
-class MultiTaskRandomFlip(RandomFlip):
-    """mmdet's :class:`RandomFlip` (same args), also flipping depth and normals.
-
-    A horizontal flip negates the normals' x component (vertical: y).
+class MultiTaskRandomFlip(GeometricTransform, RandomFlip):
+    """mmdet's :class:`RandomFlip` (same args and draws), stating a :class:`Flip` move: the
+    normals' x component negated by a horizontal flip (vertical: y).
     """
 
-    NORMAL_SIGNS = {'horizontal': (-1, 1, 1), 'vertical': (1, -1, 1), 'diagonal': (-1, -1, 1)}
+    stock_type = 'RandomFlip'
+    NORMAL_SIGNS = NORMAL_SIGNS  # direction -> signs of the normals' (x, y, z) after the flip
 
-    @autocast_box_type()
-    def _flip(self, results: dict) -> None:
-        """Flip as mmdet does, then the dense maps."""
-        direction = results['flip_direction']
-        results['img'] = mmcv.imflip(results['img'], direction=direction)
-        self._move_labels(results, *results['img'].shape[:2])
-        map_dense(results, lambda x: np.ascontiguousarray(mmcv.imflip(x, direction)))
-        if 'gt_normals' in results:
-            results['gt_normals'] = results['gt_normals'] * np.array(self.NORMAL_SIGNS[direction],
-                                                                     np.float32)
+    def random_direction(self) -> Optional[str]:
+        """Draw the direction as mmcv does from ``prob`` and ``direction``.
 
-    def _move_labels(self, results: dict, h: int, w: int) -> None:
-        """mmdet's flip of an (h, w) image but for the image and dense maps: boxes, masks, seg
-        map, homography (``results['flip_direction']`` is set)."""
-        direction = results['flip_direction']
+        Returns:
+            str, optional: 'horizontal', 'vertical', 'diagonal' or None (no flip).
+        """
+        if isinstance(self.direction, Sequence) and not isinstance(self.direction, str):
+            directions = list(self.direction) + [None]
+        else:
+            directions = [self.direction, None]
+        if isinstance(self.prob, list):
+            probs = self.prob + [1 - sum(self.prob)]
+        else:
+            single = self.prob / (len(directions) - 1)
+            probs = [single] * (len(directions) - 1) + [1. - self.prob]
+        return np.random.choice(directions, p=probs)
+
+    def plan(self, results: dict, shape: Tuple[int, int]) -> Optional[PixelMove]:
+        """Draw the direction; set ``flip`` / ``flip_direction``, flip the boxes and record the
+        homography as mmdet does.
+
+        Args:
+            results (dict): The sample.
+            shape (tuple[int]): The image's (h, w).
+
+        Returns:
+            Flip, optional: The flip; None: no flip.
+        """
+        direction = self.random_direction()
+        results['flip'] = direction is not None
+        results['flip_direction'] = direction
+        if direction is None:
+            return None
+        h, w = shape
         if results.get('gt_bboxes') is not None:
             results['gt_bboxes'].flip_((h, w), direction)
-        if results.get('gt_masks') is not None:
-            results['gt_masks'] = results['gt_masks'].flip(direction)
-        if results.get('gt_seg_map') is not None:
-            results['gt_seg_map'] = mmcv.imflip(results['gt_seg_map'], direction=direction)
         flip_x, flip_y = direction in ('horizontal', 'diagonal'), direction in ('vertical',
                                                                                 'diagonal')
-        homography = np.array([[-1 if flip_x else 1, 0, w if flip_x else 0],
-                               [0, -1 if flip_y else 1, h if flip_y else 0], [0, 0, 1]],
-                              dtype=np.float32)
-        if results.get('homography_matrix') is None:
-            results['homography_matrix'] = homography
-        else:
-            results['homography_matrix'] = homography @ results['homography_matrix']
+        record_homography(
+            results,
+            np.array([[-1 if flip_x else 1, 0, w if flip_x else 0],
+                      [0, -1 if flip_y else 1, h if flip_y else 0], [0, 0, 1]],
+                     dtype=np.float32))
+        return Flip(direction, shape)

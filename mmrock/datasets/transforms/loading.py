@@ -90,6 +90,8 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
         **kwargs: See :class:`mmdet.datasets.transforms.LoadAnnotations`.
     """
 
+    stock_type = 'LoadAnnotations'
+
     def __init__(self,
                  with_depth: bool = True,
                  with_normals: bool = True,

@@ -24,6 +24,8 @@ class LoadPackedImage(BaseTransform):
     Added Keys: img, img_shape, ori_shape.
     """
 
+    keeps_pixels = True
+
     def __init__(self, to_float32: bool = False) -> None:
         self.to_float32 = to_float32
 

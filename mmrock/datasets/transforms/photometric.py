@@ -37,6 +37,7 @@ class PCALighting(BaseTransform):
         channel_order (str): 'bgr' (mmcv's loading default) or 'rgb'.
     """
 
+    keeps_pixels = True
     EIGVAL = np.array([0.2175, 0.0188, 0.0045])
     # columns are the eigenvectors; rows are R, G, B
     EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],

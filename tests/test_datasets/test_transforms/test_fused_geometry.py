@@ -11,8 +11,8 @@ from test_transforms import W, check_consistent, make_results
 from mmrock.datasets.transforms import (FusedGeometry, LoadMultiTaskAnnotations,
                                         PackMultiTaskInputs, check_multitask_pipeline,
                                         fused_pipeline)
-from mmrock.datasets.transforms.fused_geometry import NORMALS_ATOL, nearest_index
-from mmrock.datasets.transforms.geometry import zoom_normals_
+from mmrock.datasets.transforms.dense_geometry import nearest_index, zoom_normals_
+from mmrock.datasets.transforms.fused_geometry import NORMALS_ATOL
 from mmrock.datasets.transforms.loading import decode_depth, decode_normals
 
 H, W_ = 60, 80

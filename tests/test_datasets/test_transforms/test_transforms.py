@@ -118,7 +118,7 @@ def test_fixed_ratio_crop(seed):
 def test_crop_min_iou_and_centre_rule(min_iou, monkeypatch):
     np.random.seed(0)
     crop = FixedRatioMinIoURandomCrop(min_ious=(min_iou, ), min_crop_size=0.1)
-    monkeypatch.setattr(crop, '_random_mode', lambda: min_iou)
+    monkeypatch.setattr(crop, 'random_min_iou', lambda: min_iou)
     results = crop(make_results())
     ch, cw = results['img'].shape[:2]
     x0, y0 = results['img'][0, 0, :2].astype(float)
