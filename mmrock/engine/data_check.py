@@ -255,11 +255,11 @@ def loads_instance_masks(transform) -> bool:
         bool: True for mmdet's ``LoadAnnotations`` (or a subclass) with ``with_mask=True``.
     """
     from mmdet.datasets.transforms import LoadAnnotations
-    from mmdet.registry import TRANSFORMS
+
+    from mmrock.datasets.transforms.multitask_pipeline import transform_class
     if isinstance(transform, dict):
-        kind = transform.get('type')
-        cls = TRANSFORMS.get(kind) if isinstance(kind, str) else kind
-        return (isinstance(cls, type) and issubclass(cls, LoadAnnotations)
+        cls = transform_class(transform) if 'type' in transform else None
+        return (cls is not None and issubclass(cls, LoadAnnotations)
                 and bool(transform.get('with_mask', False)))
     return isinstance(transform, LoadAnnotations) and bool(transform.with_mask)
 
