@@ -112,25 +112,67 @@ class PixelMove:
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
         """The index map of an (h, w) input: out[i, j] = in[rows[i], cols[j]], -1 = canvas.
 
+        Args:
+            h (int): The input's height.
+            w (int): The input's width.
+
         Returns:
-            tuple[np.ndarray]: rows (out_h, ) and cols (out_w, ) int64.
+            tuple[np.ndarray, np.ndarray]: rows (out_h, ) and cols (out_w, ) int64, indices into
+            the input's rows / columns, -1 where the output is canvas; (out_h, out_w) =
+            ``self.shape``.
         """
         raise NotImplementedError
 
     def move_image(self, img: np.ndarray) -> np.ndarray:
-        """The moved image (out_h, out_w, ...)."""
+        """Move the image (by default as :meth:`move_dense` moves a map).
+
+        Args:
+            img (np.ndarray): Image of shape (h, w, C) or (h, w); for a move with
+                ``index_moves_image = False`` in :class:`FusedGeometry`, the moved input window.
+
+        Returns:
+            np.ndarray: The moved image (out_h, out_w, C) or (out_h, out_w), (out_h, out_w) =
+            ``self.shape``, ``img``'s dtype.
+        """
         return self.move_dense(img)
 
     def move_masks(self, masks):
-        """The moved instance masks (:class:`mmdet.structures.mask.BaseInstanceMasks`)."""
+        """Move the instance masks.
+
+        Args:
+            masks (:obj:`BaseInstanceMasks`): mmdet's masks (bitmaps or polygons) of n
+                instances, of spatial size (h, w).
+
+        Returns:
+            :obj:`BaseInstanceMasks`: The same type, n instances of size (out_h, out_w).
+        """
         raise NotImplementedError
 
     def move_seg(self, seg: np.ndarray) -> np.ndarray:
-        """The moved seg map (out_h, out_w)."""
+        """Move the semantic seg map (by default as :meth:`move_dense` moves a map).
+
+        Args:
+            seg (np.ndarray): Seg map of shape (h, w) (or (h, w, C)), integer labels.
+
+        Returns:
+            np.ndarray: The moved seg map (out_h, out_w) (or (out_h, out_w, C)), ``seg``'s
+            dtype.
+        """
         return self.move_dense(seg)
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
-        """The moved dense label map (out_h, out_w, ...), 0 (invalid) outside the input."""
+        """Move a dense label map's pixels (values unchanged: the zoom and normal signs are
+        applied by :func:`move_dense_labels`).
+
+        Args:
+            x (np.ndarray): Map of shape (h, w) or (h, w, C): ``gt_depth`` (h, w) or
+                ``gt_normals`` (h, w, 3) float32 (or the image / seg map where
+                :meth:`move_image` / :meth:`move_seg` are not overridden).
+
+        Returns:
+            np.ndarray: (out_h, out_w) or (out_h, out_w, C), ``x``'s dtype, 0 (invalid) where
+            the output is outside the input.
+        """
         raise NotImplementedError
 
 
@@ -148,13 +190,25 @@ class Crop(PixelMove):
         super().__init__((y2 - y1, x2 - x1), width / (x2 - x1))
 
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Rows y1..y2 - 1 and columns x1..x2 - 1 of the input, no canvas.
+
+        See :meth:`PixelMove.index`.
+        """
         x1, y1, x2, y2 = self.box
         return np.arange(y1, y2), np.arange(x1, x2)
 
     def move_masks(self, masks):
+        """The masks cropped to ``box`` (their ``crop``).
+
+        See :meth:`PixelMove.move_masks`.
+        """
         return masks.crop(np.array(self.box))
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
+        """The window ``box`` of ``x``, a view.
+
+        See :meth:`PixelMove.move_dense`.
+        """
         x1, y1, x2, y2 = self.box
         return x[y1:y2, x1:x2]
 
@@ -176,22 +230,42 @@ class Place(PixelMove):
         self.seg_fill = seg_fill
 
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The input at (left, top) of the canvas, -1 elsewhere.
+
+        See :meth:`PixelMove.index`.
+        """
         new_h, new_w, left, top = self.canvas
         rows, cols = np.full(new_h, -1, np.int64), np.full(new_w, -1, np.int64)
         rows[top:top + h], cols[left:left + w] = np.arange(h), np.arange(w)
         return rows, cols
 
     def move_image(self, img: np.ndarray) -> np.ndarray:
+        """The image placed on a canvas filled with ``fill``.
+
+        See :meth:`PixelMove.move_image`.
+        """
         return place(img, self.canvas, self.fill)
 
     def move_masks(self, masks):
+        """The masks expanded to the canvas (their ``expand``).
+
+        See :meth:`PixelMove.move_masks`.
+        """
         new_h, new_w, left, top = self.canvas
         return masks.expand(new_h, new_w, top, left)
 
     def move_seg(self, seg: np.ndarray) -> np.ndarray:
+        """The seg map placed on a canvas filled with ``seg_fill``.
+
+        See :meth:`PixelMove.move_seg`.
+        """
         return place(seg, self.canvas, self.seg_fill)
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
+        """The map placed on a canvas of zeros (invalid).
+
+        See :meth:`PixelMove.move_dense`.
+        """
         return place(x, self.canvas)
 
 
@@ -216,19 +290,39 @@ class PadBottomRight(PixelMove):
         self.padding_mode = padding_mode
 
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The input at the top left of the padded shape, -1 in the padding.
+
+        See :meth:`PixelMove.index`.
+        """
         return Place(self.shape + (0, 0), w, self.fill, self.seg_fill).index(h, w)
 
     def move_image(self, img: np.ndarray) -> np.ndarray:
+        """The image padded by ``mmcv.impad`` with ``fill`` and ``padding_mode``.
+
+        See :meth:`PixelMove.move_image`.
+        """
         return mmcv.impad(img, shape=self.shape, pad_val=self.fill, padding_mode=self.padding_mode)
 
     def move_masks(self, masks):
+        """The masks padded with ``mask_fill`` (their ``pad``).
+
+        See :meth:`PixelMove.move_masks`.
+        """
         return masks.pad(self.shape, pad_val=self.mask_fill)
 
     def move_seg(self, seg: np.ndarray) -> np.ndarray:
+        """The seg map padded by ``mmcv.impad`` with ``seg_fill`` and ``padding_mode``.
+
+        See :meth:`PixelMove.move_seg`.
+        """
         return mmcv.impad(
             seg, shape=self.shape, pad_val=self.seg_fill, padding_mode=self.padding_mode)
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
+        """The map padded with zeros (invalid), whatever ``padding_mode``.
+
+        See :meth:`PixelMove.move_dense`.
+        """
         out = np.zeros(self.shape + x.shape[2:], x.dtype)
         out[:x.shape[0], :x.shape[1]] = x
         return out
@@ -248,6 +342,10 @@ class Flip(PixelMove):
         self.direction = direction
 
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The rows and / or columns of the input reversed, as ``direction`` says.
+
+        See :meth:`PixelMove.index`.
+        """
         rows, cols = np.arange(h), np.arange(w)
         if self.direction in ('horizontal', 'diagonal'):
             cols = cols[::-1]
@@ -256,15 +354,31 @@ class Flip(PixelMove):
         return rows, cols
 
     def move_image(self, img: np.ndarray) -> np.ndarray:
+        """The image flipped by ``mmcv.imflip`` (a view).
+
+        See :meth:`PixelMove.move_image`.
+        """
         return mmcv.imflip(img, direction=self.direction)
 
     def move_masks(self, masks):
+        """The masks flipped (their ``flip``).
+
+        See :meth:`PixelMove.move_masks`.
+        """
         return masks.flip(self.direction)
 
     def move_seg(self, seg: np.ndarray) -> np.ndarray:
+        """The seg map flipped by ``mmcv.imflip`` (a view).
+
+        See :meth:`PixelMove.move_seg`.
+        """
         return mmcv.imflip(seg, direction=self.direction)
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
+        """The map flipped, as a C-contiguous copy.
+
+        See :meth:`PixelMove.move_dense`.
+        """
         return np.ascontiguousarray(mmcv.imflip(x, self.direction))
 
 
@@ -289,18 +403,38 @@ class Resample(PixelMove):
         self.backend = backend
 
     def index(self, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
+        """cv2's INTER_NEAREST source index of each output row and column (:func:`nearest_index`).
+
+        See :meth:`PixelMove.index`.
+        """
         return nearest_index(self.shape[0], h), nearest_index(self.shape[1], w)
 
     def move_image(self, img: np.ndarray) -> np.ndarray:
+        """The image resized with ``interpolation`` and ``backend``.
+
+        See :meth:`PixelMove.move_image`.
+        """
         return self.resize(img, self.interpolation, self.backend)
 
     def move_masks(self, masks):
+        """The masks resized to ``shape`` (their ``resize``).
+
+        See :meth:`PixelMove.move_masks`.
+        """
         return masks.resize(self.shape)
 
     def move_seg(self, seg: np.ndarray) -> np.ndarray:
+        """The seg map resized by nearest neighbour with ``backend``.
+
+        See :meth:`PixelMove.move_seg`.
+        """
         return self.resize(seg, 'nearest', self.backend)
 
     def move_dense(self, x: np.ndarray) -> np.ndarray:
+        """The map resized by nearest neighbour with cv2.
+
+        See :meth:`PixelMove.move_dense`.
+        """
         return self.resize(x, 'nearest', 'cv2')
 
     def resize(self, x: np.ndarray, interpolation: str, backend: str) -> np.ndarray:
@@ -321,6 +455,10 @@ class Resample(PixelMove):
 def nearest_index(new: int, old: int) -> np.ndarray:
     """Source index of each of ``new`` pixels when cv2 resizes ``old`` pixels to ``new`` with
     INTER_NEAREST: floor(i * old / new), as ``cv2.resize`` computes it (in double).
+
+    Args:
+        new (int): The output's size (pixels) along the axis.
+        old (int): The input's size along the axis.
 
     Returns:
         np.ndarray: (new, ) int64 indices in [0, old).

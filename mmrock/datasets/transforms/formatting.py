@@ -26,7 +26,20 @@ class PackMultiTaskInputs(PackDetInputs):
     stock_type = 'PackDetInputs'
 
     def transform(self, results: dict) -> dict:
-        """Pack image and boxes as mmdet does, then the auxiliary labels."""
+        """Pack image and boxes as mmdet does, then the auxiliary labels.
+
+        Args:
+            results (dict): The sample, with ``gt_depth`` (H, W), ``gt_normals`` (H, W, 3)
+                and ``gt_scene_label`` when loaded.
+
+        Returns:
+            dict: ``inputs`` (Tensor (C, H, W)) and ``data_samples`` (:obj:`DetDataSample`
+            with the auxiliary label fields above).
+
+        Raises:
+            ValueError: When ``dense_codes`` were never decoded, or a dense map has neither
+                the image's size nor (``dense_labels_at_ori_shape``) the original size.
+        """
         if 'dense_codes' in results:
             raise ValueError(f"{results.get('img_path')}: depth / normals loaded undecoded "
                              '(decode_dense=False) and never decoded: only FusedGeometry '

@@ -109,7 +109,17 @@ def materialise(src: np.ndarray,
 
 def on_zeros(block: np.ndarray, top: int, left: int, shape: Tuple[int, int]) -> np.ndarray:
     """``block`` (..., h, w) at (top, left) on zeros of spatial ``shape`` (H, W): only the
-    border is written; ``block`` itself when it fills the shape."""
+    border is written; ``block`` itself when it fills the shape.
+
+    Args:
+        block (np.ndarray): Of shape (..., h, w): decoded depth (h, w) or normals (3, h, w).
+        top (int): Row of ``block``'s first row in the output.
+        left (int): Column of ``block``'s first column in the output.
+        shape (tuple[int]): The output's spatial (H, W).
+
+    Returns:
+        np.ndarray: (..., H, W), ``block``'s dtype, 0 outside ``block``.
+    """
     h, w = block.shape[-2:]
     if (h, w) == tuple(shape):
         return block
@@ -123,7 +133,18 @@ def on_zeros(block: np.ndarray, top: int, left: int, shape: Tuple[int, int]) -> 
 
 
 def gather(src: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """out[i, j] = src[rows[i], cols[j]], 0 where an index is -1 (the invalid canvas)."""
+    """out[i, j] = src[rows[i], cols[j]], 0 where an index is -1 (the invalid canvas).
+
+    Args:
+        src (np.ndarray): Map of shape (H, W) or (H, W, C): depth / normals, or their codes
+            (depth (H, W), normals uint8 (H, W, 4); a C-contiguous uint8 (H, W, 4) is gathered
+            as one uint32 per pixel).
+        rows (np.ndarray): (h, ) int64 indices into the rows, -1 = canvas.
+        cols (np.ndarray): (w, ) int64 indices into the columns, -1 = canvas.
+
+    Returns:
+        np.ndarray: (h, w) or (h, w, C), ``src``'s dtype (a new array).
+    """
     if src.ndim == 3 and src.dtype == np.uint8 and src.shape[2] == 4 and src.flags.c_contiguous:
         # one 4-byte item per pixel: numpy's fast take
         return gather(src.view(np.uint32)[..., 0], rows,
@@ -296,6 +317,14 @@ def fused_pipeline(pipeline: Sequence[dict], packed: bool = False) -> List[dict]
 
         from mmrock.datasets import fused_pipeline
         train_pipeline = fused_pipeline(_base_.train_pipeline, packed=True)
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs (multi-task ones, e.g. from
+            :func:`multitask_pipeline`).
+        packed (bool): Load the image and labels from the dataset's pack. Defaults to False.
+
+    Returns:
+        list[dict]: The new pipeline (new dicts; the configs are copied, not modified).
     """
     out: List[dict] = []
     run: List[dict] = []

@@ -22,7 +22,15 @@ from .dense_geometry import (NORMAL_SIGNS, Crop, Flip, GeometricTransform, PadBo
 def patch_box_ious(patch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoUs (n, ) of one float32 box ``patch`` (4, ) with float32 ``boxes`` (n, 4), or (m, n)
     of m patches (m, 4): mmdet's ``bbox_overlaps`` (eps 1e-6) operation by operation in
-    float32, so the same values, without its per-call tensor overhead."""
+    float32, so the same values, without its per-call tensor overhead.
+
+    Args:
+        patch (np.ndarray): float32 (x1, y1, x2, y2) patch (4, ), or m patches (m, 4).
+        boxes (np.ndarray): float32 boxes (n, 4).
+
+    Returns:
+        np.ndarray: float32 IoUs (n, ) for one patch, (m, n) for m patches.
+    """
     patch = patch[..., None, :]
     area1 = (patch[..., 2] - patch[..., 0]) * (patch[..., 3] - patch[..., 1])
     area2 = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])

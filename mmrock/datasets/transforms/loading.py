@@ -20,7 +20,15 @@ INVALID_TO_INF_LUT = np.where(np.arange(256) == 0, np.inf, 0).astype(np.float32)
 
 def decode_depth(code: np.ndarray, depth_scale: float) -> np.ndarray:
     """Depth image ``code`` (H, W) (units of 1 / ``depth_scale`` m, 0 = invalid) -> float32
-    metres, 0 where invalid (0, negative or non-finite)."""
+    metres, 0 where invalid (0, negative or non-finite).
+
+    Args:
+        code (np.ndarray): Depth image (H, W), e.g. the 16-bit PNG's uint16 values.
+        depth_scale (float): Units per metre (1000: millimetres).
+
+    Returns:
+        np.ndarray: Depth (H, W) float32, metres, 0 where invalid.
+    """
     depth = code.astype(np.float32) / depth_scale
     if code.dtype.kind in 'ui':  # finite and non-negative already
         return depth
@@ -35,7 +43,17 @@ def decode_normals(code: np.ndarray,
     with u = (v_x, v_y, v_z * z_scale) * signs (zooms and flips; see ``zoom_dense``). Every
     code's v is longer than sqrt(3) / 255: no division by about 0. Per channel plane, the
     values, their squares and the mask's infinite length (x / inf = 0) are read from tables:
-    few passes over the pixels. With ``z_scale`` 1, the float32 values of the formula."""
+    few passes over the pixels. With ``z_scale`` 1, the float32 values of the formula.
+
+    Args:
+        code (np.ndarray): Normal PNG's RGB + mask (H, W, 4) uint8.
+        signs (tuple[int]): Signs (+-1) of (x, y, z) (flips). Defaults to (1, 1, 1).
+        z_scale (float): Factor of z before normalising (the product of the zooms).
+            Defaults to 1.
+
+    Returns:
+        np.ndarray: Unit normals (3, H, W) float32, the zero vector where invalid.
+    """
     h, w = code.shape[:2]
     channels = cv2.split(np.ascontiguousarray(code))
     luts = [SIGNED_NORMAL_LUTS[sign] for sign in signs]
@@ -147,7 +165,15 @@ class LoadMultiTaskAnnotations(LoadAnnotations):
         return codes
 
     def transform(self, results: dict) -> dict:
-        """Load boxes/labels (mmdet) and the available auxiliary labels."""
+        """Load boxes/labels (mmdet) and the available auxiliary labels.
+
+        Args:
+            results (dict): The data info (``depth_path``, ``normal_path``,
+                ``normal_mask_path``, ``scene_label`` when available).
+
+        Returns:
+            dict: ``results`` with the loaded labels (see Added Keys above).
+        """
         results = super().transform(results)
         shape, ori = results.get('img_shape'), results.get('ori_shape')
         results['dense_labels_at_ori_shape'] = (

@@ -156,7 +156,14 @@ def multitask_pipeline(pipeline: Sequence[dict]) -> List[dict]:
     ``PackDetInputs`` -> ``PackMultiTaskInputs``. Other transforms are kept:
     one that moves pixels (``RandomAffine``, ``Mosaic``, ...) is refused
     when the dataset or ``tools/train.py`` checks the pipeline
-    (:func:`check_multitask_pipeline`)."""
+    (:func:`check_multitask_pipeline`).
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs; not modified.
+
+    Returns:
+        list[dict]: The converted pipeline (copies of the configs).
+    """
     return [_convert(t) for t in pipeline]
 
 
@@ -193,6 +200,10 @@ def check_multitask_pipeline(pipeline: Sequence[dict], where: str = 'pipeline') 
     are loaded at the original size, as test pipelines do). Labels loaded
     undecoded (``decode_dense=False``) must reach a ``FusedGeometry``, the
     transform that decodes them.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs.
+        where (str): How the messages name the pipeline. Defaults to 'pipeline'.
 
     Raises:
         ValueError: one line naming the transform and its position ``where[i]``.

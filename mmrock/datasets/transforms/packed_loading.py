@@ -22,6 +22,9 @@ class LoadPackedImage(BaseTransform):
     file without decoding.
 
     Added Keys: img, img_shape, ori_shape.
+
+    Args:
+        to_float32 (bool): Convert the image to float32. Defaults to False.
     """
 
     keeps_pixels = True
@@ -30,6 +33,14 @@ class LoadPackedImage(BaseTransform):
         self.to_float32 = to_float32
 
     def transform(self, results: dict) -> dict:
+        """Copy the sample's image out of the pack.
+
+        Args:
+            results (dict): The data info (``pack_dir``, ``img_id``, ``img_path``).
+
+        Returns:
+            dict: ``results`` with ``img`` (H, W, 3), ``img_shape`` and ``ori_shape`` (H, W).
+        """
         pack, entry = _entry(results)
         img = pack.get(entry, 'images')
         results['img'] = img.astype(np.float32) if self.to_float32 else np.array(img)
@@ -58,7 +69,15 @@ class LoadPackedMultiTaskAnnotations(LoadMultiTaskAnnotations):
         self.with_packed_seg = with_seg
 
     def transform(self, results: dict) -> dict:
-        """Load as :class:`LoadMultiTaskAnnotations` does, then the seg map from the pack."""
+        """Load as :class:`LoadMultiTaskAnnotations` does, then the seg map from the pack.
+
+        Args:
+            results (dict): The data info (``pack_dir``, ``img_id``, ``img_path``, ...).
+
+        Returns:
+            dict: ``results`` with the loaded labels, and with ``with_seg`` ``gt_seg_map``
+            (H, W) and ``ignore_index``.
+        """
         results = super().transform(results)
         if self.with_packed_seg and results.get('seg_map_path') is not None:
             pack, entry = _entry(results)

@@ -9,7 +9,14 @@ from numpy import random
 
 def unflipped_contiguous(img: np.ndarray) -> np.ndarray:
     """``img`` (H, W, C) as a C-contiguous array; a flipped view of a contiguous array (what
-    FusedGeometry's flips return) is flipped back by cv2 (SIMD), anything else copied."""
+    FusedGeometry's flips return) is flipped back by cv2 (SIMD), anything else copied.
+
+    Args:
+        img (np.ndarray): Image of shape (H, W, C).
+
+    Returns:
+        np.ndarray: The same values (H, W, C), C-contiguous: ``img`` itself when it is.
+    """
     if img.flags.c_contiguous:
         return img
     base = img[::-1 if img.strides[0] < 0 else 1, ::-1 if img.strides[1] < 0 else 1]
@@ -53,7 +60,14 @@ class PCALighting(BaseTransform):
         return random.normal(0, self.std, 3)
 
     def transform(self, results: dict) -> dict:
-        """Shift all pixels by the same random colour offset."""
+        """Shift all pixels by the same random colour offset.
+
+        Args:
+            results (dict): The sample, with ``img`` (H, W, 3).
+
+        Returns:
+            dict: ``results`` with ``img`` float32 (H, W, 3), a view of (3, H, W) memory.
+        """
         shift = 255. * self.EIGVEC @ (self._random_alpha() * self.EIGVAL)
         if self.channel_order == 'bgr':
             shift = shift[::-1]
