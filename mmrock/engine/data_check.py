@@ -92,12 +92,25 @@ def _missing_files(cfg, dataloaders: Sequence[str],
 
 def _is_multitask(dataset: dict) -> bool:
     """Whether a dataset config's type is mmrock's ``MultiTaskCocoDataset`` (or a subclass)."""
-    from mmdet.registry import DATASETS
-
     from mmrock.datasets import MultiTaskCocoDataset
-    kind = dataset.get('type')
-    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    cls = _dataset_class(dataset)
     return isinstance(cls, type) and issubclass(cls, MultiTaskCocoDataset)
+
+
+def _dataset_class(dataset: dict):
+    """The class a dataset config builds (its ``type`` looked up in mmdet's registry)."""
+    from mmdet.registry import DATASETS
+    kind = dataset.get('type')
+    return DATASETS.get(kind) if isinstance(kind, str) else kind
+
+
+def _metainfo_names(dataset: dict, key: str) -> Optional[Sequence[str]]:
+    """``key`` ('classes', 'scene_classes') of a dataset config's metainfo, else of its class'
+    ``METAINFO``; None when neither gives any."""
+    names = (dataset.get('metainfo') or {}).get(key)
+    if not names:
+        names = getattr(_dataset_class(dataset), 'METAINFO', {}).get(key)
+    return names or None
 
 
 def _wrapper_note(cfg, key: Optional[str]) -> str:
@@ -264,17 +277,6 @@ def loads_instance_masks(transform) -> bool:
     return isinstance(transform, LoadAnnotations) and bool(transform.with_mask)
 
 
-def _dataset_classes(dataset: dict) -> Sequence[str]:
-    """The ``classes`` of a dataset config's metainfo, else of its class' ``METAINFO``."""
-    from mmdet.registry import DATASETS
-    names = (dataset.get('metainfo') or {}).get('classes')
-    if not names:
-        kind = dataset.get('type')
-        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
-        names = getattr(cls, 'METAINFO', {}).get('classes')
-    return tuple(names or ())
-
-
 def _kept_by_coco_dataset(ann: dict, image: dict, cat_ids: set) -> bool:
     """Whether mmdet 3.3's ``CocoDataset.parse_data_info`` keeps an annotation as an instance
     (not ``ignore``, a box of positive area inside the image, a category of the dataset)."""
@@ -300,10 +302,9 @@ def unmasked_instances_message(cfg, phase: str) -> Optional[str]:
         instance has a mask, or no pipeline loads masks.
     """
     from mmdet.datasets import CocoDataset
-    from mmdet.registry import DATASETS
     for dataset in _phase_datasets(cfg, phase):
         kind = dataset.get('type')
-        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+        cls = _dataset_class(dataset)
         if not (isinstance(cls, type) and issubclass(cls, CocoDataset)
                 and any(map(loads_instance_masks,
                             dataset.get('pipeline') or []))):
@@ -312,7 +313,7 @@ def unmasked_instances_message(cfg, phase: str) -> Optional[str]:
         try:
             with open(path) as fh:
                 coco = json.load(fh)
-            classes = set(_dataset_classes(dataset))
+            classes = set(_metainfo_names(dataset, 'classes') or ())
             cat_ids = {c['id'] for c in coco['categories'] if not classes or c['name'] in classes}
             images = {image['id']: image for image in coco['images']}
             annotations = coco['annotations']
@@ -351,12 +352,7 @@ def dataset_scene_classes(dataset: dict) -> Optional[Sequence[str]]:
         Sequence[str] | None: Its ``metainfo``'s, else its class' ``METAINFO``'s, else the
         annotation json's ``scene_classes``; None when none says.
     """
-    from mmdet.registry import DATASETS
-    names = (dataset.get('metainfo') or {}).get('scene_classes')
-    if not names:
-        kind = dataset.get('type')
-        cls = DATASETS.get(kind) if isinstance(kind, str) else kind
-        names = getattr(cls, 'METAINFO', {}).get('scene_classes')
+    names = _metainfo_names(dataset, 'scene_classes')
     if not names and dataset.get('ann_file'):
         path = _join(dataset.get('data_root'), dataset['ann_file'])
         if osp.isfile(path):
